@@ -1,0 +1,1 @@
+Console.WriteLine("Mutt.AppHost: not yet implemented");

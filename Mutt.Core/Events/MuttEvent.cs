@@ -1,0 +1,95 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Mutt.Core.Events;
+
+/// <summary>
+/// An event on <c>mutt:ingest_queue</c> (spec 004 "Event Message"). The queue carries JSON text;
+/// this is the consumers' view of it. Fields MUTT does not know are kept in <see cref="Extra"/>
+/// so nothing the sender said is lost on the way to the audit log.
+/// </summary>
+public sealed class MuttEvent
+{
+    [JsonPropertyName("timestamp")] public string? Timestamp { get; set; }
+    [JsonPropertyName("message")] public string? Message { get; set; }
+    [JsonPropertyName("hostname")] public string? Hostname { get; set; }
+    [JsonPropertyName("source")] public string? Source { get; set; }
+    [JsonPropertyName("syslog_severity")] public int? SyslogSeverity { get; set; }
+    [JsonPropertyName("trap_oid")] public string? TrapOid { get; set; }
+    [JsonPropertyName("correlation_id")] public string? CorrelationId { get; set; }
+
+    /// <summary>When the Ingestor accepted the event (UTC); used when <see cref="Timestamp"/> cannot be read.</summary>
+    [JsonPropertyName("received_at")] public DateTimeOffset? ReceivedAt { get; set; }
+
+    /// <summary>How many times processing this event failed; travels with the event so a requeue keeps it.</summary>
+    [JsonPropertyName("retry_count")] public int RetryCount { get; set; }
+
+    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
+
+    /// <summary>The event time as UTC: the sender's timestamp when it parses, else when it was received, else now.</summary>
+    public DateTime EventTimeUtc()
+    {
+        if (Timestamp is not null && DateTimeOffset.TryParse(Timestamp, System.Globalization.CultureInfo.InvariantCulture,
+                System.Globalization.DateTimeStyles.AssumeUniversal, out var parsed))
+        {
+            return parsed.UtcDateTime;
+        }
+        return (ReceivedAt ?? DateTimeOffset.UtcNow).UtcDateTime;
+    }
+}
+
+/// <summary>
+/// An item on <c>mutt:alert_queue</c>: what the Forwarder needs to build a Moogsoft event.
+/// </summary>
+public sealed class AlertMessage
+{
+    [JsonPropertyName("correlation_id")] public string CorrelationId { get; set; } = "";
+    [JsonPropertyName("hostname")] public string Hostname { get; set; } = "";
+    [JsonPropertyName("message")] public string Message { get; set; } = "";
+    [JsonPropertyName("source")] public string? Source { get; set; }
+    [JsonPropertyName("syslog_severity")] public int? SyslogSeverity { get; set; }
+    [JsonPropertyName("trap_oid")] public string? TrapOid { get; set; }
+    [JsonPropertyName("team")] public string Team { get; set; } = "";
+    [JsonPropertyName("handling")] public string Handling { get; set; } = "";
+    [JsonPropertyName("rule_id")] public int? RuleId { get; set; }
+    [JsonPropertyName("environment")] public string Environment { get; set; } = "prod";
+    [JsonPropertyName("event_timestamp")] public DateTimeOffset EventTimestamp { get; set; }
+    /// <summary>True for the Alerter's "unhandled events piling up" meta-alert.</summary>
+    [JsonPropertyName("meta_alert")] public bool MetaAlert { get; set; }
+    [JsonPropertyName("retry_count")] public int RetryCount { get; set; }
+}
+
+/// <summary>
+/// An entry of a dead-letter queue (<c>mutt:dlq:alerter</c>, <c>mutt:dlq:moog</c>) and of
+/// <c>mutt:poison:permanent</c>: the original payload untouched, why it failed, and its replay history.
+/// </summary>
+public sealed class DeadLetter
+{
+    [JsonPropertyName("id")] public string Id { get; set; } = Guid.NewGuid().ToString("N");
+    [JsonPropertyName("payload")] public string Payload { get; set; } = "";
+    [JsonPropertyName("source_queue")] public string SourceQueue { get; set; } = "";
+    [JsonPropertyName("service")] public string Service { get; set; } = "";
+    [JsonPropertyName("pod")] public string? Pod { get; set; }
+    [JsonPropertyName("reason")] public string Reason { get; set; } = "";
+    [JsonPropertyName("error")] public string? Error { get; set; }
+    [JsonPropertyName("http_status")] public int? HttpStatus { get; set; }
+    [JsonPropertyName("body_excerpt")] public string? BodyExcerpt { get; set; }
+    [JsonPropertyName("failed_at")] public DateTimeOffset FailedAt { get; set; } = DateTimeOffset.UtcNow;
+    [JsonPropertyName("replay_count")] public int ReplayCount { get; set; }
+    [JsonPropertyName("next_replay_at")] public DateTimeOffset? NextReplayAt { get; set; }
+    [JsonPropertyName("history")] public List<DeadLetterAttempt> History { get; set; } = [];
+}
+
+public sealed class DeadLetterAttempt
+{
+    [JsonPropertyName("at")] public DateTimeOffset At { get; set; }
+    [JsonPropertyName("action")] public string Action { get; set; } = "";
+    [JsonPropertyName("detail")] public string? Detail { get; set; }
+}
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(MuttEvent))]
+[JsonSerializable(typeof(AlertMessage))]
+[JsonSerializable(typeof(DeadLetter))]
+[JsonSerializable(typeof(List<MuttEvent>))]
+public sealed partial class MuttJsonContext : JsonSerializerContext;

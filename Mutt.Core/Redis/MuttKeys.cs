@@ -1,0 +1,38 @@
+namespace Mutt.Core.Redis;
+
+/// <summary>
+/// Redis key names from spec 004 ("Redis Queues &amp; Keys"). Operators' runbooks use these
+/// exact names, so they live in one place and are never spelled inline.
+/// </summary>
+public static class MuttKeys
+{
+    public const string IngestQueue = "mutt:ingest_queue";
+    public const string AlertQueue = "mutt:alert_queue";
+
+    public const string AlerterProcessingPrefix = "mutt:processing:alerter";
+    public const string MoogProcessingPrefix = "mutt:processing:moog";
+    public const string AlerterHeartbeatPrefix = "mutt:heartbeat:alerter";
+    public const string MoogHeartbeatPrefix = "mutt:heartbeat:moog";
+
+    public const string AlerterDlq = "mutt:dlq:alerter";
+    public const string MoogDlq = "mutt:dlq:moog";
+    public const string PoisonPermanent = "mutt:poison:permanent";
+
+    public const string UnhandledPrefix = "mutt:unhandled";
+    public const string ConfigPrefix = "mutt:config";
+    public const string ConfigUpdatesChannel = "mutt:config:updates";
+
+    public const string MoogRateLimit = "mutt:rate_limit:moog";
+    public const string MoogCircuitState = "mutt:circuit:moog:state";
+    public const string MoogCircuitFailures = "mutt:circuit:moog:failures";
+    public const string MoogCircuitOpenedAt = "mutt:circuit:moog:opened_at";
+
+    public const string MetricsPrefix = "mutt:metrics";
+
+    /// <summary>Nudged (PUBLISH) after a push so idle consumers wake before their poll interval ends.</summary>
+    public const string QueueNudgeChannel = "mutt:queue:nudge";
+
+    public static string Processing(string prefix, string pod) => $"{prefix}:{pod}";
+    public static string Heartbeat(string prefix, string pod) => $"{prefix}:{pod}";
+    public static string Config(string key) => $"{ConfigPrefix}:{key}";
+}

@@ -1,0 +1,43 @@
+using System.Text.Json.Serialization;
+
+namespace Mutt.Core.Rules;
+
+/// <summary>A row of <c>alert_rules</c> (spec 004 "Alert Rule").</summary>
+public sealed record AlertRule
+{
+    [JsonPropertyName("id")] public int Id { get; init; }
+    [JsonPropertyName("match_string")] public string? MatchString { get; init; }
+    [JsonPropertyName("trap_oid")] public string? TrapOid { get; init; }
+    [JsonPropertyName("syslog_severity")] public int? SyslogSeverity { get; init; }
+    [JsonPropertyName("match_type")] public string MatchType { get; init; } = MatchTypes.Contains;
+    [JsonPropertyName("priority")] public int Priority { get; init; } = 100;
+    [JsonPropertyName("prod_handling")] public string ProdHandling { get; init; } = Handling.TicketOnly;
+    [JsonPropertyName("dev_handling")] public string DevHandling { get; init; } = Handling.LogOnly;
+    [JsonPropertyName("team_assignment")] public string TeamAssignment { get; init; } = "";
+    [JsonPropertyName("is_active")] public bool IsActive { get; init; } = true;
+}
+
+public static class MatchTypes
+{
+    public const string Contains = "contains";
+    public const string Regex = "regex";
+    public const string OidPrefix = "oid_prefix";
+    public static readonly IReadOnlyList<string> All = [Contains, Regex, OidPrefix];
+}
+
+/// <summary>Handling decisions (spec 004). <c>Suppress</c> and <c>Log_only</c> are audited but never forwarded.</summary>
+public static class Handling
+{
+    public const string PageAndTicket = "Page_and_ticket";
+    public const string TicketOnly = "Ticket_only";
+    public const string EmailOnly = "Email_only";
+    public const string LogOnly = "Log_only";
+    public const string Suppress = "Suppress";
+    /// <summary>The audit decision for an event no rule matched.</summary>
+    public const string Unhandled = "unhandled";
+
+    public static readonly IReadOnlyList<string> Prod = [PageAndTicket, TicketOnly, EmailOnly, LogOnly];
+    public static readonly IReadOnlyList<string> Dev = [TicketOnly, EmailOnly, LogOnly, Suppress];
+
+    public static bool IsForwarded(string handling) => handling is PageAndTicket or TicketOnly or EmailOnly;
+}

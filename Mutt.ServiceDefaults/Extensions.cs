@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using Mutt.ServiceDefaults;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// Cross-cutting defaults every MUTT service shares, in the shape of Aspire's ServiceDefaults:
+/// JSON logs with correlation ids, OpenTelemetry over OTLP when configured, health checks, and
+/// Prometheus metrics.
+/// </summary>
+public static class Extensions
+{
+    public const string HealthEndpointPath = "/health";
+    public const string AlivenessEndpointPath = "/alive";
+    public const string MetricsEndpointPath = "/metrics";
+    public const string CorrelationIdHeader = "X-Correlation-ID";
+
+    /// <summary>The spec's service name for this process, e.g. Mutt.Alerter → mutt-alerter.</summary>
+    public static string ServiceName(this IHostEnvironment environment) =>
+        environment.ApplicationName.Replace('.', '-').ToLowerInvariant();
+
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.ConfigureLogging();
+        builder.ConfigureOpenTelemetry();
+        builder.AddDefaultHealthChecks();
+        builder.Services.AddSingleton<PrometheusExporter>();
+        builder.Services.AddProblemDetails();
+        return builder;
+    }
+
+    private static void ConfigureLogging(this IHostApplicationBuilder builder)
+    {
+        var level = builder.Configuration["LOG_LEVEL"]?.ToUpperInvariant() switch
+        {
+            "DEBUG" => LogLevel.Debug,
+            "WARNING" or "WARN" => LogLevel.Warning,
+            "ERROR" => LogLevel.Error,
+            "CRITICAL" => LogLevel.Critical,
+            "TRACE" => LogLevel.Trace,
+            _ => (LogLevel?)null,
+        };
+        if (level is { } minimum)
+        {
+            builder.Logging.SetMinimumLevel(minimum);
+        }
+        // JSON is the default: every line carries its scopes, so the correlation id of the
+        // request or event travels with it. LOG_JSON_ENABLED=false gives plain text for humans.
+        builder.Logging.ClearProviders();
+        if (!string.Equals(builder.Configuration["LOG_JSON_ENABLED"], "false", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                o.UseUtcTimestamp = true;
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.SingleLine = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
+    }
+
+    private static void ConfigureOpenTelemetry(this IHostApplicationBuilder builder)
+    {
+        var endpoint = builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        if (string.IsNullOrWhiteSpace(endpoint))
+        {
+            return;
+        }
+        // OpenTelemetry.Extensions.Hosting is not available here: the providers are built
+        // directly and disposed with the container, which flushes them on shutdown.
+        var resource = ResourceBuilder.CreateDefault().AddService(builder.Environment.ServiceName());
+        builder.Services.AddSingleton(_ => Sdk.CreateMeterProviderBuilder()
+            .SetResourceBuilder(resource)
+            .AddMeter("Mutt.*")
+            .AddOtlpExporter()
+            .Build());
+        builder.Services.AddSingleton(_ => Sdk.CreateTracerProviderBuilder()
+            .SetResourceBuilder(resource)
+            .AddSource("Mutt.*")
+            .AddOtlpExporter()
+            .Build());
+        builder.Services.AddHostedService<OpenTelemetryActivator>();
+    }
+
+    public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
+        return builder;
+    }
+
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        app.UseMiddleware<CorrelationIdMiddleware>();
+        var service = app.Environment.ServiceName();
+        app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions
+        {
+            Predicate = r => !r.Tags.Contains("live"),
+            ResponseWriter = (context, report) => WriteHealthAsync(context, report, service),
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status200OK,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+        });
+        app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions { Predicate = r => r.Tags.Contains("live") });
+        app.MapGet(MetricsEndpointPath, (PrometheusExporter exporter) =>
+            Results.Text(exporter.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+        return app;
+    }
+
+    /// <summary>Spec 004 "Health Check Response Format": one field per dependency, plus any data a check reports (queue_depth).</summary>
+    private static Task WriteHealthAsync(HttpContext context, HealthReport report, string service)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream))
+        {
+            json.WriteStartObject();
+            json.WriteString("status", report.Status == HealthStatus.Unhealthy ? "unhealthy" : report.Status == HealthStatus.Degraded ? "degraded" : "healthy");
+            foreach (var (name, entry) in report.Entries)
+            {
+                json.WriteString(name, entry.Status == HealthStatus.Healthy ? "connected" : entry.Status == HealthStatus.Degraded ? "degraded" : "disconnected");
+            }
+            json.WriteString("timestamp", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture));
+            foreach (var (name, entry) in report.Entries)
+            {
+                foreach (var (key, value) in entry.Data)
+                {
+                    json.WritePropertyName(key);
+                    JsonSerializer.Serialize(json, value, value?.GetType() ?? typeof(object));
+                }
+                if (entry.Status != HealthStatus.Healthy && entry.Description is { } description)
+                {
+                    json.WriteString(name + "_error", description);
+                }
+            }
+            json.WriteString("version", "2.5");
+            json.WriteString("service", service);
+            json.WriteEndObject();
+        }
+        return context.Response.Body.WriteAsync(stream.ToArray()).AsTask();
+    }
+
+    private sealed class OpenTelemetryActivator(IServiceProvider services) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            services.GetService<MeterProvider>();
+            services.GetService<TracerProvider>();
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// Takes the caller's <c>X-Correlation-ID</c> (or makes one), echoes it on the response and
+/// opens a logging scope so every log line of the request carries it.
+/// </summary>
+public sealed class CorrelationIdMiddleware(RequestDelegate next, ILogger<CorrelationIdMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var header = context.Request.Headers[Extensions.CorrelationIdHeader].ToString();
+        var correlationId = IsAcceptable(header) ? header : Guid.NewGuid().ToString();
+        context.Items[Extensions.CorrelationIdHeader] = correlationId;
+        context.Response.Headers[Extensions.CorrelationIdHeader] = correlationId;
+        using (logger.BeginScope(new Dictionary<string, object> { ["CorrelationId"] = correlationId }))
+        {
+            Activity.Current?.SetTag("mutt.correlation_id", correlationId);
+            await next(context);
+        }
+    }
+
+    /// <summary>Caller ids are echoed into headers and logs, so only short printable ones are kept.</summary>
+    public static bool IsAcceptable(string value) =>
+        value.Length is > 0 and <= 128 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':');
+}

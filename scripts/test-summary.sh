@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Prints "tests: N passed, N failed, N skipped" from the TRX files under $1 and fails when
+# no test ran or any failed, so a run that executed nothing can never look green.
+set -euo pipefail
+dir=${1:-TestResults}
+passed=0; failed=0; skipped=0; total=0
+shopt -s nullglob globstar
+files=("$dir"/**/*.trx)
+for f in "${files[@]}"; do
+  counters=$(grep -o '<Counters [^>]*>' "$f" | head -n1)
+  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+  t=$(get total); p=$(get passed); fl=$(get failed); e=$(get error); to=$(get timeout); ab=$(get aborted); ne=$(get notExecuted)
+  total=$((total + t)); passed=$((passed + p)); failed=$((failed + fl + e + to + ab)); skipped=$((skipped + ne))
+done
+echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
+if [ "${#files[@]}" -eq 0 ] || [ "$total" -eq 0 ] || [ "$passed" -eq 0 ]; then
+  echo "no test was executed" >&2
+  exit 1
+fi
+[ "$failed" -eq 0 ]
