@@ -1,0 +1,141 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Mutt.AppHost.Hosting;
+
+/// <summary>
+/// One MUTT service (or the sink) running as a real child process: <c>dotnet Mutt.X.dll</c>
+/// with its configuration in environment variables, exactly as the AppHost (or Aspire) starts
+/// it. Output lines are kept (bounded) and forwarded to an optional sink. Used by the AppHost
+/// and by end-to-end tests that need a real process to kill.
+/// </summary>
+public sealed class ServiceProcess : IAsyncDisposable
+{
+    private const int MaxKeptLines = 5000;
+    private readonly ConcurrentQueue<string> _lines = new();
+
+    private ServiceProcess(string name, Process process)
+    {
+        Name = name;
+        Process = process;
+    }
+
+    public string Name { get; }
+    public Process Process { get; }
+    public int Pid => Process.Id;
+    public bool HasExited => Process.HasExited;
+
+    /// <summary>The most recent output lines (stdout and stderr).</summary>
+    public IReadOnlyCollection<string> Output => _lines.ToArray();
+
+    /// <summary>Folder of the built assembly for a project next to the repository root, e.g. Mutt.Alerter/bin/Debug/net10.0.</summary>
+    public static string AssemblyPath(string repositoryRoot, string project, string configuration = "Debug") =>
+        Path.Combine(repositoryRoot, project, "bin", configuration, "net10.0", project + ".dll");
+
+    /// <summary>Walks up from <paramref name="start"/> to the folder holding Mutt.sln.</summary>
+    public static string FindRepositoryRoot(string? start = null)
+    {
+        var dir = new DirectoryInfo(start ?? AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Mutt.sln")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? throw new InvalidOperationException("Mutt.sln was not found above " + (start ?? AppContext.BaseDirectory));
+    }
+
+    public static ServiceProcess Start(string name, string assemblyPath, IReadOnlyDictionary<string, string?> environment, Action<string, string>? output = null)
+    {
+        if (!File.Exists(assemblyPath))
+        {
+            throw new FileNotFoundException($"{name}: {assemblyPath} does not exist; build the solution first.", assemblyPath);
+        }
+        var info = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(assemblyPath)!,
+        };
+        info.ArgumentList.Add(assemblyPath);
+        // Development, so Radzen's static web assets resolve from the build output.
+        info.Environment["DOTNET_ENVIRONMENT"] = "Development";
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        foreach (var (key, value) in environment)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(key);
+            }
+            else
+            {
+                info.Environment[key] = value;
+            }
+        }
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {name}.");
+        var service = new ServiceProcess(name, process);
+        process.OutputDataReceived += (_, e) => service.OnLine(e.Data, output);
+        process.ErrorDataReceived += (_, e) => service.OnLine(e.Data, output);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return service;
+    }
+
+    private void OnLine(string? line, Action<string, string>? output)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        _lines.Enqueue(line);
+        while (_lines.Count > MaxKeptLines && _lines.TryDequeue(out _))
+        {
+        }
+        output?.Invoke(Name, line);
+    }
+
+    /// <summary>Polls an HTTP URL (e.g. /health) until it answers 200, the process dies, or the deadline passes.</summary>
+    public async Task WaitForHealthyAsync(string url, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Process.HasExited)
+            {
+                throw new InvalidOperationException($"{Name} exited with code {Process.ExitCode} before it became healthy. Last output:\n{string.Join('\n', Output.TakeLast(30))}");
+            }
+            try
+            {
+                using var response = await http.GetAsync(url, cancellationToken).ConfigureAwait(false);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+            }
+            await Task.Delay(200, cancellationToken).ConfigureAwait(false);
+        }
+        throw new TimeoutException($"{Name} was not healthy at {url} within {timeout}. Last output:\n{string.Join('\n', Output.TakeLast(30))}");
+    }
+
+    /// <summary>Graceful stop: SIGTERM, then SIGKILL after the grace period.</summary>
+    public Task StopAsync(TimeSpan? grace = null) => NativeProcess.StopAsync(Process, NativeProcess.SIGTERM, grace ?? TimeSpan.FromSeconds(15));
+
+    /// <summary>kill -9: the crash the reliability tests need.</summary>
+    public async Task KillAsync()
+    {
+        NativeProcess.Signal(Process.Id, NativeProcess.SIGKILL);
+        await Process.WaitForExitAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        Process.Dispose();
+    }
+}
