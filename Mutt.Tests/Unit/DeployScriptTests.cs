@@ -150,6 +150,34 @@ public sealed class DeployScriptTests : IDisposable
     }
 
     [Fact]
+    public async Task Dry_run_on_the_host_announces_the_user_and_systemctl_steps_without_doing_them()
+    {
+        // On a machine where MUTT is really installed the plan differs; this box has none.
+        Assert.False(File.Exists("/etc/systemd/system/mutt-ingestor.service"), "MUTT is installed on this machine; run elsewhere");
+        var hadUser = (await DeployTestSupport.RunAsync("id", ["-u", "mutt"])).ExitCode == 0;
+        var hadOpt = Directory.Exists("/opt/mutt");
+
+        var result = await DeployTestSupport.RunAsync("bash", [Script, "--source", _source, "--skip-checks", "--dry-run"]);
+
+        Assert.True(result.ExitCode == 0, result.All);
+        var actions = Actions(result, "[dry-run]");
+        if (!hadUser)
+        {
+            Assert.Equal("[dry-run] create system user mutt (shell /sbin/nologin, home /opt/mutt)", actions[0]);
+        }
+        Assert.Contains("[dry-run] chown mutt:mutt /etc/mutt/secrets", actions);
+        Assert.Contains("[dry-run] systemctl daemon-reload", actions);
+        foreach (var (_, _, unit) in Services)
+        {
+            Assert.Contains($"[dry-run] systemctl enable {unit}.service", actions);
+            Assert.Contains($"[dry-run] systemctl restart {unit}.service (files changed)", actions);
+        }
+        Assert.Equal(hadUser, (await DeployTestSupport.RunAsync("id", ["-u", "mutt"])).ExitCode == 0);
+        Assert.Equal(hadOpt, Directory.Exists("/opt/mutt"));
+        Assert.False(File.Exists("/etc/systemd/system/mutt-ingestor.service"));
+    }
+
+    [Fact]
     public async Task Missing_published_output_stops_before_any_change()
     {
         Directory.Delete(Path.Combine(_source, "Mutt.Forwarder"), recursive: true);
