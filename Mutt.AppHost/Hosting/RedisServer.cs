@@ -25,9 +25,9 @@ public sealed class RedisServer : IAsyncDisposable
     public string ConnectionString => $"127.0.0.1:{Port}";
 
     public static async Task<RedisServer> StartAsync(string dataDir, int? port = null, bool appendOnly = true,
-        IEnumerable<string>? extraArgs = null, Action<string>? output = null, TimeSpan? timeout = null)
+        IEnumerable<string>? extraArgs = null, Action<string>? output = null, TimeSpan? timeout = null, string? executable = null)
     {
-        var executable = NativeProcess.FindExecutable("redis-server", "/usr/sbin", "/usr/local/bin")
+        executable ??= NativeProcess.FindExecutable("redis-server", "/usr/sbin", "/usr/local/bin")
             ?? throw new InvalidOperationException("redis-server was not found on PATH. Install it with: apt-get install -y redis-server");
         Directory.CreateDirectory(dataDir);
         var chosenPort = port ?? NativeProcess.FreeTcpPort();
