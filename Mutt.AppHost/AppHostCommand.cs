@@ -57,7 +57,9 @@ public static class AppHostCommand
         var options = new RunOptions
         {
             StateDir = configuration["StateDir"],
-            StreamLogs = configuration["Quiet"] is not "true",
+            // AppHost__UseFreePorts=true / AppHost__Quiet=true: for tests and parallel runs.
+            UseFreePorts = configuration["AppHost:UseFreePorts"] is "true",
+            StreamLogs = configuration["AppHost:Quiet"] is not "true",
             Configuration = configuration,
         };
 

@@ -149,8 +149,8 @@ public static partial class KubernetesPublisher
                         new List<object>
                         {
                             new Map { ["op"] = "replace", ["path"] = "/data/MOOG_WEBHOOK_URL", ["value"] = "https://moogsoft.example.com/events/webhook_mutt" },
-                            // The sink is a lab stand-in for Moogsoft; production has no such Service.
-                            new Map { ["op"] = "remove", ["path"] = "/data/services__moog-sink__http__0" },
+                            // The sink is a lab stand-in for Moogsoft; production has no such Service (the key must stay: Deployments reference it).
+                            new Map { ["op"] = "replace", ["path"] = "/data/services__moog-sink__http__0", ["value"] = "https://moogsoft.example.com" },
                         },
                     ], header: false),
                 },
