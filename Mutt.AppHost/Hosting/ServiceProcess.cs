@@ -43,7 +43,8 @@ public sealed class ServiceProcess : IAsyncDisposable
         return dir?.FullName ?? throw new InvalidOperationException("Mutt.sln was not found above " + (start ?? AppContext.BaseDirectory));
     }
 
-    public static ServiceProcess Start(string name, string assemblyPath, IReadOnlyDictionary<string, string?> environment, Action<string, string>? output = null)
+    public static ServiceProcess Start(string name, string assemblyPath, IReadOnlyDictionary<string, string?> environment, Action<string, string>? output = null,
+        IEnumerable<string>? arguments = null)
     {
         if (!File.Exists(assemblyPath))
         {
@@ -57,6 +58,10 @@ public sealed class ServiceProcess : IAsyncDisposable
             WorkingDirectory = Path.GetDirectoryName(assemblyPath)!,
         };
         info.ArgumentList.Add(assemblyPath);
+        foreach (var argument in arguments ?? [])
+        {
+            info.ArgumentList.Add(argument);
+        }
         // Development, so Radzen's static web assets resolve from the build output.
         info.Environment["DOTNET_ENVIRONMENT"] = "Development";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
