@@ -34,7 +34,7 @@ public sealed class Replica(MuttApplication app, ProjectResource project, int in
     {
         _state = "Starting";
         var environment = app.EnvironmentFor(Project, Index);
-        var process = ServiceProcess.Start(PodName, app.AssemblyFor(Project), environment, (_, line) => app.Logs.Write(Project.Name, PodName, line));
+        var process = ServiceProcess.Start(PodName, app.AssemblyFor(Project), environment, (_, line) => app.Logs.Write(Project.Name, PodName, line), ownSession: true);
         _process = process;
         Volatile.Write(ref _pid, process.Pid);
         app.Log($"started {PodName} (pid {process.Pid}) {environment["ASPNETCORE_URLS"]}");

@@ -108,6 +108,10 @@ public sealed class AppHostTests(AppHostFixture fixture) : IClassFixture<AppHost
     [Fact]
     public void Services_receive_configuration_the_way_Aspire_injects_it()
     {
+        // The recorded pid is the service itself (setsid execs in place), so signals reach it.
+        var cmdline = File.ReadAllText($"/proc/{App.Replicas["ingestor"][0].Pid}/cmdline").Split('\0');
+        Assert.EndsWith("Mutt.Ingestor.dll", cmdline[1], StringComparison.Ordinal);
+
         var ingestor = EnvironmentOf(App.Replicas["ingestor"][0].Pid);
         Assert.Equal(App.RedisConnectionString, ingestor["ConnectionStrings__redis"]);
         Assert.Equal(App.IngestApiKey, ingestor["INGEST_API_KEY"]);
