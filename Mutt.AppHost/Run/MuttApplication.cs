@@ -113,7 +113,8 @@ public sealed partial class MuttApplication : IAsyncDisposable
     public IReadOnlyList<int> AllPids =>
         _model.Resources.Where(r => r is RedisResource or PostgresServerResource or ProjectResource).SelectMany(r => GetPids(r.Name)).ToList();
 
-    public int GetRestartCount(string resource) => Replicas.TryGetValue(resource, out var replicas) ? replicas.Sum(r => r.Restarts) : 0;
+    public int GetRestartCount(string resource) =>
+        Replicas.TryGetValue(resource, out var replicas) ? replicas.Sum(r => r.Restarts) : _infraRestarts.GetValueOrDefault(resource);
 
     private async Task StartCoreAsync(CancellationToken cancellationToken)
     {
@@ -136,9 +137,15 @@ public sealed partial class MuttApplication : IAsyncDisposable
             SetInfraState(redis.Name, "Starting");
             _log($"starting {redis.Name} (redis-server, AOF on) on port {_ports[(redis.Name, "tcp", 0)]}");
             _redis = await RedisServer.StartAsync(Path.Combine(StateDir, redis.Name), _ports[(redis.Name, "tcp", 0)], appendOnly: true,
-                output: line => _logs.Write(redis.Name, redis.Name, line), executable: _configuration["Redis:Executable"]).ConfigureAwait(false);
+                output: line => _logs.Write(redis.Name, redis.Name, line), executable: _configuration["Redis:Executable"], ownSession: true).ConfigureAwait(false);
             _redisPid = _redis.Pid;
             SetInfraState(redis.Name, "Running");
+            WatchInfrastructure(redis.Name, () => _redis, async () =>
+            {
+                _redis = await RedisServer.StartAsync(Path.Combine(StateDir, redis.Name), _ports[(redis.Name, "tcp", 0)], appendOnly: true,
+                    output: line => _logs.Write(redis.Name, redis.Name, line), executable: _configuration["Redis:Executable"], ownSession: true).ConfigureAwait(false);
+                _redisPid = _redis.Pid;
+            });
         }
 
         foreach (var postgres in _model.Resources.OfType<PostgresServerResource>())
@@ -151,8 +158,14 @@ public sealed partial class MuttApplication : IAsyncDisposable
             var password = File.Exists(passwordFile) ? null : _parameters[postgres.Password.Name];
             _log($"starting {postgres.Name} (cluster in {dataDir}{(NativeProcess.IsRoot ? ", as the postgres user" : "")}) on port {_ports[(postgres.Name, "tcp", 0)]}");
             _postgres = await PostgresServer.StartAsync(dataDir, _ports[(postgres.Name, "tcp", 0)], password,
-                fastAndLoose: _options.FastAndLoosePostgres, output: line => _logs.Write(postgres.Name, postgres.Name, line)).ConfigureAwait(false);
+                fastAndLoose: _options.FastAndLoosePostgres, output: line => _logs.Write(postgres.Name, postgres.Name, line), ownSession: true).ConfigureAwait(false);
             _postgresPid = _postgres.Pid;
+            WatchInfrastructure(postgres.Name, () => _postgres, async () =>
+            {
+                _postgres = await PostgresServer.StartAsync(dataDir, _ports[(postgres.Name, "tcp", 0)], null,
+                    fastAndLoose: _options.FastAndLoosePostgres, output: line => _logs.Write(postgres.Name, postgres.Name, line), ownSession: true).ConfigureAwait(false);
+                _postgresPid = _postgres.Pid;
+            });
             var values = new Dictionary<string, string>(_parameters) { [postgres.Password.Name] = _postgres.Password };
             _parameters = values;
             SetInfraState(postgres.Name, "Running");
@@ -274,6 +287,59 @@ public sealed partial class MuttApplication : IAsyncDisposable
 
     private static string BuildConfiguration =>
         AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+
+    private readonly List<Task> _infraWatchers = [];
+    private readonly Dictionary<string, int> _infraRestarts = [];
+
+    /// <summary>Redis or PostgreSQL dying is as loud as a service dying, and restarted the same way (same port, same data).</summary>
+    private void WatchInfrastructure(string name, Func<IAsyncDisposable?> current, Func<Task> restart)
+    {
+        var stopping = _stopping.Token;
+        _infraWatchers.Add(Task.Run(async () =>
+        {
+            var failures = 0;
+            while (!stopping.IsCancellationRequested)
+            {
+                var server = current();
+                var process = server switch { RedisServer r => r.Process, PostgresServer p => p.Process, _ => null };
+                if (process is null)
+                {
+                    return;
+                }
+                try
+                {
+                    await process.WaitForExitAsync(stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                failures++;
+                var delay = Replica.Backoff(failures);
+                SetInfraState(name, "Restarting");
+                _log($"!!! {name} (pid {process.Id}) EXITED with code {process.ExitCode}; restarting in {delay.TotalSeconds:0} s (failure {failures})");
+                try
+                {
+                    await Task.Delay(delay, stopping).ConfigureAwait(false);
+                    await restart().ConfigureAwait(false);
+                    lock (_stateLock)
+                    {
+                        _infraRestarts[name] = _infraRestarts.GetValueOrDefault(name) + 1;
+                    }
+                    SetInfraState(name, "Running");
+                    _log($"{name} is back (restart #{_infraRestarts[name]})");
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                catch (Exception ex)
+                {
+                    _log($"!!! {name} could not be restarted: {ex.Message}");
+                }
+            }
+        }, CancellationToken.None));
+    }
 
     internal void Log(string line) => _log(line);
     internal TimeSpan HealthTimeoutFor => _options.HealthTimeout;
@@ -408,6 +474,8 @@ public sealed partial class MuttApplication : IAsyncDisposable
         {
             await Task.WhenAll(wave.Select(r => r.StopAsync())).ConfigureAwait(false);
         }
+        // A watcher in the middle of a restart finishes it first, so the server it started is the one stopped below.
+        await Task.WhenAll(_infraWatchers).ConfigureAwait(false);
         if (_postgres is not null)
         {
             _log("stopping postgres");

@@ -155,6 +155,45 @@ public sealed class AppHostTests(AppHostFixture fixture) : IClassFixture<AppHost
         Assert.Equal(replica.Pid, (int)resources["remediation"]!["pid"]!);
     }
 
+    [Fact]
+    public async Task Killed_redis_is_restarted_on_its_port_and_services_recover()
+    {
+        var before = App.GetPids("redis").Single();
+        var restartsBefore = App.GetRestartCount("redis");
+        NativeProcess.Signal(before, NativeProcess.SIGKILL);
+
+        await Eventually.WaitForAsync(() => Task.FromResult(App.GetRestartCount("redis") == restartsBefore + 1),
+            TimeSpan.FromSeconds(60), "redis to be restarted");
+        var after = App.GetPids("redis").Single();
+        Assert.NotEqual(before, after);
+        Assert.True(NativeProcess.IsAlive(after));
+        using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(App.RedisConnectionString + ",abortConnect=false"))
+        {
+            await redis.GetDatabase().PingAsync();
+        }
+        var resources = JsonNode.Parse(await File.ReadAllTextAsync(App.EndpointsFile))!["resources"]!;
+        Assert.Equal(restartsBefore + 1, (int)resources["redis"]!["restarts"]!);
+        Assert.Equal(after, (int)resources["redis"]!["pid"]!);
+
+        // Services reconnect on their own: every replica is healthy again.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        foreach (var replica in App.Replicas.Values.SelectMany(r => r))
+        {
+            await Eventually.WaitForAsync(async () =>
+            {
+                try
+                {
+                    using var response = await http.GetAsync(replica.HealthUrl);
+                    return response.StatusCode == HttpStatusCode.OK;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(60), $"{replica.PodName} healthy after the redis restart");
+        }
+    }
+
     private static Dictionary<string, string> EnvironmentOf(int pid) =>
         File.ReadAllText($"/proc/{pid}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries)
             .Select(kv => kv.Split('=', 2)).Where(kv => kv.Length == 2)
