@@ -36,7 +36,8 @@ public sealed class PostgresServer : IAsyncDisposable
     /// accepts connections. <paramref name="fastAndLoose"/> turns off fsync (tests only).
     /// </summary>
     public static async Task<PostgresServer> StartAsync(string dataDir, int? port = null, string? password = null,
-        bool fastAndLoose = false, IEnumerable<string>? extraSettings = null, Action<string>? output = null, TimeSpan? timeout = null)
+        bool fastAndLoose = false, IEnumerable<string>? extraSettings = null, Action<string>? output = null, TimeSpan? timeout = null,
+        bool ownSession = false)
     {
         var binDir = NativeProcess.FindPostgresBinDir()
             ?? throw new InvalidOperationException("PostgreSQL server binaries were not found (looked on PATH and in /usr/lib/postgresql/*/bin). Install with: apt-get install -y postgresql");
@@ -90,7 +91,7 @@ public sealed class PostgresServer : IAsyncDisposable
         {
             args.AddRange(["-c", setting]);
         }
-        var info = BuildStartInfo(asPostgres, Path.Combine(binDir, "postgres"), args);
+        var info = BuildStartInfo(asPostgres, Path.Combine(binDir, "postgres"), args, ownSession);
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start postgres.");
@@ -152,9 +153,22 @@ public sealed class PostgresServer : IAsyncDisposable
         throw new TimeoutException($"PostgreSQL on port {Port} was not ready within {timeout}.", last);
     }
 
-    private static ProcessStartInfo BuildStartInfo(bool asPostgres, string executable, IEnumerable<string> args)
+    private static ProcessStartInfo BuildStartInfo(bool asPostgres, string executable, IEnumerable<string> args, bool ownSession = false)
     {
         ProcessStartInfo info;
+        // ownSession: a terminal's Ctrl+C must reach only the orchestrator, which stops the server last.
+        // setsid and setpriv both exec in place, so the PID stays the postmaster's.
+        if (ownSession && NativeProcess.FindExecutable("setsid", "/usr/bin", "/bin") is { } setsid)
+        {
+            var inner = BuildStartInfo(asPostgres, executable, args);
+            info = new ProcessStartInfo(setsid) { UseShellExecute = false, WorkingDirectory = "/" };
+            info.ArgumentList.Add(inner.FileName);
+            foreach (var a in inner.ArgumentList)
+            {
+                info.ArgumentList.Add(a);
+            }
+            return info;
+        }
         if (asPostgres)
         {
             info = new ProcessStartInfo(NativeProcess.FindExecutable("setpriv", "/usr/bin", "/bin") ?? "setpriv");

@@ -25,19 +25,25 @@ public sealed class RedisServer : IAsyncDisposable
     public string ConnectionString => $"127.0.0.1:{Port}";
 
     public static async Task<RedisServer> StartAsync(string dataDir, int? port = null, bool appendOnly = true,
-        IEnumerable<string>? extraArgs = null, Action<string>? output = null, TimeSpan? timeout = null)
+        IEnumerable<string>? extraArgs = null, Action<string>? output = null, TimeSpan? timeout = null, string? executable = null, bool ownSession = false)
     {
-        var executable = NativeProcess.FindExecutable("redis-server", "/usr/sbin", "/usr/local/bin")
+        executable ??= NativeProcess.FindExecutable("redis-server", "/usr/sbin", "/usr/local/bin")
             ?? throw new InvalidOperationException("redis-server was not found on PATH. Install it with: apt-get install -y redis-server");
         Directory.CreateDirectory(dataDir);
         var chosenPort = port ?? NativeProcess.FreeTcpPort();
-        var info = new ProcessStartInfo(executable)
+        // ownSession: a terminal's Ctrl+C must reach only the orchestrator, which stops servers last.
+        var setsid = ownSession ? NativeProcess.FindExecutable("setsid", "/usr/bin", "/bin") : null;
+        var info = new ProcessStartInfo(setsid ?? executable)
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = dataDir,
         };
+        if (setsid is not null)
+        {
+            info.ArgumentList.Add(executable);
+        }
         foreach (var arg in new[]
                  {
                      "--port", chosenPort.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -43,20 +43,33 @@ public sealed class ServiceProcess : IAsyncDisposable
         return dir?.FullName ?? throw new InvalidOperationException("Mutt.sln was not found above " + (start ?? AppContext.BaseDirectory));
     }
 
-    public static ServiceProcess Start(string name, string assemblyPath, IReadOnlyDictionary<string, string?> environment, Action<string, string>? output = null)
+    public static ServiceProcess Start(string name, string assemblyPath, IReadOnlyDictionary<string, string?> environment, Action<string, string>? output = null,
+        IEnumerable<string>? arguments = null, bool ownSession = false)
     {
         if (!File.Exists(assemblyPath))
         {
             throw new FileNotFoundException($"{name}: {assemblyPath} does not exist; build the solution first.", assemblyPath);
         }
-        var info = new ProcessStartInfo("dotnet")
+        // ownSession: the terminal's Ctrl+C reaches only the orchestrator, which then stops its
+        // children in order (a service exiting on its own would look like a crash to restart).
+        // setsid execs in place (a fresh child is no group leader), so the PID stays the service's.
+        var setsid = ownSession ? NativeProcess.FindExecutable("setsid", "/usr/bin", "/bin") : null;
+        var info = new ProcessStartInfo(setsid ?? "dotnet")
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = Path.GetDirectoryName(assemblyPath)!,
         };
+        if (setsid is not null)
+        {
+            info.ArgumentList.Add("dotnet");
+        }
         info.ArgumentList.Add(assemblyPath);
+        foreach (var argument in arguments ?? [])
+        {
+            info.ArgumentList.Add(argument);
+        }
         // Development, so Radzen's static web assets resolve from the build output.
         info.Environment["DOTNET_ENVIRONMENT"] = "Development";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
