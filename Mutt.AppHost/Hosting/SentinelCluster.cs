@@ -73,6 +73,16 @@ public sealed class SentinelCluster : IAsyncDisposable
     /// <summary>kill -9 of the current master process as started (not necessarily the master any more).</summary>
     public void KillMaster() => Master.Kill();
 
+    /// <summary>
+    /// A manual failover (<c>SENTINEL FAILOVER</c>): the old master stays up and is demoted to a replica,
+    /// the case where a client that keeps writing to it would lose acknowledged writes.
+    /// </summary>
+    public async Task FailoverAsync()
+    {
+        using var mux = await ConnectSentinelAsync(SentinelPorts[0]).ConfigureAwait(false);
+        await mux.GetServer("127.0.0.1", SentinelPorts[0]).SentinelFailoverAsync(ServiceName).ConfigureAwait(false);
+    }
+
     /// <summary>Asks a Sentinel which port the master has now.</summary>
     public async Task<int?> CurrentMasterPortAsync()
     {

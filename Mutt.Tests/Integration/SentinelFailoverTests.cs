@@ -80,6 +80,52 @@ public sealed class SentinelFailoverTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Manager_follows_a_manual_failover_and_loses_no_acknowledged_write_to_the_demoted_master()
+    {
+        await using var cluster = await SentinelCluster.StartAsync();
+        await using var manager = await SentinelConnectionManager.ConnectAsync(cluster.ConnectionString);
+        const string key = "mutt:test:sentinel:manual";
+        var acknowledged = new ConcurrentQueue<long>();
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(async () =>
+        {
+            for (long i = 0; !stop.IsCancellationRequested; i++)
+            {
+                try
+                {
+                    var db = manager.GetDatabase();
+                    await db.ListLeftPushAsync(key, i);
+                    if (await SentinelConnectionManager.WaitForReplicasAsync(db, 1, TimeSpan.FromMilliseconds(500)) >= 1)
+                    {
+                        acknowledged.Enqueue(i);
+                    }
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+                {
+                    await Task.Delay(10); // retry pacing during the switch, not a wait for an outcome
+                }
+            }
+        });
+        await Eventually.WaitForAsync(() => Task.FromResult(acknowledged.Count), n => n >= 200, Deadline, "200 acknowledged writes before the failover");
+
+        await cluster.FailoverAsync();
+
+        await Eventually.WaitForAsync(() => Task.FromResult(((IPEndPoint)manager.MasterEndPoint).Port),
+            port => port == cluster.Replica.Port, Deadline, "the manager to follow the manual failover");
+        // The demoted master becomes the new master's replica, so WAIT 1 acknowledges again.
+        var afterSwitch = acknowledged.Count;
+        await Eventually.WaitForAsync(() => Task.FromResult(acknowledged.Count), n => n >= afterSwitch + 200, Deadline,
+            "acknowledged writes to resume with the old master as replica");
+        await stop.CancelAsync();
+        await writer;
+
+        var present = (await manager.GetDatabase().ListRangeAsync(key)).Select(v => (long)v).ToHashSet();
+        var lost = acknowledged.Where(i => !present.Contains(i)).ToList();
+        output.WriteLine($"acknowledged {acknowledged.Count}, present {present.Count}, lost {lost.Count}");
+        Assert.Empty(lost);
+    }
+
+    [Fact]
     public async Task Wait_reports_the_replica_that_has_the_write()
     {
         await using var cluster = await SentinelCluster.StartAsync();
