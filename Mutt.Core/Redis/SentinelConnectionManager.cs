@@ -37,6 +37,7 @@ public sealed class SentinelConnectionManager : IAsyncDisposable
     private readonly CancellationTokenSource _disposing = new();
     private ConnectionMultiplexer _current = null!;
     private EndPoint _master = null!;
+    private readonly List<(RedisChannel Channel, Action<RedisChannel, RedisValue> Handler)> _subscriptions = [];
     private Timer? _timer;
     private long _failovers;
 
@@ -60,6 +61,24 @@ public sealed class SentinelConnectionManager : IAsyncDisposable
     public event EventHandler<SentinelMasterChangedEventArgs>? MasterChanged;
 
     public IDatabase GetDatabase(int db = -1) => Current.GetDatabase(db);
+
+    /// <summary>
+    /// Subscribes on the current master and again on every new one: a subscription made directly on
+    /// <see cref="Current"/> dies with that multiplexer at the next failover.
+    /// </summary>
+    public async Task SubscribeAsync(RedisChannel channel, Action<RedisChannel, RedisValue> handler)
+    {
+        await _refreshLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _subscriptions.Add((channel, handler));
+            await Current.GetSubscriber().SubscribeAsync(channel, handler).ConfigureAwait(false);
+        }
+        finally
+        {
+            _refreshLock.Release();
+        }
+    }
 
     public static Task<SentinelConnectionManager> ConnectAsync(string connectionString, ILogger? logger = null,
         CancellationToken cancellationToken = default) =>
@@ -169,6 +188,10 @@ public sealed class SentinelConnectionManager : IAsyncDisposable
             {
                 await mux.CloseAsync(false).ConfigureAwait(false);
                 return false;
+            }
+            foreach (var (channel, handler) in _subscriptions)
+            {
+                await mux.GetSubscriber().SubscribeAsync(channel, handler).ConfigureAwait(false);
             }
             var previous = MasterEndPoint;
             var old = Current;

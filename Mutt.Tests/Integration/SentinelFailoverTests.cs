@@ -85,6 +85,8 @@ public sealed class SentinelFailoverTests(ITestOutputHelper output)
         await using var cluster = await SentinelCluster.StartAsync();
         await using var manager = await SentinelConnectionManager.ConnectAsync(cluster.ConnectionString);
         const string key = "mutt:test:sentinel:manual";
+        var received = new ConcurrentQueue<string>();
+        await manager.SubscribeAsync("mutt:config:updates", (_, message) => received.Enqueue((string?)message ?? ""));
         var acknowledged = new ConcurrentQueue<long>();
         using var stop = new CancellationTokenSource();
         var writer = Task.Run(async () =>
@@ -123,6 +125,12 @@ public sealed class SentinelFailoverTests(ITestOutputHelper output)
         var lost = acknowledged.Where(i => !present.Contains(i)).ToList();
         output.WriteLine($"acknowledged {acknowledged.Count}, present {present.Count}, lost {lost.Count}");
         Assert.Empty(lost);
+        // The subscription followed the master: a publish on the new master reaches the handler.
+        await Eventually.WaitForAsync(async () =>
+        {
+            await manager.GetDatabase().PublishAsync("mutt:config:updates", "after-failover");
+            return received.Contains("after-failover");
+        }, Deadline, "the subscription to be renewed on the new master");
     }
 
     [Fact]
