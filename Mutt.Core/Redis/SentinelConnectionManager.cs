@@ -175,7 +175,9 @@ public sealed class SentinelConnectionManager : IAsyncDisposable
         try
         {
             var master = await AskSentinelsAsync().ConfigureAwait(false);
-            if (master is null || (SameEndPoint(master, MasterEndPoint) && Current.IsConnected))
+            // Same address: keep the multiplexer, it reconnects by itself (a dead master stays named until
+            // Sentinel promotes someone; dialling it again would only hold the lock for a connect timeout).
+            if (master is null || SameEndPoint(master, MasterEndPoint))
             {
                 return false;
             }
@@ -196,23 +198,12 @@ public sealed class SentinelConnectionManager : IAsyncDisposable
             var previous = MasterEndPoint;
             var old = Current;
             Install(mux, master);
-            if (SameEndPoint(master, previous))
-            {
-                // Same address, new connection (the old multiplexer had given up): not a failover.
-                _logger.LogInformation("Reconnected to Redis master {Master}", SentinelOptions.Format(master));
-            }
-            else
-            {
-                Interlocked.Increment(ref _failovers);
-                _logger.LogWarning("Redis master changed from {Previous} to {Current}",
-                    SentinelOptions.Format(previous), SentinelOptions.Format(master));
-            }
+            Interlocked.Increment(ref _failovers);
+            _logger.LogWarning("Redis master changed from {Previous} to {Current}",
+                SentinelOptions.Format(previous), SentinelOptions.Format(master));
             ((ConnectionMultiplexer)old).ConnectionFailed -= OnDataConnectionFailed;
             _ = CloseQuietlyAsync((ConnectionMultiplexer)old);
-            if (!SameEndPoint(master, previous))
-            {
-                MasterChanged?.Invoke(this, new SentinelMasterChangedEventArgs(previous, master));
-            }
+            MasterChanged?.Invoke(this, new SentinelMasterChangedEventArgs(previous, master));
             return true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
