@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Long reliability run: start MUTT (or attach to a running one), drive ingest load with wrk for N minutes,
+# sample the RSS of every service process listed in endpoints.json every few seconds into a CSV, then
+# report each resource's RSS growth (issue 9: < 10% over a 10-minute soak) and whether any process restarted.
+#
+#   bench/soak/soak.sh [--minutes 10] [--rate 2000] [--batch 10] [--connections 16] [--threads 2]
+#                      [--sample-seconds 10] [--warmup-seconds 60] [--max-growth 10]
+#                      [--state-dir DIR] [--attach] [--ingestor-url URL] [--api-key KEY] [--out DIR]
+#
+#   --rate          requests/s across all connections (events/s = rate x batch); 0 = as fast as wrk can
+#   --attach        do not start MUTT: use the one whose state folder is --state-dir
+#   --state-dir     MUTT's state folder (endpoints.json lives there); default: a fresh temp folder
+#   --api-key       defaults to $INGEST_API_KEY, then to the ingest-api-key parameter stored in the state folder
+#
+# Output (--out, default bench/soak/results/<UTC timestamp>): samples.csv, wrk.txt, report.txt, mutt.log.
+# Exit status: 0 when every resource stayed within --max-growth and none restarted, 1 otherwise.
+# Runs the Release build unless CONFIGURATION is set. Needs: jq, wrk, procfs. Only the AppHost this script started is stopped (by its PID), never anything else.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+
+minutes=10 rate=2000 batch=10 connections=16 threads=2 sample=10 warmup=60 max_growth=10
+state_dir="" attach=0 ingestor_url="" api_key="${INGEST_API_KEY:-}" out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --minutes) minutes=$2; shift 2 ;;
+    --rate) rate=$2; shift 2 ;;
+    --batch) batch=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --sample-seconds) sample=$2; shift 2 ;;
+    --warmup-seconds) warmup=$2; shift 2 ;;
+    --max-growth) max_growth=$2; shift 2 ;;
+    --state-dir) state_dir=$2; shift 2 ;;
+    --attach) attach=1; shift ;;
+    --ingestor-url) ingestor_url=$2; shift 2 ;;
+    --api-key) api_key=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    *) echo "soak: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+for tool in jq wrk; do
+  command -v "$tool" >/dev/null || { echo "soak: $tool is required (apt-get install -y $tool)" >&2; exit 2; }
+done
+if [ "$attach" -eq 1 ] && [ -z "$state_dir" ]; then echo "soak: --attach needs --state-dir" >&2; exit 2; fi
+[ -n "$state_dir" ] || state_dir=$(mktemp -d /tmp/mutt-soak-state.XXXXXX)
+out=${out:-"$HERE/results/$(date -u +%Y%m%dT%H%M%SZ)"}
+mkdir -p "$out"
+endpoints="$state_dir/endpoints.json"
+apphost_pid=""
+
+# endpoints.json, whatever its exact shape (object keyed by resource, array, or {resources: ...}), as
+# lines "name<TAB>pid<TAB>state<TAB>first http url".
+resources() {
+  jq -r '
+    (if type == "object" and has("resources") then .resources else . end)
+    | (if type == "array" then .[] else to_entries[] | (.value + {name: (.value.name // .key)}) end)
+    | select(type == "object")
+    | [ .name,
+        ((.pid // .processId // "") | tostring),
+        ((.state // .status // "") | tostring),
+        ([.urls[]?, .url?, .endpoints[]?.url?] | map(select(type == "string" and startswith("http"))) | .[0] // "")
+      ] | @tsv' "$endpoints" 2>/dev/null || true
+}
+
+stop_mutt() {
+  [ -n "$apphost_pid" ] || return 0
+  if kill -0 "$apphost_pid" 2>/dev/null; then
+    echo "soak: stopping MUTT (AppHost pid $apphost_pid)"
+    kill -TERM "$apphost_pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$apphost_pid" 2>/dev/null || break; sleep 1; done
+    kill -0 "$apphost_pid" 2>/dev/null && { echo "soak: AppHost ignored SIGTERM for 60 s; SIGKILL" >&2; kill -KILL "$apphost_pid" 2>/dev/null || true; }
+  fi
+  apphost_pid=""
+}
+sampler_pid=""
+cleanup() {
+  [ -z "$sampler_pid" ] || kill "$sampler_pid" 2>/dev/null || true
+  stop_mutt
+}
+trap cleanup EXIT INT TERM
+
+if [ "$attach" -eq 0 ]; then
+  echo "soak: building, then starting MUTT with state in $state_dir (log: $out/mutt.log)"
+  config=${CONFIGURATION:-Release}
+  CONFIGURATION=$config "$ROOT/mutt.sh" build >"$out/build.log" 2>&1 || { echo "soak: build failed; see $out/build.log" >&2; exit 1; }
+  # The AppHost's own dll, not `dotnet run`: then $! is the AppHost itself and SIGTERM reaches it directly.
+  (cd "$ROOT" && exec dotnet "Mutt.AppHost/bin/$config/net10.0/Mutt.AppHost.dll" --state-dir "$state_dir") >"$out/mutt.log" 2>&1 &
+  apphost_pid=$!
+  # Poll for every resource to report healthy/running (build + first start can take minutes).
+  deadline=$((SECONDS + ${SOAK_START_TIMEOUT:-600}))
+  until [ -s "$endpoints" ] && [ -n "$(resources)" ] && ! resources | awk -F'\t' '$3 != "" && tolower($3) !~ /^(healthy|running)$/ {bad=1} END {exit !bad}'; do
+    kill -0 "$apphost_pid" 2>/dev/null || { echo "soak: MUTT exited during start; see $out/mutt.log" >&2; exit 1; }
+    [ $SECONDS -lt $deadline ] || { echo "soak: MUTT not healthy in time; see $out/mutt.log" >&2; exit 1; }
+    sleep 2
+  done
+fi
+[ -s "$endpoints" ] || { echo "soak: $endpoints not found" >&2; exit 1; }
+
+if [ -z "$ingestor_url" ]; then
+  ingestor_url=$(resources | awk -F'\t' '$1 ~ /^ingestor/ && $4 != "" {print $4; exit}')
+fi
+[ -n "$ingestor_url" ] || { echo "soak: no ingestor URL in $endpoints (use --ingestor-url)" >&2; exit 1; }
+if [ -z "$api_key" ]; then
+  api_key=$(jq -r '(.parameters["ingest-api-key"] // .Parameters["ingest-api-key"] // empty)' "$endpoints" 2>/dev/null || true)
+fi
+if [ -z "$api_key" ]; then
+  keyfile=$(find "$state_dir" -maxdepth 2 -type f -iname '*ingest-api-key*' | head -n1)
+  [ -z "$keyfile" ] || api_key=$(tr -d '\r\n' <"$keyfile")
+fi
+[ -n "$api_key" ] || { echo "soak: no ingest API key (--api-key or INGEST_API_KEY)" >&2; exit 1; }
+
+echo "epoch,elapsed_s,resource,pid,rss_kb" >"$out/samples.csv"
+start=$(date +%s)
+(
+  # Re-read endpoints.json each time: a restarted service has a new pid (the report flags it).
+  while :; do
+    now=$(date +%s)
+    resources | while IFS=$'\t' read -r name pid _state _url; do
+      [[ "$pid" =~ ^[0-9]+$ ]] || continue
+      rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+      echo "$now,$((now - start)),$name,$pid,${rss:-0}"
+    done >>"$out/samples.csv"
+    sleep "$sample"
+  done
+) &
+sampler_pid=$!
+
+delay_ms=0
+if [ "$rate" -gt 0 ]; then delay_ms=$((connections * 1000 / rate)); fi
+echo "soak: ${minutes} min against $ingestor_url/api/v2/ingest: ${connections} connections, batch ${batch}, target ${rate} req/s (delay ${delay_ms} ms/conn)"
+INGEST_API_KEY="$api_key" SOAK_BATCH="$batch" SOAK_DELAY_MS="$delay_ms" \
+  wrk -t "$threads" -c "$connections" -d "${minutes}m" --timeout 10s --latency -s "$HERE/ingest.lua" \
+  "${ingestor_url%/}/api/v2/ingest" | tee "$out/wrk.txt"
+sleep "$sample"   # one more sample after the load ends
+kill "$sampler_pid" 2>/dev/null || true
+wait "$sampler_pid" 2>/dev/null || true
+sampler_pid=""
+
+set +e
+"$HERE/rss_report.sh" "$out/samples.csv" "$warmup" "$max_growth" | tee "$out/report.txt"
+verdict=${PIPESTATUS[0]}
+set -e
+echo "soak: samples in $out/samples.csv; verdict $([ "$verdict" -eq 0 ] && echo PASS || echo FAIL)"
+exit "$verdict"
