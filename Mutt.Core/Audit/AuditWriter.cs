@@ -14,18 +14,18 @@ public sealed record AuditRow(
     string RawMessage);
 
 /// <summary>
-/// Writes audit rows idempotently at COPY speed: binary COPY into a temporary table that
-/// disappears at commit, then one INSERT ... SELECT ... ON CONFLICT (correlation_id,
+/// Writes audit rows idempotently at COPY speed: binary COPY into a temporary staging table
+/// emptied at commit, then one INSERT ... SELECT ... ON CONFLICT (correlation_id,
 /// event_timestamp) DO NOTHING, all in one transaction. A batch replayed after a crash (the
 /// same correlation ids and timestamps) therefore adds no row; a plain COPY into the
 /// partitioned table could not skip duplicates.
 /// </summary>
-public sealed class AuditWriter(NpgsqlDataSource dataSource)
+public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
 {
     private const string CreateStage =
         "CREATE TEMP TABLE mutt_audit_stage (event_timestamp timestamptz NOT NULL, hostname text NOT NULL, " +
         "matched_rule_id integer, handling_decision text NOT NULL, forwarded_to_moog boolean NOT NULL, " +
-        "correlation_id text NOT NULL, raw_message jsonb NOT NULL) ON COMMIT DROP";
+        "correlation_id text NOT NULL, raw_message jsonb NOT NULL) ON COMMIT DELETE ROWS";
 
     private const string CopyStage =
         "COPY mutt_audit_stage (event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog, correlation_id, raw_message) FROM STDIN (FORMAT BINARY)";
@@ -35,40 +35,82 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource)
         "SELECT event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog, correlation_id, raw_message FROM mutt_audit_stage " +
         "ON CONFLICT (correlation_id, event_timestamp) DO NOTHING";
 
-    /// <summary>Writes the rows in one transaction; returns how many were new (the rest were replays).</summary>
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private NpgsqlConnection? _connection;
+
+    /// <summary>
+    /// Writes the rows in one transaction; returns how many were new (the rest were replays).
+    /// One long-lived connection keeps its staging table (ON COMMIT DELETE ROWS) across batches:
+    /// creating a temp table per batch, or a pooled connection's reset dropping it, costs more
+    /// than the COPY of a small batch. Any failure discards the connection; the next call reconnects.
+    /// </summary>
     public async Task<int> WriteAsync(IReadOnlyList<AuditRow> rows, CancellationToken cancellationToken = default)
     {
         if (rows.Count == 0)
         {
             return 0;
         }
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using (var create = new NpgsqlCommand(CreateStage, connection, transaction))
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            if (_connection is null)
+            {
+                var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await using var create = new NpgsqlCommand(CreateStage, connection);
+                    await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                    throw;
+                }
+                _connection = connection;
+            }
+            return await WriteOnAsync(_connection, rows, cancellationToken).ConfigureAwait(false);
         }
-        await using (var importer = await connection.BeginBinaryImportAsync(CopyStage, cancellationToken).ConfigureAwait(false))
+        catch
         {
+            if (_connection is not null)
+            {
+                await _connection.DisposeAsync().ConfigureAwait(false);
+                _connection = null;
+            }
+            throw;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private static async Task<int> WriteOnAsync(NpgsqlConnection connection, IReadOnlyList<AuditRow> rows, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        using (var importer = await connection.BeginBinaryImportAsync(CopyStage, cancellationToken).ConfigureAwait(false))
+        {
+            // Synchronous writes: they only fill Npgsql's buffer (flushing now and then), and the
+            // per-value async state machines cost more CPU than the COPY itself on this hot path.
             foreach (var row in rows)
             {
-                await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(DateTime.SpecifyKind(row.EventTimestamp, DateTimeKind.Utc), NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(row.Hostname, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                importer.StartRow();
+                importer.Write(DateTime.SpecifyKind(row.EventTimestamp, DateTimeKind.Utc), NpgsqlDbType.TimestampTz);
+                importer.Write(row.Hostname, NpgsqlDbType.Text);
                 if (row.MatchedRuleId is { } ruleId)
                 {
-                    await importer.WriteAsync(ruleId, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
+                    importer.Write(ruleId, NpgsqlDbType.Integer);
                 }
                 else
                 {
-                    await importer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+                    importer.WriteNull();
                 }
-                await importer.WriteAsync(row.HandlingDecision, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(row.ForwardedToMoog, NpgsqlDbType.Boolean, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(row.CorrelationId, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(row.RawMessage, NpgsqlDbType.Jsonb, cancellationToken).ConfigureAwait(false);
+                importer.Write(row.HandlingDecision, NpgsqlDbType.Text);
+                importer.Write(row.ForwardedToMoog, NpgsqlDbType.Boolean);
+                importer.Write(row.CorrelationId, NpgsqlDbType.Text);
+                importer.Write(row.RawMessage, NpgsqlDbType.Jsonb);
             }
-            // Without CompleteAsync the importer's dispose cancels the COPY and nothing is written.
+            // Without Complete the importer's dispose cancels the COPY and nothing is written.
             await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
         int inserted;
@@ -95,4 +137,14 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource)
         InvalidOperationException { InnerException: { } inner } => IsTransient(inner),
         _ => false,
     };
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync().ConfigureAwait(false);
+            _connection = null;
+        }
+        _gate.Dispose();
+    }
 }

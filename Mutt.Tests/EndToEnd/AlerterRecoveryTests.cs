@@ -82,6 +82,31 @@ public sealed class AlerterRecoveryTests(InfrastructureFixture infra)
     }
 
     [Fact]
+    public async Task Sighup_reloads_the_rule_cache_of_a_running_alerter_process()
+    {
+        await FlushRedisAsync(infra.RedisConnectionString);
+        var db = await infra.CreateDatabaseAsync();
+        var port = NativeProcess.FreeTcpPort();
+        await using var alerter = StartAlerter(db, "alerter-sighup", port);
+        await alerter.WaitForHealthyAsync($"http://127.0.0.1:{port}/health", Deadline);
+
+        // Inserted behind the Alerter's back: no config update is published, only the signal tells it.
+        await InsertRuleAsync(db, MatchTypes.Contains, "PSU-FAIL", 5, Handling.TicketOnly, Handling.LogOnly, "FACILITIES");
+        const int SIGHUP = 1;
+        Assert.True(NativeProcess.Signal(alerter.Pid, SIGHUP));
+
+        var probe = 0;
+        await Eventually.WaitForAsync(async () =>
+        {
+            var id = $"hup-{probe++}";
+            await PushAsync(Redis, "mutt:ingest_queue", [Event(id, "PSU-FAIL slot 2")]);
+            await Eventually.WaitForAsync(() => ScalarAsync(db, $"SELECT count(*) FROM event_audit_log WHERE correlation_id = '{id}'"), n => n == 1, Deadline, "probe audited");
+            return await ScalarAsync(db, $"SELECT count(*) FROM event_audit_log WHERE correlation_id = '{id}' AND matched_rule_id IS NOT NULL") == 1;
+        }, Deadline, "an event matched by the rule loaded on SIGHUP");
+        Assert.False(alerter.HasExited, "SIGHUP must not terminate the Alerter");
+    }
+
+    [Fact]
     public async Task Postgres_stopped_and_restarted_mid_stream_loses_nothing()
     {
         await FlushRedisAsync(infra.RedisConnectionString);

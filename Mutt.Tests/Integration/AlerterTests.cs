@@ -138,15 +138,16 @@ public sealed class AlerterTests(InfrastructureFixture infra)
         await Eventually.WaitForAsync(() => ScalarAsync(db, "SELECT count(*) FROM event_audit_log WHERE correlation_id = 'before' AND handling_decision = 'unhandled'"), n => n == 1, Deadline, "unhandled before the rule");
 
         await InsertRuleAsync(db, MatchTypes.Contains, "FAN-FAIL", 5, Handling.TicketOnly, Handling.LogOnly, "FACILITIES");
-        await Redis.PublishAsync("mutt:config:updates", "alert_rules");
-
         var probe = 0;
         await Eventually.WaitForAsync(async () =>
         {
+            // Publishing is the only trigger (the interval is 300 s); repeated per probe because
+            // Redis pub/sub is fire-and-forget and a message sent before a subscription settles is gone.
+            await Redis.PublishAsync("mutt:config:updates", "alert_rules");
             var id = $"after-{probe++}";
             await PushAsync(Redis, "mutt:ingest_queue", [Event(id, "FAN-FAIL tray 2")]);
-            return await Eventually.WaitForAsync(() => ScalarAsync(db, $"SELECT count(*) FROM event_audit_log WHERE correlation_id = '{id}' AND matched_rule_id IS NOT NULL"),
-                _ => true, Deadline, "probe") == 1;
+            await Eventually.WaitForAsync(() => ScalarAsync(db, $"SELECT count(*) FROM event_audit_log WHERE correlation_id = '{id}'"), n => n == 1, Deadline, "probe audited");
+            return await ScalarAsync(db, $"SELECT count(*) FROM event_audit_log WHERE correlation_id = '{id}' AND matched_rule_id IS NOT NULL") == 1;
         }, Deadline, "an event matched by the new rule");
     }
 
