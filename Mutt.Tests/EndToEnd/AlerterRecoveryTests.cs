@@ -134,6 +134,12 @@ public sealed class AlerterRecoveryTests(InfrastructureFixture infra)
             Assert.True(await Redis.ListLengthAsync("mutt:processing:alerter:alerter-pg-outage") > 0);
             Assert.Equal(1500, await Redis.ListLengthAsync("mutt:ingest_queue") + await Redis.ListLengthAsync("mutt:processing:alerter:alerter-pg-outage"));
             Assert.Equal(0, await Redis.ListLengthAsync("mutt:dlq:alerter"));
+            using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) })
+            {
+                var health = await http.GetAsync(alerter.BaseAddress + "/health");
+                Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, health.StatusCode);
+                Assert.Contains("\"postgres\":\"disconnected\"", await health.Content.ReadAsStringAsync());
+            }
 
             postgres = await PostgresServer.StartAsync(dataDir, port: port, fastAndLoose: true);
             NpgsqlConnection.ClearAllPools(); // the test's own pooled connections died with the server

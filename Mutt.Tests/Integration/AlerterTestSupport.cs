@@ -23,6 +23,10 @@ public sealed class AlerterTestHost : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
     public AlerterState State => _app.Services.GetRequiredService<AlerterState>();
 
+    /// <summary>The Kestrel address actually bound (the host listens on port 0).</summary>
+    public string BaseAddress => _app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+        .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+
     public static async Task<AlerterTestHost> StartAsync(string redis, string database, string pod, IDictionary<string, string?>? settings = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ApplicationName = "Mutt.Alerter", EnvironmentName = "Development" });
