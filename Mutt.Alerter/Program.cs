@@ -1,7 +1,8 @@
+using Mutt.Alerter.Extensions;
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
-builder.AddRedisClient("redis");
-builder.AddNpgsqlDataSource("muttdb");
+builder.AddApplicationServices();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();

@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Options;
+using Mutt.Alerter.Processing;
+using Mutt.Alerter.Rules;
+using Mutt.Alerter.Services;
+using Mutt.Core.Audit;
+using Mutt.Core.Configuration;
+using Mutt.Core.Redis;
+using Mutt.Core.Rules;
+using StackExchange.Redis;
+
+namespace Mutt.Alerter.Extensions;
+
+public static class Extensions
+{
+    public static void AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddRedisClient("redis");
+        builder.AddNpgsqlDataSource("muttdb");
+
+        builder.Services.AddOptions<AlerterOptions>()
+            .BindConfiguration("")
+            .Validate(o => !AlerterOptions.Validate(o).Any(), "Invalid Alerter configuration (see ALERTER_* / UNHANDLED_* / CACHE_RELOAD_INTERVAL).")
+            .ValidateOnStart();
+
+        builder.Services.AddSingleton<AlerterMetrics>();
+        builder.Services.AddSingleton<AlerterState>();
+        builder.Services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));
+        builder.Services.AddSingleton<RuleStore>();
+        builder.Services.AddSingleton<AuditWriter>();
+        builder.Services.AddSingleton<RuleCache>();
+        builder.Services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<AlerterOptions>>().Value;
+            return new ReliableQueue(sp.GetRequiredService<IConnectionMultiplexer>(), o.IngestQueueName, o.ProcessingListPrefix, o.HeartbeatPrefix, o.PodName);
+        });
+        builder.Services.AddHostedService<RuleCacheWorker>();
+        builder.Services.AddHostedService<AlerterWorker>();
+        builder.Services.AddHealthChecks().AddCheck<AlerterHealthCheck>("alerter");
+    }
+}
+
+/// <summary>Marker type for WebApplicationFactory and for locating this assembly.</summary>
+public sealed class AlerterAssemblyMarker;

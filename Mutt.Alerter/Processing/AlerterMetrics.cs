@@ -1,0 +1,46 @@
+using System.Diagnostics.Metrics;
+
+namespace Mutt.Alerter.Processing;
+
+/// <summary>The Alerter's instruments (spec 004 "Alerter"), names verbatim. Gauges read values the worker samples.</summary>
+public sealed class AlerterMetrics : IDisposable
+{
+    public const string MeterName = "Mutt.Alerter";
+
+    private readonly Meter _meter = new(MeterName);
+
+    public AlerterMetrics()
+    {
+        EventsProcessed = _meter.CreateCounter<long>("mutt_alerter_events_processed_total", description: "Events by status (handled/unhandled/poison/error)");
+        ProcessingLatency = _meter.CreateHistogram<double>("mutt_alerter_processing_latency_seconds", "s", "Event processing time (per batch, from take to ack)");
+        ShedEvents = _meter.CreateCounter<long>("mutt_alerter_shed_events_total", description: "Shed/deferral events");
+        CacheReloadFailures = _meter.CreateCounter<long>("mutt_alerter_cache_reload_failures_total", description: "Failed cache reloads");
+        DbWriteLatency = _meter.CreateHistogram<double>("mutt_db_write_latency_ms", "ms", "Database write latency");
+        RegexTimeouts = _meter.CreateCounter<long>("mutt_alerter_regex_timeouts_total", description: "Rule regex matches that timed out (rule skipped for that event)");
+        MetaAlerts = _meter.CreateCounter<long>("mutt_alerter_meta_alerts_total", description: "Unhandled-event meta-alerts fired by this worker");
+        _meter.CreateObservableGauge("mutt_alerter_queue_depth", () => AlertQueueDepth, description: "Alert queue depth");
+        _meter.CreateObservableGauge("mutt_alerter_cache_rules_count", () => RulesCount, description: "Rules in cache");
+        _meter.CreateObservableGauge("mutt_alerter_cache_dev_hosts_count", () => DevHostsCount, description: "Dev hosts in cache");
+        _meter.CreateObservableGauge("mutt_alerter_cache_teams_count", () => TeamsCount, description: "Team mappings in cache");
+        _meter.CreateObservableGauge("mutt_alerter_dlq_depth", () => DlqDepth, description: "Alerter DLQ depth");
+        _meter.CreateObservableGauge("mutt_alerter_processing_list_depth", () => ProcessingListDepth, description: "This worker's processing list depth");
+    }
+
+    public Counter<long> EventsProcessed { get; }
+    public Histogram<double> ProcessingLatency { get; }
+    public Counter<long> ShedEvents { get; }
+    public Counter<long> CacheReloadFailures { get; }
+    public Histogram<double> DbWriteLatency { get; }
+    public Counter<long> RegexTimeouts { get; }
+    public Counter<long> MetaAlerts { get; }
+
+    public long AlertQueueDepth { get; set; }
+    public long IngestQueueDepth { get; set; }
+    public long DlqDepth { get; set; }
+    public long ProcessingListDepth { get; set; }
+    public long RulesCount { get; set; }
+    public long DevHostsCount { get; set; }
+    public long TeamsCount { get; set; }
+
+    public void Dispose() => _meter.Dispose();
+}

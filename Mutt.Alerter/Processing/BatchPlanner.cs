@@ -1,0 +1,177 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Mutt.Core.Audit;
+using Mutt.Core.Events;
+using Mutt.Core.Rules;
+
+namespace Mutt.Alerter.Processing;
+
+/// <summary>What happens to one item of a batch.</summary>
+public sealed class PlannedItem
+{
+    public required string Raw { get; init; }
+    public MuttEvent? Event { get; init; }
+    public AuditRow? Audit { get; set; }
+    public string? AlertJson { get; set; }
+    /// <summary>The host whose unhandled counter this event increments, when no rule matched.</summary>
+    public string? UnhandledHost { get; set; }
+}
+
+/// <summary>The outcome of a batch before any I/O: audit rows, alerts, retries, dead letters, unhandled counts.</summary>
+public sealed class BatchPlan
+{
+    public List<PlannedItem> Items { get; } = [];
+    /// <summary>Items to requeue (JSON with retry_count + 1).</summary>
+    public List<string> Retries { get; } = [];
+    /// <summary>DeadLetter JSON for mutt:dlq:alerter.</summary>
+    public List<string> DeadLetters { get; } = [];
+    public long Handled { get; set; }
+    public long Unhandled { get; set; }
+    public long Poison { get; set; }
+    public long Errors { get; set; }
+    public long RegexTimeouts { get; set; }
+
+    public IEnumerable<AuditRow> AuditRows => Items.Where(i => i.Audit is not null).Select(i => i.Audit!);
+    public IEnumerable<string> Alerts => Items.Where(i => i.AlertJson is not null).Select(i => i.AlertJson!);
+}
+
+/// <summary>
+/// Turns a batch of raw queue items into a <see cref="BatchPlan"/> with the current rules. No
+/// I/O, so unit tests call it directly. Parse errors are poison at once (retrying cannot fix
+/// them); any other failure of one item sends that item alone to retry (or, past the limit,
+/// to the DLQ) without failing its batch.
+/// </summary>
+public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetries)
+{
+    public const string UnknownHost = "unknown";
+
+    public BatchPlan Plan(IReadOnlyList<string> items, RuleSet rules)
+    {
+        var plan = new BatchPlan();
+        foreach (var raw in items)
+        {
+            MuttEvent? evt;
+            try
+            {
+                evt = JsonSerializer.Deserialize(raw, MuttJsonContext.Default.MuttEvent);
+                if (evt is null)
+                {
+                    throw new JsonException("The item is JSON null, not an event object.");
+                }
+            }
+            catch (JsonException ex)
+            {
+                plan.Poison++;
+                plan.DeadLetters.Add(DeadLetterJson(raw, "poison: unparseable JSON", ex.Message));
+                continue;
+            }
+            catch (NotSupportedException ex)
+            {
+                plan.Poison++;
+                plan.DeadLetters.Add(DeadLetterJson(raw, "poison: unparseable JSON", ex.Message));
+                continue;
+            }
+
+            try
+            {
+                plan.Items.Add(PlanEvent(raw, evt, rules, plan));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Fail(plan, raw, evt, ex.Message);
+            }
+        }
+        return plan;
+    }
+
+    /// <summary>Sends an item that failed processing back for another try, or to the DLQ once retries are spent.</summary>
+    public void Fail(BatchPlan plan, string raw, MuttEvent? evt, string error)
+    {
+        plan.Errors++;
+        if (evt is null || evt.RetryCount >= maxRetries)
+        {
+            plan.DeadLetters.Add(DeadLetterJson(raw, "max_retries_exceeded", error));
+            return;
+        }
+        evt.RetryCount++;
+        plan.Retries.Add(JsonSerializer.Serialize(evt, MuttJsonContext.Default.MuttEvent));
+    }
+
+    private static PlannedItem PlanEvent(string raw, MuttEvent evt, RuleSet rules, BatchPlan plan)
+    {
+        // Keep the id stable across replays and retries: a missing id is derived from the payload
+        // as the producer sent it (before any retry_count of ours), then travels in the envelope.
+        evt.CorrelationId ??= DeriveCorrelationId(raw);
+        var hostname = string.IsNullOrEmpty(evt.Hostname) ? UnknownHost : evt.Hostname;
+        var eventTime = evt.EventTimeUtc();
+        var match = rules.Match(evt);
+        plan.RegexTimeouts += match.RegexTimeouts;
+        var item = new PlannedItem { Raw = raw, Event = evt };
+        if (match.Rule is null)
+        {
+            plan.Unhandled++;
+            item.Audit = new AuditRow(eventTime, hostname, null, Handling.Unhandled, false, evt.CorrelationId, raw);
+            item.UnhandledHost = hostname;
+            return item;
+        }
+        plan.Handled++;
+        item.Audit = new AuditRow(eventTime, hostname, match.Rule.Id, match.Handling, match.Forward, evt.CorrelationId, raw);
+        if (match.Forward)
+        {
+            var alert = new AlertMessage
+            {
+                CorrelationId = evt.CorrelationId,
+                Hostname = hostname,
+                Message = evt.Message ?? "",
+                Source = evt.Source,
+                SyslogSeverity = evt.SyslogSeverity,
+                TrapOid = evt.TrapOid,
+                Team = match.Team ?? "",
+                Handling = match.Handling,
+                RuleId = match.Rule.Id,
+                Environment = match.IsDevelopmentHost ? "dev" : "prod",
+                EventTimestamp = new DateTimeOffset(eventTime, TimeSpan.Zero),
+            };
+            item.AlertJson = JsonSerializer.Serialize(alert, MuttJsonContext.Default.AlertMessage);
+        }
+        return item;
+    }
+
+    /// <summary>The meta-alert sent when a host's unhandled events reach the threshold within the window.</summary>
+    public static string MetaAlertJson(string hostname, int threshold, TimeSpan window, string team, DateTime nowUtc)
+    {
+        var alert = new AlertMessage
+        {
+            // One meta-alert per host and window: the id names both, so a replay cannot duplicate it downstream.
+            CorrelationId = $"meta-unhandled-{hostname}-{nowUtc:yyyyMMddHHmmss}",
+            Hostname = hostname,
+            Message = $"MUTT: {threshold} or more unhandled events from {hostname} within {window.TotalHours:0.##} h; no alert rule matches them.",
+            Source = "mutt-alerter",
+            Team = team,
+            Handling = Handling.TicketOnly,
+            Environment = "prod",
+            EventTimestamp = new DateTimeOffset(nowUtc, TimeSpan.Zero),
+            MetaAlert = true,
+        };
+        return JsonSerializer.Serialize(alert, MuttJsonContext.Default.AlertMessage);
+    }
+
+    public static string DeriveCorrelationId(string raw)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(raw), hash);
+        return "derived-" + Convert.ToHexStringLower(hash[..16]);
+    }
+
+    public string DeadLetterJson(string raw, string reason, string? error) =>
+        JsonSerializer.Serialize(new DeadLetter
+        {
+            Payload = raw,
+            SourceQueue = sourceQueue,
+            Service = "alerter",
+            Pod = podName,
+            Reason = reason,
+            Error = error,
+        }, MuttJsonContext.Default.DeadLetter);
+}

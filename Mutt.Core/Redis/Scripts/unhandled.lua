@@ -1,0 +1,34 @@
+-- Spec 002's unhandled-event counter, aggregated per batch and for many hosts in one call.
+-- KEYS come in pairs: KEYS[2i-1] = mutt:unhandled:{hostname} (the counter),
+--                     KEYS[2i]   = mutt:unhandled:triggered:{hostname} (set once the threshold was crossed).
+-- ARGV[1] = threshold, ARGV[2] = expiry seconds, ARGV[3] = the list to push meta-alerts to,
+-- then per pair: ARGV[2+2i] = how many unhandled events of that host this batch saw,
+--                ARGV[3+2i] = the meta-alert JSON to push if this call crosses the threshold.
+-- Atomic, so with any number of replicas exactly one call sees the counter cross the threshold
+-- (the counter is renamed away in the same step), and the meta-alert push happens inside the
+-- script: when the caller runs it in the batch's completion transaction, the count, the
+-- meta-alert and the ack land together.
+local threshold = tonumber(ARGV[1])
+local expiry = tonumber(ARGV[2])
+local fired = {}
+for i = 1, #KEYS / 2 do
+  local key = KEYS[2 * i - 1]
+  local triggered = KEYS[2 * i]
+  local n = tonumber(ARGV[2 + 2 * i])
+  fired[i] = 0
+  if redis.call('EXISTS', triggered) == 0 then
+    local count = redis.call('INCRBY', key, n)
+    if count == n then
+      redis.call('EXPIRE', key, expiry)
+    end
+    -- No earlier call reached the threshold (it would have renamed the counter), so reaching
+    -- it now is the crossing, even when a batch jumps over the exact value.
+    if count >= threshold then
+      redis.call('RENAME', key, triggered)
+      redis.call('EXPIRE', triggered, expiry)
+      redis.call('LPUSH', ARGV[3], ARGV[3 + 2 * i])
+      fired[i] = 1
+    end
+  end
+end
+return fired
