@@ -12,6 +12,8 @@ public sealed record FlowSnapshot
     [JsonPropertyName("events_per_second_1m")] public double EventsPerSecond1m { get; init; }
     [JsonPropertyName("events_per_second_1h")] public double EventsPerSecond1h { get; init; }
     [JsonPropertyName("events_per_second_24h")] public double EventsPerSecond24h { get; init; }
+    /// <summary>The Ingestor's per-minute counts for the current and previous minute, keyed by unix minute.</summary>
+    [JsonPropertyName("ingest_minute_buckets")] public Dictionary<long, long> IngestMinuteBuckets { get; init; } = [];
     [JsonPropertyName("events_total_24h")] public long EventsTotal24h { get; init; }
     [JsonPropertyName("queue_depths")] public Dictionary<string, long> QueueDepths { get; init; } = [];
     [JsonPropertyName("dlq_depths")] public Dictionary<string, long> DlqDepths { get; init; } = [];
@@ -82,6 +84,7 @@ public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, DashboardMetr
             EventsPerSecond1h = Math.Round(rates[1], 3),
             EventsPerSecond24h = Math.Round(rates[2], 3),
             EventsTotal24h = Long(bucketValues[4]),
+            IngestMinuteBuckets = new() { [epoch / 60] = Long(bucketValues[0]), [epoch / 60 - 1] = Long(bucketValues[1]) },
             QueueDepths = new()
             {
                 ["ingest"] = await db.ListLengthAsync(MuttKeys.IngestQueue),
