@@ -58,6 +58,7 @@ public static class Extensions
         builder.Services.AddSingleton<ConfigAuditStore>();
         builder.Services.AddSingleton<ManagementService>();
         builder.Services.AddSingleton<RuleTester>();
+        builder.Services.AddSingleton<ServiceMetricsScraper>();
         builder.Services.AddSingleton<IFlowMetrics, RedisFlowMetrics>();
         builder.Services.AddSingleton<SloService>();
         builder.Services.AddSingleton<IDeadLetterOperations, RedisDeadLetterOperations>();

@@ -32,9 +32,10 @@ public interface IFlowMetrics
 /// Reads MUTT's own Redis figures, tolerating every key being absent (a missing key is 0):
 /// LLEN of the queues and DLQs, the processing lists found by SCAN, the Ingestor's bucketed
 /// counters <c>mutt:metrics:{1m|1h|24h}:{unix time / bucket}</c>, and monotonic totals
-/// <c>mutt:metrics:{counter}</c> (see <see cref="CounterNames"/>).
+/// <c>mutt:metrics:{counter}</c> (see <see cref="CounterNames"/>); when the services' addresses are
+/// configured, their own Prometheus counters replace those totals (<see cref="ServiceMetricsScraper"/>).
 /// </summary>
-public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, DashboardMetrics metrics) : IFlowMetrics
+public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, DashboardMetrics metrics, ServiceMetricsScraper scraper) : IFlowMetrics
 {
     public static readonly string[] CounterNames =
     [
@@ -77,6 +78,16 @@ public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, DashboardMetr
         }
         metrics.RedisScanLatency.Record(Stopwatch.GetElapsedTime(scanStart).TotalSeconds);
 
+        var counters = CounterNames.Select((c, i) => (c, Long(counterValues[i]))).ToDictionary(x => x.c, x => x.Item2);
+        if (scraper.IsConfigured)
+        {
+            // A service's own counters win over the Redis copy for the services that answered.
+            foreach (var (name, value) in await scraper.ScrapeAsync(ct))
+            {
+                counters[name] = value;
+            }
+        }
+
         return new FlowSnapshot
         {
             Timestamp = now,
@@ -97,7 +108,7 @@ public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, DashboardMetr
                 ["poison"] = await db.ListLengthAsync(MuttKeys.PoisonPermanent),
             },
             Processing = processing,
-            Counters = CounterNames.Select((c, i) => (c, Long(counterValues[i]))).ToDictionary(x => x.c, x => x.Item2),
+            Counters = counters,
         };
     }
 

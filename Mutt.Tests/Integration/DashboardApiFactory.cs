@@ -7,7 +7,7 @@ using Mutt.Dashboard;
 namespace Mutt.Tests.Integration;
 
 /// <summary>The Dashboard in-process against the fixture's real Redis and a fresh PostgreSQL database; captures every log line.</summary>
-public sealed class DashboardApiFactory(string redis, string postgres, string apiKey) : WebApplicationFactory<DashboardMarker>
+public sealed class DashboardApiFactory(string redis, string postgres, string apiKey, IReadOnlyDictionary<string, string>? settings = null) : WebApplicationFactory<DashboardMarker>
 {
     public ConcurrentQueue<string> Logs { get; } = new();
 
@@ -18,6 +18,10 @@ public sealed class DashboardApiFactory(string redis, string postgres, string ap
         builder.UseSetting("ConnectionStrings:muttdb", postgres);
         builder.UseSetting("WEBUI_API_KEY", apiKey);
         builder.UseSetting("AUDIT_LOG_PAGE_SIZE", "50");
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            builder.UseSetting(key, value);
+        }
         builder.ConfigureLogging(logging => logging.AddProvider(new CapturingLoggerProvider(Logs)).SetMinimumLevel(LogLevel.Trace));
     }
 
