@@ -140,7 +140,9 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
         Assert.Equal("yes", (await _page.InnerTextAsync("#result-forwarded")).Trim());
         await ShotAsync("rule-tester");
 
-        await _page.FillAsync("#test-hostname", "dev-router-01");
+        await _page.FillAsync("#test-json", "{\"message\": \"FAN-FAILURE in lab\", \"hostname\": \"dev-router-01\"}");
+        await _page.Locator("#test-json").BlurAsync();
+        await Eventually.WaitForAsync(async () => await _page.InputValueAsync("#test-hostname") == "dev-router-01", TimeSpan.FromSeconds(30), "pasted event fills the fields");
         await _page.ClickAsync("#run-test");
         await WaitTextAsync("#result-handling", t => t.Trim() == "Email_only", "dev handling for a dev host");
     }

@@ -188,6 +188,7 @@ public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifet
     [InlineData("match_string", """{"match_string":"(unclosed","match_type":"regex","priority":5,"prod_handling":"Ticket_only","dev_handling":"Log_only","team_assignment":"T"}""")]
     [InlineData("match_string", """{"match_string":"(a+)+$","match_type":"regex","priority":5,"prod_handling":"Ticket_only","dev_handling":"Log_only","team_assignment":"T"}""")]
     [InlineData("match_string", """{"match_string":"^(\\w+\\s?)*$","match_type":"regex","priority":5,"prod_handling":"Ticket_only","dev_handling":"Log_only","team_assignment":"T"}""")]
+    [InlineData("match_string", """{"match_string":"^(a|aa)+$","match_type":"regex","priority":5,"prod_handling":"Ticket_only","dev_handling":"Log_only","team_assignment":"T"}""")]
     [InlineData("trap_oid", """{"match_type":"oid_prefix","priority":5,"prod_handling":"Ticket_only","dev_handling":"Log_only","team_assignment":"T"}""")]
     public async Task Invalid_rule_is_400_validation_problem_naming_the_field(string field, string body)
     {
