@@ -1,8 +1,23 @@
+using Mutt.Dashboard.Apis;
+using Mutt.Dashboard.Auth;
+using Mutt.Dashboard;
+using Mutt.Dashboard.Components;
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
-builder.AddRedisClient("redis");
-builder.AddNpgsqlDataSource("muttdb");
+builder.AddApplicationServices();
 
 var app = builder.Build();
+app.UseDashboardPipeline();
 app.MapDefaultEndpoints();
+app.MapLoginEndpoints();
+app.MapBlazorScript();
+app.MapManagementApi();
+app.MapRazorComponents<App>().AddInteractiveServerRenderMode().RequireAuthorization();
 await app.RunAsync();
+
+namespace Mutt.Dashboard
+{
+    /// <summary>Marker type for WebApplicationFactory (several services have a Program class).</summary>
+    public sealed class DashboardMarker;
+}

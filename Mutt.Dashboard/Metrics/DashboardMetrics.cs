@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.Routing;
+
+namespace Mutt.Dashboard.Metrics;
+
+/// <summary>Spec 004 Web UI metrics.</summary>
+public sealed class DashboardMetrics : IDisposable
+{
+    private readonly Meter _meter = new("Mutt.Dashboard");
+
+    public DashboardMetrics()
+    {
+        ApiRequests = _meter.CreateCounter<long>("mutt_webui_api_requests_total", description: "API requests");
+        ApiLatency = _meter.CreateHistogram<double>("mutt_webui_api_latency_seconds", "s", "API latency");
+        DbQueryLatency = _meter.CreateHistogram<double>("mutt_webui_db_query_latency_ms", "ms", "DB query latency");
+        RedisScanLatency = _meter.CreateHistogram<double>("mutt_webui_redis_scan_latency_seconds", "s", "Redis SCAN latency");
+    }
+
+    public Counter<long> ApiRequests { get; }
+    public Histogram<double> ApiLatency { get; }
+    public Histogram<double> DbQueryLatency { get; }
+    public Histogram<double> RedisScanLatency { get; }
+
+    public async Task<T> TimeDbAsync<T>(string operation, Func<Task<T>> query)
+    {
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            return await query();
+        }
+        finally
+        {
+            DbQueryLatency.Record(Stopwatch.GetElapsedTime(start).TotalMilliseconds, new KeyValuePair<string, object?>("operation", operation));
+        }
+    }
+
+    public void Dispose() => _meter.Dispose();
+}
+
+/// <summary>Counts and times /api requests by route pattern (never the raw URL, which could hold a key).</summary>
+public sealed class RequestMetricsMiddleware(RequestDelegate next, DashboardMetrics metrics)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (!context.Request.Path.StartsWithSegments("/api"))
+        {
+            await next(context);
+            return;
+        }
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            var endpoint = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+            metrics.ApiRequests.Add(1, new("endpoint", endpoint), new("status", context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            metrics.ApiLatency.Record(Stopwatch.GetElapsedTime(start).TotalSeconds, new KeyValuePair<string, object?>("endpoint", endpoint));
+        }
+    }
+}

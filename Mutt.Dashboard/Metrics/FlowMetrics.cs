@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Serialization;
+using Mutt.Core.Redis;
+using StackExchange.Redis;
+
+namespace Mutt.Dashboard.Metrics;
+
+public sealed record FlowSnapshot
+{
+    [JsonPropertyName("timestamp")] public DateTimeOffset Timestamp { get; init; }
+    [JsonPropertyName("events_per_second_1m")] public double EventsPerSecond1m { get; init; }
+    [JsonPropertyName("events_per_second_1h")] public double EventsPerSecond1h { get; init; }
+    [JsonPropertyName("events_per_second_24h")] public double EventsPerSecond24h { get; init; }
+    /// <summary>The Ingestor's per-minute counts for the current and previous minute, keyed by unix minute.</summary>
+    [JsonPropertyName("ingest_minute_buckets")] public Dictionary<long, long> IngestMinuteBuckets { get; init; } = [];
+    [JsonPropertyName("events_total_24h")] public long EventsTotal24h { get; init; }
+    [JsonPropertyName("queue_depths")] public Dictionary<string, long> QueueDepths { get; init; } = [];
+    [JsonPropertyName("dlq_depths")] public Dictionary<string, long> DlqDepths { get; init; } = [];
+    [JsonPropertyName("processing")] public Dictionary<string, long> Processing { get; init; } = [];
+    /// <summary>Monotonic counters (mutt:metrics:{name}); the overview turns them into per-second rates.</summary>
+    [JsonPropertyName("counters")] public Dictionary<string, long> Counters { get; init; } = [];
+}
+
+/// <summary>The flow figures the overview, /api/v2/metrics and the SLO read.</summary>
+public interface IFlowMetrics
+{
+    Task<FlowSnapshot> SnapshotAsync(CancellationToken ct = default);
+}
+
+/// <summary>
+/// Reads MUTT's own Redis figures, tolerating every key being absent (a missing key is 0):
+/// LLEN of the queues and DLQs, the processing lists found by SCAN, the Ingestor's bucketed
+/// counters <c>mutt:metrics:{1m|1h|24h}:{unix time / bucket}</c>, and monotonic totals
+/// <c>mutt:metrics:{counter}</c> (see <see cref="CounterNames"/>); when the services' addresses are
+/// configured, their own Prometheus counters replace those totals (<see cref="ServiceMetricsScraper"/>).
+/// </summary>
+public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, DashboardMetrics metrics, ServiceMetricsScraper scraper) : IFlowMetrics
+{
+    public static readonly string[] CounterNames =
+    [
+        "ingest:success", "ingest:failed", "alerter:handled", "alerter:unhandled", "alerter:forwarded",
+        "moog:success", "moog:failed",
+    ];
+
+    private static readonly (string Name, int Seconds)[] Windows = [("1m", 60), ("1h", 3600), ("24h", 86400)];
+
+    public async Task<FlowSnapshot> SnapshotAsync(CancellationToken ct = default)
+    {
+        var db = redis.GetDatabase();
+        var now = DateTimeOffset.UtcNow;
+        var epoch = now.ToUnixTimeSeconds();
+        var bucketKeys = Windows.SelectMany(w => new RedisKey[] { Bucket(w.Name, epoch / w.Seconds), Bucket(w.Name, epoch / w.Seconds - 1) }).ToArray();
+        var bucketValues = await db.StringGetAsync(bucketKeys);
+        var counterValues = await db.StringGetAsync(CounterNames.Select(c => (RedisKey)$"{MuttKeys.MetricsPrefix}:{c}").ToArray());
+
+        var rates = new double[Windows.Length];
+        for (var i = 0; i < Windows.Length; i++)
+        {
+            // Current partial bucket plus the whole previous one, over the time they cover.
+            var elapsed = epoch % Windows[i].Seconds;
+            rates[i] = (Long(bucketValues[2 * i]) + Long(bucketValues[2 * i + 1])) / (double)(Windows[i].Seconds + elapsed);
+        }
+
+        var processing = new Dictionary<string, long>();
+        var scanStart = Stopwatch.GetTimestamp();
+        foreach (var endpoint in redis.GetEndPoints())
+        {
+            var server = redis.GetServer(endpoint);
+            if (server.IsSlave || !server.IsConnected)
+            {
+                continue;
+            }
+            foreach (var key in server.Keys(db.Database, MuttKeys.AlerterProcessingPrefix + ":*", 250).Concat(server.Keys(db.Database, MuttKeys.MoogProcessingPrefix + ":*", 250)))
+            {
+                processing[key!] = await db.ListLengthAsync(key);
+            }
+        }
+        metrics.RedisScanLatency.Record(Stopwatch.GetElapsedTime(scanStart).TotalSeconds);
+
+        var counters = CounterNames.Select((c, i) => (c, Long(counterValues[i]))).ToDictionary(x => x.c, x => x.Item2);
+        if (scraper.IsConfigured)
+        {
+            // A service's own counters win over the Redis copy for the services that answered.
+            foreach (var (name, value) in await scraper.ScrapeAsync(ct))
+            {
+                counters[name] = value;
+            }
+        }
+
+        return new FlowSnapshot
+        {
+            Timestamp = now,
+            EventsPerSecond1m = Math.Round(rates[0], 3),
+            EventsPerSecond1h = Math.Round(rates[1], 3),
+            EventsPerSecond24h = Math.Round(rates[2], 3),
+            EventsTotal24h = Long(bucketValues[4]),
+            IngestMinuteBuckets = new() { [epoch / 60] = Long(bucketValues[0]), [epoch / 60 - 1] = Long(bucketValues[1]) },
+            QueueDepths = new()
+            {
+                ["ingest"] = await db.ListLengthAsync(MuttKeys.IngestQueue),
+                ["alert"] = await db.ListLengthAsync(MuttKeys.AlertQueue),
+            },
+            DlqDepths = new()
+            {
+                ["alerter"] = await db.ListLengthAsync(MuttKeys.AlerterDlq),
+                ["moog"] = await db.ListLengthAsync(MuttKeys.MoogDlq),
+                ["poison"] = await db.ListLengthAsync(MuttKeys.PoisonPermanent),
+            },
+            Processing = processing,
+            Counters = counters,
+        };
+    }
+
+    public static string Bucket(string window, long bucket) => $"{MuttKeys.MetricsPrefix}:{window}:{bucket.ToString(CultureInfo.InvariantCulture)}";
+
+    private static long Long(RedisValue value) => value.IsNull ? 0 : long.TryParse((string?)value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : 0;
+}

@@ -1,0 +1,103 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Options;
+using Mutt.Core.Configuration;
+
+namespace Mutt.Dashboard.Metrics;
+
+public sealed record SloComponent(
+    [property: JsonPropertyName("component")] string Component,
+    [property: JsonPropertyName("target")] double Target,
+    [property: JsonPropertyName("error_budget")] double ErrorBudget,
+    [property: JsonPropertyName("availability")] double? Availability,
+    [property: JsonPropertyName("burn_rate")] double? BurnRate,
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("good")] long Good,
+    [property: JsonPropertyName("total")] long Total);
+
+public sealed record SloReport(
+    [property: JsonPropertyName("window_hours")] long WindowHours,
+    [property: JsonPropertyName("source")] string Source,
+    [property: JsonPropertyName("components")] IReadOnlyList<SloComponent> Components,
+    [property: JsonPropertyName("timestamp")] DateTimeOffset Timestamp);
+
+/// <summary>
+/// Spec 004 SLOs. availability = good / total; burn rate = (1 - availability) / (1 - target);
+/// ok ≤ 1.0, warning ≤ 2.0, critical &gt; 2.0. With PROMETHEUS_URL reachable, good/total are the
+/// spec's PromQL over slo_window_hours; otherwise MUTT's own Redis totals
+/// (mutt:metrics:ingest:success|failed, mutt:metrics:moog:success|failed).
+/// </summary>
+public sealed class SloService(IFlowMetrics flow, DynamicConfig config, IOptions<DashboardOptions> options, IHttpClientFactory http, ILogger<SloService> logger)
+{
+    public async Task<SloReport> EvaluateAsync(CancellationToken ct = default)
+    {
+        var window = await config.GetInt64Async(DynamicConfigKeys.SloWindowHours, 24);
+        var ingestTarget = await config.GetDoubleAsync(DynamicConfigKeys.SloIngestSuccessTarget, 0.995);
+        var forwardTarget = await config.GetDoubleAsync(DynamicConfigKeys.SloForwardSuccessTarget, 0.99);
+        var prometheus = await FromPrometheusAsync(window, ct);
+        long ingestGood, ingestTotal, moogGood, moogTotal;
+        string source;
+        if (prometheus is { } p)
+        {
+            (ingestGood, ingestTotal, moogGood, moogTotal) = p;
+            source = "prometheus";
+        }
+        else
+        {
+            var c = (await flow.SnapshotAsync(ct)).Counters;
+            ingestGood = c["ingest:success"];
+            ingestTotal = ingestGood + c["ingest:failed"];
+            moogGood = c["moog:success"];
+            moogTotal = moogGood + c["moog:failed"];
+            source = "redis";
+        }
+        return new SloReport(window, source,
+            [Component("ingestor", ingestTarget, ingestGood, ingestTotal), Component("forwarder", forwardTarget, moogGood, moogTotal)],
+            DateTimeOffset.UtcNow);
+    }
+
+    public static SloComponent Component(string name, double target, long good, long total)
+    {
+        var budget = Math.Round(1 - target, 6);
+        if (total <= 0)
+        {
+            return new SloComponent(name, target, budget, null, null, "no_data", good, total);
+        }
+        var availability = (double)good / total;
+        var burn = budget <= 0 ? (availability >= 1 ? 0 : double.PositiveInfinity) : (1 - availability) / budget;
+        var status = burn <= 1.0 ? "ok" : burn <= 2.0 ? "warning" : "critical";
+        return new SloComponent(name, target, budget, Math.Round(availability, 6), double.IsFinite(burn) ? Math.Round(burn, 4) : null, status, good, total);
+    }
+
+    private async Task<(long, long, long, long)?> FromPrometheusAsync(long windowHours, CancellationToken ct)
+    {
+        var url = options.Value.PROMETHEUS_URL;
+        if (string.IsNullOrWhiteSpace(url))
+        {
+            return null;
+        }
+        try
+        {
+            using var client = http.CreateClient();
+            client.Timeout = TimeSpan.FromSeconds(2);
+            async Task<long> Query(string promql)
+            {
+                var json = await client.GetStringAsync($"{url.TrimEnd('/')}/api/v1/query?query={Uri.EscapeDataString(promql)}", ct);
+                using var doc = JsonDocument.Parse(json);
+                var result = doc.RootElement.GetProperty("data").GetProperty("result");
+                return result.GetArrayLength() == 0 ? 0 : (long)double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture);
+            }
+            var w = $"{windowHours}h";
+            return (await Query($"sum(increase(mutt_ingest_requests_total{{status=\"success\"}}[{w}]))"),
+                await Query($"sum(increase(mutt_ingest_requests_total[{w}]))"),
+                await Query($"sum(increase(mutt_moog_requests_total{{status=\"success\"}}[{w}]))"),
+                await Query($"sum(increase(mutt_moog_requests_total[{w}]))"));
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            logger.LogWarning("Prometheus at PROMETHEUS_URL is not usable ({Error}); SLOs come from MUTT's Redis counters", ex.Message);
+            return null;
+        }
+    }
+}

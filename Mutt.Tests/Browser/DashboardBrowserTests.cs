@@ -1,0 +1,220 @@
+using System.Text.Json;
+using Microsoft.Playwright;
+using Mutt.AppHost.Hosting;
+using Mutt.Core.Events;
+using Mutt.Core.Redis;
+using Mutt.Tests.Infrastructure;
+using Mutt.Tests.Integration;
+using Npgsql;
+
+namespace Mutt.Tests.Browser;
+
+/// <summary>
+/// The Dashboard as a real Kestrel child process, driven by Debian's Chromium through Playwright.
+/// Screenshots of each page go to TestResults/screenshots at the repository root.
+/// </summary>
+[Collection(InfrastructureCollection.Name)]
+public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncLifetime
+{
+    private const string ApiKey = "browser-test-key-42";
+    private static readonly string Root = ServiceProcess.FindRepositoryRoot();
+    private static readonly string Screenshots = Path.Combine(Root, "TestResults", "screenshots");
+    private ServiceProcess _app = null!;
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+    private IPage _page = null!;
+    private string _baseUrl = null!;
+    private string _db = null!;
+
+    public async Task InitializeAsync()
+    {
+        await DashboardApiTests.ClearMuttKeysAsync(infra.Multiplexer);
+        _db = await infra.CreateDatabaseAsync(seed: true);
+        var port = NativeProcess.FreeTcpPort();
+        _baseUrl = $"http://127.0.0.1:{port}";
+        _app = ServiceProcess.Start("dashboard", ServiceProcess.AssemblyPath(Root, "Mutt.Dashboard"), new Dictionary<string, string?>
+        {
+            ["ASPNETCORE_URLS"] = _baseUrl,
+            ["ConnectionStrings__redis"] = infra.RedisConnectionString,
+            ["ConnectionStrings__muttdb"] = _db,
+            ["WEBUI_API_KEY"] = ApiKey,
+            ["LOG_JSON_ENABLED"] = "false",
+        });
+        await _app.WaitForHealthyAsync(_baseUrl + "/health", TimeSpan.FromSeconds(60));
+
+        var chromium = NativeProcess.FindExecutable("chromium") ?? throw new InvalidOperationException("Debian's chromium is not on PATH.");
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+        _page = await _browser.NewPageAsync(new() { ViewportSize = new() { Width = 1400, Height = 900 } });
+        _page.SetDefaultTimeout(30_000);
+        Directory.CreateDirectory(Screenshots);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.DisposeAsync();
+        }
+        _playwright?.Dispose();
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
+
+    private async Task SignInAsync()
+    {
+        await _page.GotoAsync(_baseUrl + "/");
+        Assert.Contains("/login", _page.Url);
+        await _page.FillAsync("#api_key", ApiKey);
+        await _page.ClickAsync("#sign-in");
+        await _page.WaitForURLAsync(_baseUrl + "/");
+        await WaitInteractiveAsync();
+    }
+
+    private async Task GoAsync(string path)
+    {
+        await _page.GotoAsync(_baseUrl + path);
+        await WaitInteractiveAsync();
+    }
+
+    private Task WaitInteractiveAsync() => _page.Locator("#circuit-ready").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+
+    private Task ShotAsync(string name) => _page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, name + ".png"), FullPage = true });
+
+    private Task WaitTextAsync(string selector, Func<string, bool> done, string what) =>
+        Eventually.WaitForAsync(async () => done(await _page.Locator(selector).InnerTextAsync()), TimeSpan.FromSeconds(30), what);
+
+    [Fact]
+    public async Task Wrong_key_is_refused_on_the_login_page()
+    {
+        await _page.GotoAsync(_baseUrl + "/rules");
+        await ShotAsync("login");
+        await _page.FillAsync("#api_key", "not-the-key");
+        await _page.ClickAsync("#sign-in");
+        await _page.Locator("#login-error").WaitForAsync();
+        Assert.Contains("/login", _page.Url);
+    }
+
+    [Fact]
+    public async Task Operator_signs_in_creates_a_rule_sees_it_in_the_grid_and_tests_it()
+    {
+        await SignInAsync();
+        await GoAsync("/rules");
+        await _page.ClickAsync("#new-rule");
+        await _page.FillAsync("#rule-match-string", "FAN-FAILURE");
+        await _page.FillAsync("#rule-priority", "3");
+        await _page.SelectOptionAsync("#rule-prod", "Page_and_ticket");
+        await _page.SelectOptionAsync("#rule-dev", "Email_only");
+        await _page.ClickAsync("#save-rule");
+        // Team missing: the form says so and nothing is written.
+        await _page.Locator(".field-error[data-field=team_assignment]").WaitForAsync();
+        await ShotAsync("rules-validation");
+
+        await _page.FillAsync("#rule-team", "Facilities");
+        await _page.FillAsync("#rule-reason", "browser test");
+        await _page.ClickAsync("#save-rule");
+        await _page.Locator("#rules-grid").GetByText("FAN-FAILURE").WaitForAsync();
+        await _page.Locator("#rules-grid").GetByText("Facilities").WaitForAsync();
+        await ShotAsync("rules");
+
+        await using (var ds = NpgsqlDataSource.Create(_db))
+        {
+            Assert.Equal(1L, await ds.CreateCommand("SELECT count(*) FROM config_audit_log WHERE table_name = 'alert_rules' AND changed_by = 'webui' AND reason = 'browser test'").ExecuteScalarAsync());
+        }
+
+        await GoAsync("/rule-tester");
+        await _page.FillAsync("#test-message", "PSU 2 FAN-FAILURE detected");
+        await _page.FillAsync("#test-hostname", "core-switch-01");
+        await _page.ClickAsync("#run-test");
+        await _page.Locator("#test-result").WaitForAsync();
+        Assert.Contains("FAN-FAILURE", await _page.InnerTextAsync("#result-rule"));
+        Assert.Equal("Page_and_ticket", (await _page.InnerTextAsync("#result-handling")).Trim());
+        Assert.Equal("NetOps", (await _page.InnerTextAsync("#result-team")).Trim()); // device_teams overrides the rule's team
+        Assert.Equal("yes", (await _page.InnerTextAsync("#result-forwarded")).Trim());
+        await ShotAsync("rule-tester");
+
+        await _page.FillAsync("#test-json", "{\"message\": \"FAN-FAILURE in lab\", \"hostname\": \"dev-router-01\"}");
+        await _page.Locator("#test-json").BlurAsync();
+        await Eventually.WaitForAsync(async () => await _page.InputValueAsync("#test-hostname") == "dev-router-01", TimeSpan.FromSeconds(30), "pasted event fills the fields");
+        await _page.ClickAsync("#run-test");
+        await WaitTextAsync("#result-handling", t => t.Trim() == "Email_only", "dev handling for a dev host");
+    }
+
+    [Fact]
+    public async Task Overview_numbers_and_charts_move_as_events_arrive()
+    {
+        await SignInAsync();
+        await WaitTextAsync("#sample-count", t => t.StartsWith("2 ", StringComparison.Ordinal) || int.Parse(t.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) >= 2, "two samples");
+        Assert.Equal("0", (await _page.InnerTextAsync("#kpi-ingest-depth .kpi-value")).Trim());
+
+        var db = infra.Multiplexer.GetDatabase();
+        await db.ListLeftPushAsync(MuttKeys.IngestQueue, Enumerable.Range(0, 25).Select(i => (StackExchange.Redis.RedisValue)$"{{\"message\":\"e{i}\"}}").ToArray());
+        await db.ListLeftPushAsync(MuttKeys.MoogDlq, "{\"payload\":\"x\"}");
+        var minute = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60;
+        await db.StringIncrementAsync($"mutt:metrics:1m:{minute}", 500);
+        await db.StringIncrementAsync("mutt:metrics:alerter:handled", 300);
+        await db.StringIncrementAsync("mutt:metrics:moog:success", 90);
+        await db.StringIncrementAsync("mutt:metrics:moog:failed", 10);
+
+        await WaitTextAsync("#kpi-ingest-depth .kpi-value", t => t.Trim() == "25", "ingest depth 25 on the overview");
+        await WaitTextAsync("#kpi-dlq-moog .kpi-value", t => t.Trim() == "1", "moog DLQ depth 1");
+        await WaitTextAsync("#kpi-events-in .kpi-value", t => double.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0, "events in per second above 0");
+        await WaitTextAsync("#kpi-moog-success .kpi-value", t => t.Contains("90", StringComparison.Ordinal), "Moogsoft success 90 %");
+        Assert.True(await _page.Locator("#chart-rates svg path").CountAsync() > 0, "the rates chart draws lines");
+        await ShotAsync("overview");
+    }
+
+    [Fact]
+    public async Task Replaying_a_dead_letter_puts_it_back_on_the_ingest_queue()
+    {
+        var db = infra.Multiplexer.GetDatabase();
+        var payload = JsonSerializer.Serialize(new MuttEvent { Message = "from the DLQ", Hostname = "h9", CorrelationId = "browser-dlq-1", RetryCount = 3 }, MuttJsonContext.Default.MuttEvent);
+        var letter = new DeadLetter { Payload = payload, SourceQueue = MuttKeys.IngestQueue, Service = "alerter", Reason = "max_retries_exceeded" };
+        await db.ListLeftPushAsync(MuttKeys.AlerterDlq, JsonSerializer.Serialize(letter, MuttJsonContext.Default.DeadLetter));
+
+        await SignInAsync();
+        await GoAsync("/dlq");
+        await _page.Locator("#dlq-grid").GetByText("max_retries_exceeded").WaitForAsync();
+        await ShotAsync("dlq");
+        await _page.Locator(".replay-dlq").First.ClickAsync();
+
+        await Eventually.WaitForAsync(async () => await db.ListLengthAsync(MuttKeys.AlerterDlq) == 0, TimeSpan.FromSeconds(30), "the DLQ to empty");
+        var replayed = JsonSerializer.Deserialize((string)(await db.ListRightPopAsync(MuttKeys.IngestQueue))!, MuttJsonContext.Default.MuttEvent)!;
+        Assert.Equal("browser-dlq-1", replayed.CorrelationId);
+        await WaitTextAsync("#dlq-total", t => t.StartsWith("0 ", StringComparison.Ordinal), "the page to show an empty DLQ");
+    }
+
+    [Fact]
+    public async Task Every_page_renders_and_the_config_editor_rejects_bad_values()
+    {
+        await SignInAsync();
+        foreach (var (path, heading, shot) in new[]
+        {
+            ("/dev-hosts", "Development hosts", "dev-hosts"), ("/teams", "Device teams", "teams"), ("/audit", "Event audit log", "audit-log"),
+            ("/config-audit", "Configuration changes", "config-audit"), ("/slo", "SLO status", "slo"), ("/config", "Live configuration", "config"),
+        })
+        {
+            await GoAsync(path);
+            Assert.Equal(heading, (await _page.InnerTextAsync("h1")).Trim());
+            await ShotAsync(shot);
+        }
+
+        await _page.FillAsync("#cfg-moog_batch_size", "0");
+        await _page.ClickAsync("#cfg-save-moog_batch_size");
+        await _page.Locator(".field-error[data-field=moog_batch_size]").WaitForAsync();
+        Assert.False(await infra.Multiplexer.GetDatabase().KeyExistsAsync(MuttKeys.Config("moog_batch_size")));
+
+        await _page.FillAsync("#cfg-moog_batch_size", "250");
+        await _page.ClickAsync("#cfg-save-moog_batch_size");
+        await Eventually.WaitForAsync(async () => (string?)await infra.Multiplexer.GetDatabase().StringGetAsync(MuttKeys.Config("moog_batch_size")) == "250",
+            TimeSpan.FromSeconds(30), "moog_batch_size = 250 in Redis");
+        await ShotAsync("config-saved");
+    }
+}
