@@ -112,6 +112,8 @@ public static class Extensions
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         app.UseMiddleware<CorrelationIdMiddleware>();
+        // Created now, not on the first scrape: a MeterListener only sees measurements made after it starts.
+        app.Services.GetRequiredService<PrometheusExporter>();
         var service = app.Environment.ServiceName();
         app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions
         {

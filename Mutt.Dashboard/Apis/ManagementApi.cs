@@ -110,9 +110,9 @@ public static class ManagementApi
             context.Items[Microsoft.Extensions.Hosting.Extensions.CorrelationIdHeader] as string);
     }
 
-    private static async Task<Ok<List<AlertRule>>> ListRules(RuleStore store, CancellationToken ct) => TypedResults.Ok(await store.ListAsync(ct));
+    private static async Task<Ok<List<AlertRule>>> ListRules(AlertRuleStore store, CancellationToken ct) => TypedResults.Ok(await store.ListAsync(ct));
 
-    private static async Task<Results<Ok<AlertRule>, NotFound>> GetRule(int id, RuleStore store, CancellationToken ct) =>
+    private static async Task<Results<Ok<AlertRule>, NotFound>> GetRule(int id, AlertRuleStore store, CancellationToken ct) =>
         await store.GetAsync(id, ct) is { } rule ? TypedResults.Ok(rule) : TypedResults.NotFound();
 
     private static async Task<IResult> CreateRule(RuleRequest body, HttpContext context, ManagementService m, CancellationToken ct) =>

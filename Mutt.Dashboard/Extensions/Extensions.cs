@@ -52,7 +52,7 @@ public static class Extensions
 
         builder.Services.AddSingleton<DashboardMetrics>();
         builder.Services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));
-        builder.Services.AddSingleton<RuleStore>();
+        builder.Services.AddSingleton<AlertRuleStore>();
         builder.Services.AddSingleton<HostStore>();
         builder.Services.AddSingleton<EventAuditStore>();
         builder.Services.AddSingleton<ConfigAuditStore>();

@@ -39,7 +39,7 @@ public sealed class ManagementService(NpgsqlDataSource db, IConnectionMultiplexe
             {
                 return new ChangeResult<AlertRule>(ChangeStatus.Invalid, Errors: errors);
             }
-            var created = await RuleStore.InsertAsync(conn, rule, ct);
+            var created = await AlertRuleStore.InsertAsync(conn, rule, ct);
             await ConfigAuditStore.WriteAsync(conn, change, "CREATE", "alert_rules", Id(created.Id), null, created, ct);
             return new(ChangeStatus.Ok, created);
         }, ct);
@@ -52,12 +52,12 @@ public sealed class ManagementService(NpgsqlDataSource db, IConnectionMultiplexe
             {
                 return new ChangeResult<AlertRule>(ChangeStatus.Invalid, Errors: errors);
             }
-            var old = await RuleStore.GetAsync(conn, id, ct);
+            var old = await AlertRuleStore.GetAsync(conn, id, ct);
             if (old is null)
             {
                 return new(ChangeStatus.NotFound);
             }
-            var updated = await RuleStore.UpdateAsync(conn, id, rule, ct);
+            var updated = await AlertRuleStore.UpdateAsync(conn, id, rule, ct);
             await ConfigAuditStore.WriteAsync(conn, change, "UPDATE", "alert_rules", Id(id), old, updated, ct);
             return new(ChangeStatus.Ok, updated);
         }, ct);
@@ -65,8 +65,8 @@ public sealed class ManagementService(NpgsqlDataSource db, IConnectionMultiplexe
     public Task<ChangeResult<AlertRule>> DeleteRuleAsync(int id, ChangeContext change, CancellationToken ct = default) =>
         WriteAsync("rule_delete", RulesChannelMessage, change, async conn =>
         {
-            var old = await RuleStore.GetAsync(conn, id, ct);
-            if (old is null || !await RuleStore.DeleteAsync(conn, id, ct))
+            var old = await AlertRuleStore.GetAsync(conn, id, ct);
+            if (old is null || !await AlertRuleStore.DeleteAsync(conn, id, ct))
             {
                 return new ChangeResult<AlertRule>(ChangeStatus.NotFound);
             }

@@ -13,7 +13,7 @@ public sealed record RuleTestResult(
     [property: JsonPropertyName("forwarded")] bool Forwarded);
 
 /// <summary>Runs a sample event through Mutt.Core's RuleSet, the Alerter's own matcher, over the current rules and hosts.</summary>
-public sealed class RuleTester(RuleStore rules, HostStore hosts)
+public sealed class RuleTester(AlertRuleStore rules, HostStore hosts)
 {
     public async Task<RuleTestResult> TestAsync(string? message, string? hostname, string? trapOid, int? severity, CancellationToken ct = default)
     {

@@ -37,7 +37,8 @@ public sealed class InfrastructureFixture : IAsyncLifetime
             await DisposeStartedAsync(redisTask, postgresTask);
             throw;
         }
-        Multiplexer = ClientIntegrationExtensionsAccessor.Connect(Redis.ConnectionString);
+        // allowAdmin: the fixture flushes Redis between tests (FLUSHALL is an admin command).
+        Multiplexer = ClientIntegrationExtensionsAccessor.Connect(Redis.ConnectionString + ",allowAdmin=true");
     }
 
     /// <summary>A new, migrated database (optionally seeded with spec 002's sample data); returns its connection string.</summary>

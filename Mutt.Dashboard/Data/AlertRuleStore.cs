@@ -4,7 +4,7 @@ using Npgsql;
 namespace Mutt.Dashboard.Data;
 
 /// <summary>alert_rules. Writes take the caller's connection so the change and its config audit row commit together.</summary>
-public sealed class RuleStore(NpgsqlDataSource db)
+public sealed class AlertRuleStore(NpgsqlDataSource db)
 {
     private const string Columns = "id, match_string, trap_oid, syslog_severity, match_type, priority, prod_handling, dev_handling, team_assignment, is_active";
 
