@@ -229,7 +229,7 @@ public static class SyslogParser
         {
             i++;
         }
-        if (i == 0 || i >= rest.Length)
+        if (i == 0 || i >= rest.Length || !char.IsAsciiLetter(rest[0]))
         {
             message.Message = rest.ToString();
             return;
