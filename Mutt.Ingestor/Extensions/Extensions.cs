@@ -4,6 +4,7 @@ using Mutt.Ingestor.Ingest;
 using Mutt.Ingestor.Services;
 using Mutt.Ingestor.Snmp;
 using Mutt.Ingestor.Syslog;
+using Mutt.ServiceDefaults;
 using StackExchange.Redis;
 
 namespace Mutt.Ingestor.Extensions;
@@ -22,6 +23,9 @@ public static class Extensions
         services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));
         services.AddSingleton<QueueDepthSampler>();
         services.AddSingleton<IngestMetrics>();
+        // The /metrics exporter only sees measurements made after it exists; it is otherwise
+        // created on the first scrape, which would lose every count before it.
+        services.AddHostedService<MetricsExporterActivator>();
         services.AddSingleton<ThroughputCounters>();
         services.AddHostedService(sp => sp.GetRequiredService<ThroughputCounters>());
         services.AddSingleton<ListenerQueue>();
@@ -31,4 +35,16 @@ public static class Extensions
         services.AddHostedService<SyslogTcpWorker>();
         services.AddHostedService<SnmpTrapWorker>();
     }
+}
+
+internal sealed class MetricsExporterActivator(PrometheusExporter exporter, IngestMetrics metrics) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        GC.KeepAlive(exporter);
+        GC.KeepAlive(metrics);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
