@@ -22,6 +22,7 @@ public static class Extensions
 
         services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));
         services.AddSingleton<QueueDepthSampler>();
+        services.AddHealthChecks().AddCheck<IngestQueueHealthCheck>("ingest_queue");
         services.AddSingleton<IngestMetrics>();
         // The /metrics exporter only sees measurements made after it exists; it is otherwise
         // created on the first scrape, which would lose every count before it.

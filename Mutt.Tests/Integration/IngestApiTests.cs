@@ -156,6 +156,11 @@ public sealed class IngestApiTests(InfrastructureFixture infrastructure)
         }
         Assert.Equal(depth, await host.QueueLengthAsync());
         Assert.Contains("reason=\"backpressure\"", await host.MetricsAsync());
+        using (var health = JsonDocument.Parse(await host.Http.GetStringAsync("/health")))
+        {
+            Assert.Equal(depth, health.RootElement.GetProperty("queue_depth").GetInt64());
+            Assert.Equal("degraded", health.RootElement.GetProperty("ingest_queue").GetString());
+        }
 
         // Consumers drain the queue: ingestion resumes by itself.
         await host.Redis.KeyDeleteAsync(host.QueueName);
