@@ -75,7 +75,7 @@ public static class IngestApi
                     || contentType.StartsWith("application/jsonl", StringComparison.OrdinalIgnoreCase);
                 var header = context.Request.Headers[Microsoft.Extensions.Hosting.Extensions.CorrelationIdHeader].ToString();
                 batch = EventBatchParser.Parse(buffer.AsMemory(0, length), ndjson,
-                    new BatchLimits(settings.RequiredFields(), settings.INGEST_MAX_JSON_DEPTH, settings.INGEST_MAX_BATCH_SIZE),
+                    settings.Limits(),
                     header.Length > 0 && context.Items[Microsoft.Extensions.Hosting.Extensions.CorrelationIdHeader] is string kept && kept == header ? header : null,
                     DateTimeOffset.UtcNow);
             }

@@ -16,6 +16,11 @@ public sealed class IngestOptions
     [Range(1, 3600)] public int INGEST_RETRY_AFTER_SECONDS { get; set; } = 5;
     [Range(10, 60_000)] public int INGEST_QUEUE_DEPTH_SAMPLE_MS { get; set; } = 250;
 
+    private BatchLimits? _limits;
+
     public string[] RequiredFields() =>
         REQUIRED_MESSAGE_FIELDS.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>Built once: options do not change after start, and this is on every request's path.</summary>
+    public BatchLimits Limits() => _limits ??= new BatchLimits(RequiredFields(), INGEST_MAX_JSON_DEPTH, INGEST_MAX_BATCH_SIZE);
 }

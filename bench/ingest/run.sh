@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 DURATION=${DURATION:-8s}
-CONNECTIONS=${CONNECTIONS:-64}
+CONNECTIONS=${CONNECTIONS:-128}
 WORK=$(mktemp -d /tmp/mutt-bench-XXXX)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 REDIS_PORT=$(free_port); HTTP_PORT=$(free_port); SYSLOG_PORT=$(free_port); SNMP_PORT=$(free_port)
