@@ -1,7 +1,11 @@
+using Mutt.Ingestor.Apis;
+using Mutt.Ingestor.Extensions;
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
-builder.AddRedisClient("redis");
+builder.AddApplicationServices();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapIngestApi();
 await app.RunAsync();

@@ -1,0 +1,199 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Mutt.Ingestor.Ingest;
+using StackExchange.Redis;
+
+namespace Mutt.Ingestor.Apis;
+
+public sealed record IngestAccepted(
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("count")] int Count,
+    [property: JsonPropertyName("correlation_ids")] IReadOnlyList<string> CorrelationIds);
+
+[JsonSerializable(typeof(IngestAccepted))]
+public sealed partial class IngestApiJsonContext : JsonSerializerContext;
+
+public static class IngestApi
+{
+    public const string ApiKeyHeader = "X-API-KEY";
+
+    public static IEndpointRouteBuilder MapIngestApi(this IEndpointRouteBuilder app)
+    {
+        // One handler, three routes: /api/v1/ingest and /webhook are aliases kept for the seed's clients.
+        foreach (var (route, name) in new[] { ("/api/v2/ingest", "IngestV2"), ("/api/v1/ingest", "IngestV1"), ("/webhook", "Webhook") })
+        {
+            app.MapPost(route, IngestAsync)
+                .WithName(name)
+                .WithSummary("Accept one event, a JSON array of events, or NDJSON onto the ingest queue")
+                .WithTags("Ingest");
+        }
+        return app;
+    }
+
+    public static async Task<Results<Accepted<IngestAccepted>, ValidationProblem, ProblemHttpResult>> IngestAsync(
+        HttpContext context, IOptions<IngestOptions> options, QueueDepthSampler sampler, IConnectionMultiplexer redis,
+        IngestMetrics metrics, ThroughputCounters counters, ILogger<IngestAccepted> logger)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var settings = options.Value;
+        try
+        {
+            if (!IsAuthorized(context.Request, settings.INGEST_API_KEY))
+            {
+                metrics.Request("fail", "auth");
+                return TypedResults.Problem("invalid or missing API key", statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized");
+            }
+            if (await sampler.IsFullAsync())
+            {
+                metrics.Request("fail", "backpressure");
+                context.Response.Headers.RetryAfter = settings.INGEST_RETRY_AFTER_SECONDS.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return TypedResults.Problem($"The ingest queue is full ({sampler.LastDepth} of {sampler.Cap}); retry later.",
+                    statusCode: StatusCodes.Status503ServiceUnavailable, title: "Backpressure");
+            }
+
+            var limit = settings.INGEST_MAX_BODY_BYTES;
+            if (context.Request.ContentLength > limit)
+            {
+                return TooLarge(metrics, $"The body may be at most {limit} bytes.");
+            }
+            var (buffer, length) = await ReadBodyAsync(context, limit);
+            if (buffer is null)
+            {
+                return TooLarge(metrics, $"The body may be at most {limit} bytes.");
+            }
+            ParsedBatch batch;
+            try
+            {
+                var contentType = context.Request.ContentType ?? "";
+                var ndjson = contentType.StartsWith("application/x-ndjson", StringComparison.OrdinalIgnoreCase)
+                    || contentType.StartsWith("application/jsonl", StringComparison.OrdinalIgnoreCase);
+                var header = context.Request.Headers[Microsoft.Extensions.Hosting.Extensions.CorrelationIdHeader].ToString();
+                batch = EventBatchParser.Parse(buffer.AsMemory(0, length), ndjson,
+                    settings.Limits(),
+                    header.Length > 0 && context.Items[Microsoft.Extensions.Hosting.Extensions.CorrelationIdHeader] is string kept && kept == header ? header : null,
+                    DateTimeOffset.UtcNow);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            switch (batch.Outcome)
+            {
+                case BatchOutcome.TooLarge:
+                    return TooLarge(metrics, batch.Detail!);
+                case BatchOutcome.InvalidJson when batch.Errors.Count == 0:
+                    metrics.Request("fail", "invalid_json");
+                    return TypedResults.Problem(batch.Detail, statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON");
+                case BatchOutcome.InvalidJson:
+                    metrics.Request("fail", "invalid_json");
+                    return TypedResults.ValidationProblem(batch.Errors, detail: batch.Detail, title: "Malformed JSON");
+                case BatchOutcome.Invalid:
+                    metrics.Request("fail", "validation");
+                    return TypedResults.ValidationProblem(batch.Errors,
+                        detail: "No event of this request was enqueued; fix the listed fields and send it again.");
+            }
+
+            var values = new RedisValue[batch.Items.Count];
+            for (var i = 0; i < values.Length; i++)
+            {
+                values[i] = batch.Items[i];
+            }
+            try
+            {
+                await redis.GetDatabase().ListLeftPushAsync(settings.INGEST_QUEUE_NAME, values);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                metrics.Request("fail", "redis_error");
+                logger.LogWarning("Could not enqueue {Count} events: {Error}", values.Length, ex.GetType().Name);
+                context.Response.Headers.RetryAfter = settings.INGEST_RETRY_AFTER_SECONDS.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return TypedResults.Problem("The event queue is unavailable; retry later.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Queue unavailable");
+            }
+            metrics.Request("success", "ok");
+            metrics.Events.Add(values.Length, new KeyValuePair<string, object?>("source", "rest"));
+            counters.Add(values.Length);
+            if (batch.CorrelationIds.Count == 1)
+            {
+                context.Response.Headers[Microsoft.Extensions.Hosting.Extensions.CorrelationIdHeader] = batch.CorrelationIds[0];
+            }
+            return TypedResults.Accepted((string?)null, new IngestAccepted("accepted", values.Length, batch.CorrelationIds));
+        }
+        finally
+        {
+            metrics.Latency.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+
+    private static ProblemHttpResult TooLarge(IngestMetrics metrics, string detail)
+    {
+        metrics.Request("fail", "too_large");
+        return TypedResults.Problem(detail, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Payload too large");
+    }
+
+    /// <summary>Constant time so the comparison leaks nothing about how much of a guessed key was right.</summary>
+    private static bool IsAuthorized(HttpRequest request, string? expected)
+    {
+        if (string.IsNullOrEmpty(expected))
+        {
+            return true; // no key configured (development); documented
+        }
+        var given = request.Headers[ApiKeyHeader].ToString();
+        return CryptographicOperations.FixedTimeEquals(
+            SHA256.HashData(Encoding.UTF8.GetBytes(given)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
+    }
+
+    /// <summary>Reads the body into a pooled buffer; null when it exceeds <paramref name="limit"/> (never buffers more than limit + one read).</summary>
+    private static async Task<(byte[]? Buffer, int Length)> ReadBodyAsync(HttpContext context, int limit)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = (long)limit + 1;
+        }
+        var expected = context.Request.ContentLength is { } declared ? (int)Math.Min(declared, limit) : 4096;
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(expected, 256));
+        var length = 0;
+        var body = context.Request.Body;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > limit)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        return (null, 0);
+                    }
+                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, limit + 1));
+                    buffer.AsSpan(0, length).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+                var read = await body.ReadAsync(buffer.AsMemory(length), context.RequestAborted);
+                if (read == 0)
+                {
+                    break;
+                }
+                length += read;
+                if (length > limit)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    return (null, 0);
+                }
+            }
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            return (null, 0);
+        }
+        return (buffer, length);
+    }
+}

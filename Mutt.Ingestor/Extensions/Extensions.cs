@@ -1,0 +1,51 @@
+using Mutt.Core.Configuration;
+using Mutt.Ingestor.Apis;
+using Mutt.Ingestor.Ingest;
+using Mutt.Ingestor.Services;
+using Mutt.Ingestor.Snmp;
+using Mutt.Ingestor.Syslog;
+using Mutt.ServiceDefaults;
+using StackExchange.Redis;
+
+namespace Mutt.Ingestor.Extensions;
+
+public static class Extensions
+{
+    public static void AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddRedisClient("redis");
+        var services = builder.Services;
+        services.AddOptions<IngestOptions>().BindConfiguration("").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SyslogOptions>().BindConfiguration("").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SnmpOptions>().BindConfiguration("").ValidateDataAnnotations().ValidateOnStart();
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, IngestApiJsonContext.Default));
+
+        services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));
+        services.AddSingleton<QueueDepthSampler>();
+        services.AddHealthChecks().AddCheck<IngestQueueHealthCheck>("ingest_queue");
+        services.AddSingleton<IngestMetrics>();
+        // The /metrics exporter only sees measurements made after it exists; it is otherwise
+        // created on the first scrape, which would lose every count before it.
+        services.AddHostedService<MetricsExporterActivator>();
+        services.AddSingleton<ThroughputCounters>();
+        services.AddHostedService(sp => sp.GetRequiredService<ThroughputCounters>());
+        services.AddSingleton<ListenerQueue>();
+        // Registered before the listeners so it stops after them and can drain what they accepted.
+        services.AddHostedService<ListenerPushWorker>();
+        services.AddHostedService<SyslogUdpWorker>();
+        services.AddHostedService<SyslogTcpWorker>();
+        services.AddHostedService<SnmpTrapWorker>();
+    }
+}
+
+internal sealed class MetricsExporterActivator(PrometheusExporter exporter, IngestMetrics metrics) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        GC.KeepAlive(exporter);
+        GC.KeepAlive(metrics);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

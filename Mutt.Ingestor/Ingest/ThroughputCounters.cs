@@ -1,0 +1,69 @@
+using Microsoft.Extensions.Options;
+using Mutt.Core.Redis;
+using StackExchange.Redis;
+
+namespace Mutt.Ingestor.Ingest;
+
+/// <summary>
+/// The dashboard's 1 m / 1 h / 24 h event counts, kept in Redis so every Ingestor replica adds to
+/// the same numbers. Counts are summed in memory and flushed once a second, so the hot path
+/// costs an Interlocked.Add rather than six Redis commands per request.
+/// Layout (documented in docs/ingestor.md):
+/// <c>mutt:metrics:events:m:{unix_minute}</c> (TTL 2 h), <c>mutt:metrics:events:h:{unix_hour}</c> (TTL 48 h),
+/// <c>mutt:metrics:events:d:{unix_day}</c> (TTL 8 d), each an integer incremented with INCRBY.
+/// </summary>
+public sealed class ThroughputCounters(IConnectionMultiplexer redis, ILogger<ThroughputCounters> logger) : BackgroundService
+{
+    public const string KeyPrefix = MuttKeys.MetricsPrefix + ":events";
+    private long _pending;
+
+    public void Add(long events) => Interlocked.Add(ref _pending, events);
+
+    public static string MinuteKey(DateTimeOffset at) => $"{KeyPrefix}:m:{at.ToUnixTimeSeconds() / 60}";
+    public static string HourKey(DateTimeOffset at) => $"{KeyPrefix}:h:{at.ToUnixTimeSeconds() / 3600}";
+    public static string DayKey(DateTimeOffset at) => $"{KeyPrefix}:d:{at.ToUnixTimeSeconds() / 86400}";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                await FlushAsync();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await FlushAsync();
+    }
+
+    private async Task FlushAsync()
+    {
+        var count = Interlocked.Exchange(ref _pending, 0);
+        if (count == 0)
+        {
+            return;
+        }
+        var now = DateTimeOffset.UtcNow;
+        try
+        {
+            var db = redis.GetDatabase();
+            var batch = db.CreateBatch();
+            var tasks = new List<Task>(6);
+            foreach (var (key, ttl) in new[] { (MinuteKey(now), TimeSpan.FromHours(2)), (HourKey(now), TimeSpan.FromHours(48)), (DayKey(now), TimeSpan.FromDays(8)) })
+            {
+                tasks.Add(batch.StringIncrementAsync(key, count));
+                tasks.Add(batch.KeyExpireAsync(key, ttl));
+            }
+            batch.Execute();
+            await Task.WhenAll(tasks);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            Interlocked.Add(ref _pending, count); // try again next second
+            logger.LogWarning("Could not flush {Count} event counts to Redis: {Error}", count, ex.GetType().Name);
+        }
+    }
+}

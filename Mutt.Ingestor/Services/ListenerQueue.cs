@@ -1,0 +1,100 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using Mutt.Ingestor.Ingest;
+using StackExchange.Redis;
+
+namespace Mutt.Ingestor.Services;
+
+/// <summary>
+/// The bounded buffer between the syslog/SNMP listeners and Redis. Listeners hand over ready
+/// queue items; <see cref="ListenerPushWorker"/> pushes them in batches (one variadic LPUSH per
+/// batch). Bounded so a Redis outage cannot exhaust memory: TCP readers wait (the sender feels
+/// backpressure), UDP readers drop and count.
+/// </summary>
+public sealed class ListenerQueue
+{
+    public const int Capacity = 100_000;
+
+    private readonly Channel<byte[]> _channel = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(Capacity)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    public ChannelReader<byte[]> Reader => _channel.Reader;
+
+    /// <summary>For datagram listeners: false when the buffer is full (the caller counts the drop).</summary>
+    public bool TryEnqueue(byte[] item) => _channel.Writer.TryWrite(item);
+
+    /// <summary>For stream listeners: waits while the buffer is full.</summary>
+    public ValueTask EnqueueAsync(byte[] item, CancellationToken cancellationToken) => _channel.Writer.WriteAsync(item, cancellationToken);
+
+    public void Complete() => _channel.Writer.TryComplete();
+}
+
+public sealed class ListenerPushWorker(ListenerQueue queue, IConnectionMultiplexer redis, IOptions<IngestOptions> options,
+    ThroughputCounters counters, IngestMetrics metrics, ILogger<ListenerPushWorker> logger) : BackgroundService
+{
+    private const int MaxBatch = 2_000;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var key = (RedisKey)options.Value.INGEST_QUEUE_NAME;
+        var batch = new List<RedisValue>(MaxBatch);
+        var reader = queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(stoppingToken))
+            {
+                while (batch.Count < MaxBatch && reader.TryRead(out var item))
+                {
+                    batch.Add(item);
+                }
+                await PushWithRetryAsync(key, batch, stoppingToken);
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        // Drain what the listeners already accepted: they have stopped by now (hosted services stop in reverse order).
+        while (reader.TryRead(out var item))
+        {
+            batch.Add(item);
+        }
+        if (batch.Count > 0)
+        {
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try
+            {
+                await PushWithRetryAsync(key, batch, grace.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                logger.LogError("Shutdown: {Count} received events could not be pushed to Redis and are lost", batch.Count);
+            }
+        }
+    }
+
+    private async Task PushWithRetryAsync(RedisKey key, List<RedisValue> batch, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        var values = batch.ToArray();
+        while (true)
+        {
+            try
+            {
+                await redis.GetDatabase().ListLeftPushAsync(key, values);
+                counters.Add(values.Length);
+                return;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                metrics.PushFailures.Add(1);
+                logger.LogWarning("Push of {Count} listener events failed ({Error}); retrying in {Delay} ms", values.Length, ex.GetType().Name, delay.TotalMilliseconds);
+                await Task.Delay(delay, cancellationToken);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2_000));
+            }
+        }
+    }
+}

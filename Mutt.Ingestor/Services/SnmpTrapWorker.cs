@@ -1,0 +1,93 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Mutt.Ingestor.Ingest;
+using Mutt.Ingestor.Snmp;
+
+namespace Mutt.Ingestor.Services;
+
+/// <summary>
+/// SNMP notification receiver on UDP: v1 traps, v2c traps and informs (answered with a Response
+/// PDU once the event is buffered). Wrong community and undecodable datagrams are counted and
+/// dropped; UDP has no one to tell.
+/// </summary>
+public sealed class SnmpTrapWorker(IOptions<SnmpOptions> options, ListenerQueue queue, IngestMetrics metrics, ILogger<SnmpTrapWorker> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        if (!settings.SNMP_ENABLED)
+        {
+            return;
+        }
+        var communities = settings.SNMP_COMMUNITIES.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(c => Encoding.UTF8.GetBytes(c)).ToArray();
+        var endpoint = new IPEndPoint(IPAddress.Parse(settings.SNMP_BIND), settings.SNMP_PORT);
+        using var socket = new Socket(endpoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        socket.ReceiveBufferSize = 4 * 1024 * 1024;
+        socket.Bind(endpoint);
+        logger.LogInformation("SNMP trap receiver listening on {Endpoint}", endpoint);
+        var buffer = new byte[65_536];
+        EndPoint any = new IPEndPoint(endpoint.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            SocketReceiveFromResult result;
+            try
+            {
+                result = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (SocketException ex)
+            {
+                logger.LogDebug("SNMP receive error {Error}", ex.SocketErrorCode);
+                continue;
+            }
+            var receivedAt = DateTimeOffset.UtcNow;
+            var remote = (IPEndPoint)result.RemoteEndPoint;
+            var sender = remote.Address.ToString();
+            SnmpTrap trap;
+            try
+            {
+                trap = SnmpDecoder.Decode(buffer.AsMemory(0, result.ReceivedBytes).ToArray());
+            }
+            catch (SnmpDecodeException ex)
+            {
+                metrics.SnmpDecodeErrors.Add(1);
+                metrics.SnmpDropped.Add(1, new KeyValuePair<string, object?>("reason", "decode_error"));
+                logger.LogDebug("SNMP datagram from {Sender} ({Bytes} bytes) dropped: {Error}", sender, result.ReceivedBytes, ex.Message);
+                continue;
+            }
+            var community = Encoding.UTF8.GetBytes(trap.Community);
+            if (!communities.Any(allowed => CryptographicOperations.FixedTimeEquals(allowed, community)))
+            {
+                metrics.SnmpDropped.Add(1, new KeyValuePair<string, object?>("reason", "community"));
+                logger.LogWarning("SNMP {Version} {Pdu} from {Sender} dropped: community not allowed", trap.Version, trap.PduType, sender);
+                continue;
+            }
+            if (!queue.TryEnqueue(SnmpEventWriter.Write(trap, sender, receivedAt)))
+            {
+                // Not acknowledged either: the agent will resend the inform.
+                metrics.SnmpDropped.Add(1, new KeyValuePair<string, object?>("reason", "buffer_full"));
+                logger.LogWarning("SNMP {Pdu} from {Sender} dropped: push buffer full (Redis slow or down)", trap.PduType, sender);
+                continue;
+            }
+            metrics.SnmpReceived.Add(1, new KeyValuePair<string, object?>("version", trap.Version));
+            if (trap.PduType == "inform")
+            {
+                try
+                {
+                    await socket.SendToAsync(SnmpDecoder.EncodeInformResponse(trap), SocketFlags.None, remote, stoppingToken);
+                }
+                catch (SocketException ex)
+                {
+                    logger.LogDebug("SNMP inform response to {Sender} failed: {Error}", sender, ex.SocketErrorCode);
+                }
+            }
+        }
+    }
+}

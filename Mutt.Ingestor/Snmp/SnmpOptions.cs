@@ -1,0 +1,12 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Mutt.Ingestor.Snmp;
+
+public sealed class SnmpOptions
+{
+    public bool SNMP_ENABLED { get; set; } = true;
+    public string SNMP_BIND { get; set; } = "0.0.0.0";
+    [Range(1, 65535)] public int SNMP_PORT { get; set; } = 1162;
+    /// <summary>Comma-separated community allow-list. Never logged.</summary>
+    public string SNMP_COMMUNITIES { get; set; } = "public";
+}

@@ -1,0 +1,68 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Mutt.Ingestor.Syslog;
+
+/// <summary>Builds the ingest-queue item (spec 004 Event Message + syslog fields) for a parsed message. Pure.</summary>
+public static class SyslogEventWriter
+{
+    public static byte[] Write(SyslogMessage message, string sender, DateTimeOffset receivedAt, bool truncated, string transport)
+    {
+        var output = new ArrayBufferWriter<byte>(256 + message.Message.Length);
+        using (var json = new Utf8JsonWriter(output))
+        {
+            var received = receivedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+            json.WriteStartObject();
+            json.WriteString("timestamp", message.Timestamp ?? received);
+            json.WriteString("message", message.Message);
+            json.WriteString("hostname", message.Hostname ?? sender);
+            json.WriteString("source", "syslog");
+            if (message.Severity is { } severity)
+            {
+                json.WriteNumber("syslog_severity", severity);
+            }
+            json.WriteString("correlation_id", Guid.NewGuid().ToString());
+            json.WriteString("received_at", received);
+            if (message.Facility is { } facility)
+            {
+                json.WriteNumber("facility", facility);
+            }
+            WriteIfSet(json, "app_name", message.AppName);
+            WriteIfSet(json, "procid", message.ProcId);
+            WriteIfSet(json, "msgid", message.MsgId);
+            if (message.StructuredData is { Count: > 0 } sd)
+            {
+                json.WriteStartObject("structured_data");
+                foreach (var (id, parameters) in sd)
+                {
+                    json.WriteStartObject(id);
+                    foreach (var (name, value) in parameters)
+                    {
+                        json.WriteString(name, value);
+                    }
+                    json.WriteEndObject();
+                }
+                json.WriteEndObject();
+            }
+            json.WriteString("syslog_format", message.Format);
+            json.WriteString("transport", transport);
+            json.WriteString("sender", sender);
+            WriteIfSet(json, "parse_error", message.ParseError);
+            if (truncated)
+            {
+                json.WriteBoolean("truncated", true);
+            }
+            json.WriteEndObject();
+        }
+        return output.WrittenSpan.ToArray();
+    }
+
+    private static void WriteIfSet(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is not null)
+        {
+            json.WriteString(name, value);
+        }
+    }
+}

@@ -1,0 +1,125 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Mutt.AppHost.Hosting;
+using Mutt.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace Mutt.Tests.Integration;
+
+/// <summary>
+/// A real Ingestor child process (dotnet Mutt.Ingestor.dll) on free loopback ports for HTTP,
+/// syslog (UDP+TCP) and SNMP, pushing to its own queue name in the fixture's Redis.
+/// </summary>
+public sealed class IngestorTestHost : IAsyncDisposable
+{
+    public const string ApiKey = "test-ingest-key";
+
+    private readonly ServiceProcess _process;
+
+    private IngestorTestHost(ServiceProcess process, string baseUrl, string queue, int syslogPort, int snmpPort, IDatabase redis)
+    {
+        _process = process;
+        BaseUrl = baseUrl;
+        QueueName = queue;
+        SyslogPort = syslogPort;
+        SnmpPort = snmpPort;
+        Redis = redis;
+        Http = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public string BaseUrl { get; }
+    public string QueueName { get; }
+    public int SyslogPort { get; }
+    public int SnmpPort { get; }
+    public IDatabase Redis { get; }
+    public HttpClient Http { get; }
+    public IReadOnlyCollection<string> Output => _process.Output;
+
+    public static async Task<IngestorTestHost> StartAsync(InfrastructureFixture infrastructure, IReadOnlyDictionary<string, string?>? settings = null,
+        string readyPath = "/health")
+    {
+        var httpPort = NativeProcess.FreeTcpPort();
+        var syslogPort = FreePortForTcpAndUdp(httpPort);
+        var snmpPort = NativeProcess.FreeUdpPort();
+        var queue = "mutt:test:ingest:" + Guid.NewGuid().ToString("N")[..8];
+        var environment = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__redis"] = infrastructure.RedisConnectionString,
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{httpPort}",
+            ["INGEST_API_KEY"] = ApiKey,
+            ["INGEST_QUEUE_NAME"] = queue,
+            ["SYSLOG_BIND"] = "127.0.0.1",
+            ["SYSLOG_PORT"] = syslogPort.ToString(),
+            ["SNMP_BIND"] = "127.0.0.1",
+            ["SNMP_PORT"] = snmpPort.ToString(),
+            ["LOG_JSON_ENABLED"] = "false",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            environment[key] = value;
+        }
+        var root = ServiceProcess.FindRepositoryRoot();
+        var process = ServiceProcess.Start("ingestor", ServiceProcess.AssemblyPath(root, "Mutt.Ingestor"), environment);
+        var baseUrl = $"http://127.0.0.1:{httpPort}";
+        try
+        {
+            await process.WaitForHealthyAsync(baseUrl + readyPath, TimeSpan.FromSeconds(60));
+        }
+        catch
+        {
+            await process.DisposeAsync();
+            throw;
+        }
+        return new IngestorTestHost(process, baseUrl, queue, syslogPort, snmpPort, infrastructure.Multiplexer.GetDatabase());
+    }
+
+    private static int FreePortForTcpAndUdp(int avoid)
+    {
+        for (var i = 0; i < 50; i++)
+        {
+            var port = NativeProcess.FreeTcpPort();
+            if (port != avoid && NativeProcess.IsUdpPortFree(port))
+            {
+                return port;
+            }
+        }
+        throw new InvalidOperationException("No port free for both TCP and UDP.");
+    }
+
+    public HttpRequestMessage Post(string path, string body, string contentType = "application/json", string? apiKey = ApiKey)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        if (apiKey is not null)
+        {
+            request.Headers.Add("X-API-KEY", apiKey);
+        }
+        return request;
+    }
+
+    public Task<long> QueueLengthAsync() => Redis.ListLengthAsync(QueueName);
+
+    /// <summary>Queue items oldest first (LPUSH puts the newest at the head; consumers RPOP the oldest).</summary>
+    public async Task<List<JsonElement>> QueueItemsAsync()
+    {
+        var values = await Redis.ListRangeAsync(QueueName);
+        return values.Reverse().Select(v => JsonDocument.Parse((string)v!).RootElement.Clone()).ToList();
+    }
+
+    /// <summary>Waits until at least <paramref name="count"/> items are queued and returns them.</summary>
+    public async Task<List<JsonElement>> WaitForItemsAsync(int count, string what)
+    {
+        await Eventually.WaitForAsync(async () => await QueueLengthAsync() >= count, TimeSpan.FromSeconds(45), what);
+        return await QueueItemsAsync();
+    }
+
+    public async Task<string> MetricsAsync() => await Http.GetStringAsync("/metrics");
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _process.DisposeAsync();
+        await Redis.KeyDeleteAsync(QueueName);
+    }
+}

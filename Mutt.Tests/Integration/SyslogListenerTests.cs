@@ -1,0 +1,114 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Mutt.AppHost.Hosting;
+using Mutt.Core.Events;
+using Mutt.Tests.Infrastructure;
+
+namespace Mutt.Tests.Integration;
+
+/// <summary>Real syslog clients (util-linux logger, raw sockets) against the running Ingestor's listeners.</summary>
+[Collection(InfrastructureCollection.Name)]
+public sealed class SyslogListenerTests(InfrastructureFixture infrastructure)
+{
+    public static TheoryData<string, string[], string, string?> LoggerModes => new()
+    {
+        // name, logger flags, expected format, expected transport
+        { "udp rfc5424", ["--udp", "--rfc5424"], "rfc5424", "udp" },
+        { "udp rfc3164", ["--udp", "--rfc3164"], "rfc3164", "udp" },
+        { "tcp rfc5424 newline", ["--tcp", "--rfc5424"], "rfc5424", "tcp" },
+        { "tcp rfc5424 octet-count", ["--tcp", "--octet-count", "--rfc5424"], "rfc5424", "tcp" },
+        { "tcp rfc3164 octet-count", ["--tcp", "--octet-count", "--rfc3164"], "rfc3164", "tcp" },
+        { "tcp rfc3164 newline", ["--tcp", "--rfc3164"], "rfc3164", "tcp" },
+    };
+
+    [Theory]
+    [MemberData(nameof(LoggerModes))]
+    public async Task Logger_messages_arrive_intact(string mode, string[] flags, string format, string? transport)
+    {
+        await using var host = await IngestorTestHost.StartAsync(infrastructure);
+        var text = $"link down on Gi0/1 ({mode}) {Guid.NewGuid():N}";
+        string[] args = ["--server", "127.0.0.1", "--port", host.SyslogPort.ToString(), .. flags, "-t", "mutt-test", "-p", "local4.err", "--id=4242"];
+        if (format == "rfc5424")
+        {
+            args = [.. args, "--sd-id", "zoo@32473", "--sd-param", "tiger=\"hungry\""];
+        }
+        await NativeProcess.RunAsync("logger", [.. args, text], TimeSpan.FromSeconds(20));
+
+        var item = Assert.Single(await host.WaitForItemsAsync(1, $"the {mode} message"));
+        var evt = item.Deserialize(MuttJsonContext.Default.MuttEvent)!;
+        Assert.Equal(text, evt.Message);
+        Assert.Equal(3, evt.SyslogSeverity);
+        Assert.Equal("syslog", evt.Source);
+        Assert.Equal(Environment.MachineName, evt.Hostname, ignoreCase: true);
+        Assert.NotNull(evt.CorrelationId);
+        Assert.True(DateTimeOffset.UtcNow - evt.EventTimeUtc() < TimeSpan.FromHours(25), $"timestamp {evt.Timestamp}");
+        Assert.Equal(20, evt.Extra!["facility"].GetInt32());
+        Assert.Equal("mutt-test", evt.Extra["app_name"].GetString());
+        Assert.Equal("4242", evt.Extra["procid"].GetString());
+        Assert.Equal(format, evt.Extra["syslog_format"].GetString());
+        Assert.Equal(transport, evt.Extra["transport"].GetString());
+        Assert.Equal("127.0.0.1", evt.Extra["sender"].GetString());
+        Assert.False(evt.Extra.ContainsKey("parse_error"));
+        if (format == "rfc5424")
+        {
+            Assert.Equal("hungry", evt.Extra["structured_data"].GetProperty("zoo@32473").GetProperty("tiger").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Many_concurrent_tcp_connections_with_mixed_framing_lose_nothing()
+    {
+        await using var host = await IngestorTestHost.StartAsync(infrastructure);
+        const int connections = 50, perConnection = 40;
+        await Task.WhenAll(Enumerable.Range(0, connections).Select(async c =>
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync("127.0.0.1", host.SyslogPort);
+            var stream = client.GetStream();
+            var payload = new StringBuilder();
+            for (var i = 0; i < perConnection; i++)
+            {
+                var message = $"<14>1 2025-03-15T11:00:00Z host{c} app - - - message {c}-{i}";
+                payload.Append(i % 2 == 0 ? $"{Encoding.UTF8.GetByteCount(message)} {message}" : message + "\n");
+            }
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(payload.ToString()));
+        }));
+
+        var items = await host.WaitForItemsAsync(connections * perConnection, "every TCP message");
+        var messages = items.Select(i => i.GetProperty("message").GetString()).ToHashSet();
+        Assert.Equal(connections * perConnection, messages.Count);
+        Assert.Contains("message 49-39", messages);
+    }
+
+    [Fact]
+    public async Task Oversized_frame_is_cut_and_flagged_and_the_connection_keeps_working()
+    {
+        await using var host = await IngestorTestHost.StartAsync(infrastructure, new Dictionary<string, string?> { ["SYSLOG_MAX_MESSAGE_BYTES"] = "1024" });
+        using var client = new TcpClient();
+        await client.ConnectAsync("127.0.0.1", host.SyslogPort);
+        var huge = "<13>Mar 15 11:00:00 host app: " + new string('x', 1_000_000);
+        await client.GetStream().WriteAsync(Encoding.UTF8.GetBytes($"{huge.Length} {huge}<13>Mar 15 11:00:01 host app: after\n"));
+
+        var items = await host.WaitForItemsAsync(2, "the cut frame and the next one");
+        Assert.Equal(2, items.Count);
+        Assert.True(items[0].GetProperty("truncated").GetBoolean());
+        Assert.True(items[0].GetProperty("message").GetString()!.Length < 1024);
+        Assert.Equal("after", items[1].GetProperty("message").GetString());
+        Assert.Contains("mutt_syslog_truncated_total", await host.MetricsAsync());
+    }
+
+    [Fact]
+    public async Task Unparseable_datagram_is_enqueued_raw_with_parse_error_and_counted()
+    {
+        await using var host = await IngestorTestHost.StartAsync(infrastructure);
+        using var udp = new UdpClient();
+        await udp.SendAsync(Encoding.UTF8.GetBytes("<999>this is not syslog"), "127.0.0.1", host.SyslogPort);
+
+        var item = Assert.Single(await host.WaitForItemsAsync(1, "the raw message"));
+        Assert.Equal("<999>this is not syslog", item.GetProperty("message").GetString());
+        Assert.Equal("127.0.0.1", item.GetProperty("hostname").GetString());
+        Assert.True(item.TryGetProperty("parse_error", out _));
+        Assert.Contains("mutt_syslog_parse_errors_total 1", await host.MetricsAsync());
+    }
+}
