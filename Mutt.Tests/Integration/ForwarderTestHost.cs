@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Mutt.AppHost.Hosting;
 using Mutt.Core.Events;
 using Mutt.Core.Redis;
+using Mutt.Tests.Infrastructure;
 using StackExchange.Redis;
 
 namespace Mutt.Tests.Integration;
@@ -89,6 +90,13 @@ public sealed class ForwarderTestHost(string redisConnectionString) : IAsyncDisp
         {
             await redis.GetDatabase().ListLeftPushAsync(queue, chunk);
         }
+    }
+
+    /// <summary>FLUSHALL needs an admin connection (the fixture's multiplexer is not one).</summary>
+    public static async Task FlushAsync(InfrastructureFixture infra)
+    {
+        using var admin = await ConnectionMultiplexer.ConnectAsync(infra.RedisConnectionString + ",allowAdmin=true");
+        await admin.GetServer(admin.GetEndPoints()[0]).FlushAllDatabasesAsync();
     }
 
     public static DeadLetter[] ReadDeadLetters(IConnectionMultiplexer redis, string key) =>
