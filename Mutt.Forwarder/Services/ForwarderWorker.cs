@@ -91,7 +91,11 @@ public sealed class ForwarderWorker(
                 continue;
             }
             idle.Reset();
-            await DeliverAsync(items, ct);
+            if (!await DeliverAsync(items, ct))
+            {
+                // Another replica holds the HALF_OPEN probe (or the circuit just opened): do not spin.
+                await Task.Delay(CircuitPoll, ct);
+            }
         }
     }
 
@@ -107,7 +111,8 @@ public sealed class ForwarderWorker(
         return (time - DateTime.UnixEpoch).TotalSeconds - seconds >= _o.CircuitOpenSeconds;
     }
 
-    private async Task DeliverAsync(RedisValue[] items, CancellationToken ct)
+    /// <summary>Delivers or dead-letters a batch; false when the circuit refused it and it went back to the queue.</summary>
+    private async Task<bool> DeliverAsync(RedisValue[] items, CancellationToken ct)
     {
         var events = new List<MoogEvent>(items.Length);
         var rejects = new List<DeadLetter>();
@@ -133,7 +138,7 @@ public sealed class ForwarderWorker(
         if (events.Count == 0)
         {
             await CompleteAsync(rejects, ok: 0);
-            return;
+            return true;
         }
         var body = JsonSerializer.SerializeToUtf8Bytes(new MoogRequest { Events = events }, MoogJsonContext.Default.MoogRequest);
 
@@ -147,7 +152,7 @@ public sealed class ForwarderWorker(
             {
                 // Not sent, not dead-lettered: back to the queue until the circuit lets traffic through.
                 await _queue.ReturnInFlightAsync();
-                return;
+                return false;
             }
             await WaitForRateSlotAsync(ct);
             var outcome = await client.SendAsync(body, ct);
@@ -161,7 +166,7 @@ public sealed class ForwarderWorker(
                     }
                     metrics.Request("success", outcome.Reason);
                     await CompleteAsync(rejects, events.Count);
-                    return;
+                    return true;
 
                 case SendResult.Throttled:
                     // Moogsoft is up and asked us to slow down: wait as told; this costs no retry.
@@ -185,7 +190,7 @@ public sealed class ForwarderWorker(
                     logger.LogError("Moogsoft rejected a batch of {Count} alerts with HTTP {Status}: {Excerpt}; dead-lettering to {Dlq}",
                         events.Count, outcome.HttpStatus, outcome.BodyExcerpt, _o.DlqName);
                     await DeadLetterBatchAsync(items, rejects, outcome, "http_4xx");
-                    return;
+                    return true;
 
                 default:
                     var state = await RecordCircuitAsync(success: false);
@@ -196,7 +201,7 @@ public sealed class ForwarderWorker(
                         logger.LogError("Delivery of {Count} alerts failed {Attempts} times ({Reason} {Status}); dead-lettering to {Dlq}",
                             events.Count, retry, outcome.Reason, outcome.HttpStatus, _o.DlqName);
                         await DeadLetterBatchAsync(items, rejects, outcome, "max_retries");
-                        return;
+                        return true;
                     }
                     metrics.Request("retry", outcome.Reason);
                     var delay = _backoff.Delay(retry);

@@ -36,6 +36,14 @@ public sealed class ForwarderDeliveryTests(InfrastructureFixture infra)
         Assert.Equal("MUTT", e.GetProperty("manager").GetString());
         Assert.Equal("netops", e.GetProperty("custom_info").GetProperty("team").GetString());
         Assert.Equal(0, await infra.Multiplexer.GetDatabase().ListLengthAsync(MuttKeys.AlertQueue));
+
+        var metrics = await host.Http.GetStringAsync(host.ForwarderUrls["fwd-batch"] + "/metrics");
+        foreach (var name in new[] { "mutt_moog_requests_total", "mutt_moog_request_latency_seconds", "mutt_moog_alerts_processed_total", "mutt_moog_circuit_state", "mutt_moog_dlq_depth", "mutt_moog_processing_list_depth" })
+        {
+            Assert.Contains(name, metrics);
+        }
+        var health = await host.Http.GetStringAsync(host.ForwarderUrls["fwd-batch"] + "/health");
+        Assert.Contains("\"moogsoft\":\"connected\"", health);
     }
 
     [Fact]

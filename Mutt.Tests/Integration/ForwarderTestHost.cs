@@ -16,6 +16,7 @@ public sealed class ForwarderTestHost(string redisConnectionString) : IAsyncDisp
     private readonly string _root = ServiceProcess.FindRepositoryRoot();
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
     public string SinkUrl { get; private set; } = "";
+    public Dictionary<string, string> ForwarderUrls { get; } = [];
 
     public async Task<string> StartSinkAsync(string? apiKey = null)
     {
@@ -53,6 +54,7 @@ public sealed class ForwarderTestHost(string redisConnectionString) : IAsyncDisp
         {
             env[k] = v;
         }
+        ForwarderUrls[pod] = $"http://127.0.0.1:{port}";
         var forwarder = ServiceProcess.Start(pod, ServiceProcess.AssemblyPath(_root, "Mutt.Forwarder"), env);
         _processes.Add(forwarder);
         await forwarder.WaitForHealthyAsync($"http://127.0.0.1:{port}/health", TimeSpan.FromSeconds(60));
