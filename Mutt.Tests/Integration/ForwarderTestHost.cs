@@ -61,6 +61,26 @@ public sealed class ForwarderTestHost(string redisConnectionString) : IAsyncDisp
         return forwarder;
     }
 
+    public async Task<ServiceProcess> StartRemediationAsync(string databaseConnectionString, IReadOnlyDictionary<string, string?> extra)
+    {
+        var url = $"http://127.0.0.1:{NativeProcess.FreeTcpPort()}";
+        var env = new Dictionary<string, string?>
+        {
+            ["ASPNETCORE_URLS"] = url,
+            ["ConnectionStrings__redis"] = redisConnectionString,
+            ["ConnectionStrings__muttdb"] = databaseConnectionString,
+            ["LOG_LEVEL"] = "Warning",
+        };
+        foreach (var (k, v) in extra)
+        {
+            env[k] = v;
+        }
+        var remediation = ServiceProcess.Start("remediation", ServiceProcess.AssemblyPath(_root, "Mutt.Remediation"), env);
+        _processes.Add(remediation);
+        await remediation.WaitForHealthyAsync(url + "/health", TimeSpan.FromSeconds(60));
+        return remediation;
+    }
+
     public Task SetModeAsync(string json) =>
         Http.PostAsync(SinkUrl + "/sink/mode", new StringContent(json, System.Text.Encoding.UTF8, "application/json")).ContinueWith(t => t.Result.EnsureSuccessStatusCode());
 

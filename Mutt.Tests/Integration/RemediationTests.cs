@@ -83,6 +83,26 @@ public sealed class RemediationTests(InfrastructureFixture infra)
     }
 
     [Fact]
+    public async Task The_remediation_service_replays_a_moog_dead_letter_that_a_forwarder_then_delivers()
+    {
+        await ForwarderTestHost.FlushAsync(infra);
+        await using var host = new ForwarderTestHost(infra.RedisConnectionString);
+        await host.StartSinkAsync();
+        await host.StartForwarderAsync("fwd-remediated");
+        var payload = Payload("healed");
+        await DeadLetterAsync(payload);
+
+        await host.StartRemediationAsync(await infra.CreateDatabaseAsync(), new Dictionary<string, string?>
+        {
+            ["REMEDIATION_SCAN_INTERVAL"] = "1", ["REMEDIATION_BACKOFF_BASE"] = "0", ["MAINTENANCE_DRY_RUN"] = "true",
+        });
+
+        await Eventually.WaitForAsync(() => host.StatAsync("events"), n => n >= 1, TimeSpan.FromSeconds(60), "the replayed alert at the sink");
+        Assert.Equal("healed-1", Assert.Single(await host.EventsAsync()).GetProperty("external_id").GetString());
+        Assert.Equal(0, await Db.ListLengthAsync(MuttKeys.MoogDlq));
+    }
+
+    [Fact]
     public async Task Manual_operations_list_replay_and_delete_by_id()
     {
         await ForwarderTestHost.FlushAsync(infra);
