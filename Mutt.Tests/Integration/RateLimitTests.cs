@@ -42,10 +42,14 @@ public sealed class RateLimitTests(InfrastructureFixture infra)
         await Eventually.WaitForAsync(() => host.StatAsync("events"), n => n >= 120, TimeSpan.FromSeconds(60), "120 events");
         var times = (await host.RequestsAsync()).Select(r => r.GetProperty("received_at").GetDateTimeOffset()).Order().ToArray();
         Assert.True(times.Length >= 60);
-        // The limiter counts in Redis time and the sink stamps on arrival, so a 0.8 s window at
-        // the sink absorbs delivery jitter; three unlimited replicas would put ~24 requests in it.
-        var busiest = times.Select((t, i) => times.Skip(i).TakeWhile(u => u - t < TimeSpan.FromMilliseconds(800)).Count()).Max();
-        Assert.True(busiest <= limit, $"{busiest} requests reached the sink within 0.8 s (limit {limit}/s): {string.Join(", ", times.Select(t => t.ToString("ss.fff")))}");
-        Assert.True(times[^1] - times[0] >= TimeSpan.FromSeconds(4), $"60 requests at {limit}/s cannot finish in {times[^1] - times[0]}");
+        // The limiter counts in Redis time and the sink stamps on arrival, so single requests can
+        // arrive a few hundred ms late on a loaded box. The sustained rate is exact: n requests
+        // need at least (n - limit) / limit seconds. A per-replica (unshared) limit would give 30/s.
+        var span = (times[^1] - times[0]).TotalSeconds;
+        var sustained = (times.Length - limit) / span;
+        Assert.True(sustained <= limit * 1.05, $"sustained {sustained:F1} requests/s over {span:F2} s exceeds {limit}/s");
+        // Bursts: any 1 s at the sink holds at most the limit plus arrival jitter, far below 3 × limit.
+        var busiest = times.Select((t, i) => times.Skip(i).TakeWhile(u => u - t < TimeSpan.FromSeconds(1)).Count()).Max();
+        Assert.True(busiest <= limit * 3 / 2, $"{busiest} requests reached the sink within 1 s (limit {limit}/s): {string.Join(", ", times.Select(t => t.ToString("ss.fff")))}");
     }
 }
