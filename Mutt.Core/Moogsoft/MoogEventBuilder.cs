@@ -1,0 +1,85 @@
+using System.Security.Cryptography;
+using System.Text;
+using Mutt.Core.Events;
+using Mutt.Core.Rules;
+
+namespace Mutt.Core.Moogsoft;
+
+/// <summary>
+/// Turns an alert-queue item into a Moogsoft event. Pure: the same <see cref="AlertMessage"/>
+/// always yields the same event, so a replayed alert deduplicates in Moogsoft by signature.
+/// </summary>
+public static class MoogEventBuilder
+{
+    public const string Manager = "MUTT";
+    public const string Agent = "MUTT";
+
+    /// <summary>
+    /// Moogsoft severity (0 clear, 1 indeterminate, 2 warning, 3 minor, 4 major, 5 critical) from
+    /// the syslog severity (0 emerg … 7 debug), raised to at least major for pages.
+    /// </summary>
+    public static int Severity(int? syslogSeverity, string handling)
+    {
+        var severity = syslogSeverity switch
+        {
+            0 or 1 or 2 => 5,
+            3 => 4,
+            4 => 3,
+            5 or 6 => 2,
+            7 => 1,
+            _ => 1,
+        };
+        // A rule that pages somebody says "this is major" whatever the device thought.
+        if (handling == Handling.PageAndTicket && severity < 4)
+        {
+            severity = 4;
+        }
+        return severity;
+    }
+
+    /// <summary>
+    /// The signature identifies one alert: "mutt:" + the first 32 hex digits of
+    /// SHA-256(correlation_id | hostname | rule id or trap OID | team). The correlation id makes
+    /// it unique per alert; everything in it travels unchanged through retries, DLQ replays and
+    /// janitor reclaims, so a redelivered alert lands on the same Moogsoft event.
+    /// </summary>
+    public static string Signature(AlertMessage alert)
+    {
+        var discriminator = alert.RuleId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? alert.TrapOid ?? "";
+        var text = $"{alert.CorrelationId}|{alert.Hostname}|{discriminator}|{alert.Team}";
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(text), hash);
+        return "mutt:" + Convert.ToHexStringLower(hash[..16]);
+    }
+
+    public static MoogEvent Build(AlertMessage alert, string agentLocation)
+    {
+        var source = string.IsNullOrWhiteSpace(alert.Hostname) ? "unknown" : alert.Hostname;
+        var type = alert.MetaAlert ? "MUTT_META" : alert.TrapOid is not null ? "SNMP_TRAP" : "SYSLOG";
+        return new MoogEvent
+        {
+            Signature = Signature(alert),
+            SourceId = source,
+            ExternalId = alert.CorrelationId,
+            Manager = Manager,
+            Source = source,
+            Class = alert.MetaAlert ? "mutt_unhandled" : string.IsNullOrEmpty(alert.Team) ? "unassigned" : alert.Team,
+            Agent = Agent,
+            AgentLocation = agentLocation,
+            Type = type,
+            Severity = Severity(alert.SyslogSeverity, alert.Handling),
+            Description = alert.Message,
+            AgentTime = alert.EventTimestamp == default ? 0 : alert.EventTimestamp.ToUnixTimeSeconds(),
+            CustomInfo = new MoogCustomInfo
+            {
+                Team = alert.Team,
+                Handling = alert.Handling,
+                RuleId = alert.RuleId,
+                CorrelationId = alert.CorrelationId,
+                Environment = alert.Environment,
+                SyslogSeverity = alert.SyslogSeverity,
+                TrapOid = alert.TrapOid,
+            },
+        };
+    }
+}

@@ -1,0 +1,147 @@
+using StackExchange.Redis;
+
+namespace Mutt.Core.Redis;
+
+public enum CircuitState
+{
+    Closed = 0,
+    Open = 1,
+    HalfOpen = 2,
+}
+
+public enum CircuitDecision
+{
+    Send = 0,
+    Blocked = 1,
+    Probe = 2,
+}
+
+/// <summary>
+/// The circuit breaker's transitions (spec 004), I/O-free: CLOSED → OPEN after
+/// <c>threshold</c> consecutive failures; OPEN blocks for the open duration, then becomes
+/// HALF_OPEN and lets exactly one probe through; the probe's success closes the circuit, its
+/// failure reopens it. The Lua scripts circuit_acquire.lua / circuit_record.lua apply the same
+/// rules to the state shared in Redis; this class is what the unit tests pin down.
+/// </summary>
+public sealed class CircuitBreakerPolicy(int failureThreshold, TimeSpan openDuration)
+{
+    public CircuitState State { get; private set; } = CircuitState.Closed;
+    public int Failures { get; private set; }
+    public DateTimeOffset? OpenedAt { get; private set; }
+    public bool ProbeInFlight { get; private set; }
+
+    public CircuitDecision Acquire(DateTimeOffset now)
+    {
+        if (State == CircuitState.Closed)
+        {
+            return CircuitDecision.Send;
+        }
+        if (State == CircuitState.Open)
+        {
+            if (now - OpenedAt!.Value < openDuration)
+            {
+                return CircuitDecision.Blocked;
+            }
+            State = CircuitState.HalfOpen;
+        }
+        if (ProbeInFlight)
+        {
+            return CircuitDecision.Blocked;
+        }
+        ProbeInFlight = true;
+        return CircuitDecision.Probe;
+    }
+
+    public void RecordSuccess()
+    {
+        if (State == CircuitState.Open)
+        {
+            return;
+        }
+        State = CircuitState.Closed;
+        Failures = 0;
+        OpenedAt = null;
+        ProbeInFlight = false;
+    }
+
+    public void RecordFailure(DateTimeOffset now)
+    {
+        switch (State)
+        {
+            case CircuitState.Open:
+                return;
+            case CircuitState.HalfOpen:
+                Open(now);
+                return;
+            default:
+                if (++Failures >= failureThreshold)
+                {
+                    Open(now);
+                }
+                return;
+        }
+    }
+
+    private void Open(DateTimeOffset now)
+    {
+        State = CircuitState.Open;
+        OpenedAt = now;
+        ProbeInFlight = false;
+    }
+}
+
+/// <summary>
+/// The circuit breaker state shared by every Forwarder replica in Redis
+/// (<c>mutt:circuit:moog:state</c>, <c>:failures</c>, <c>:opened_at</c> in epoch seconds, plus
+/// <c>:probe</c>, the lease of the single HALF_OPEN probe).
+/// </summary>
+public sealed class CircuitBreaker(IConnectionMultiplexer redis, int failureThreshold, TimeSpan openDuration, TimeSpan probeLease)
+{
+    public const string ProbeKey = "mutt:circuit:moog:probe";
+    private static readonly string AcquireScript = LuaScripts.Load("circuit_acquire.lua");
+    private static readonly string RecordScript = LuaScripts.Load("circuit_record.lua");
+    private static readonly RedisKey[] Keys = [MuttKeys.MoogCircuitState, MuttKeys.MoogCircuitFailures, MuttKeys.MoogCircuitOpenedAt, ProbeKey];
+    private readonly string _token = Guid.NewGuid().ToString("N");
+
+    public int FailureThreshold => failureThreshold;
+    public TimeSpan OpenDuration => openDuration;
+
+    /// <summary>The last state this replica saw (for the mutt_moog_circuit_state gauge).</summary>
+    public CircuitState LastSeen { get; private set; }
+
+    public async Task<(CircuitDecision Decision, CircuitState State, long Failures)> AcquireAsync()
+    {
+        var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(AcquireScript, Keys,
+            [(long)openDuration.TotalMilliseconds, (long)probeLease.TotalMilliseconds, _token]).ConfigureAwait(false))!;
+        var state = Parse((string?)result[1]);
+        LastSeen = state;
+        return ((CircuitDecision)(int)result[0], state, (long)result[2]);
+    }
+
+    public async Task<CircuitState> RecordAsync(bool success)
+    {
+        var result = await redis.GetDatabase().ScriptEvaluateAsync(RecordScript, Keys, [success ? "1" : "0", failureThreshold]).ConfigureAwait(false);
+        LastSeen = Parse((string?)result);
+        return LastSeen;
+    }
+
+    public async Task<CircuitState> ReadStateAsync()
+    {
+        LastSeen = Parse(await redis.GetDatabase().StringGetAsync(MuttKeys.MoogCircuitState).ConfigureAwait(false));
+        return LastSeen;
+    }
+
+    public static CircuitState Parse(string? value) => value switch
+    {
+        "OPEN" => CircuitState.Open,
+        "HALF_OPEN" => CircuitState.HalfOpen,
+        _ => CircuitState.Closed,
+    };
+
+    public static string Name(CircuitState state) => state switch
+    {
+        CircuitState.Open => "OPEN",
+        CircuitState.HalfOpen => "HALF_OPEN",
+        _ => "CLOSED",
+    };
+}

@@ -1,0 +1,34 @@
+using Mutt.Core.Configuration;
+using Mutt.Forwarder.Moogsoft;
+using Mutt.Forwarder.Services;
+using StackExchange.Redis;
+
+namespace Mutt.Forwarder.Extensions;
+
+public static class Extensions
+{
+    public static void AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddRedisClient("redis");
+        builder.Services.AddOptions<ForwarderOptions>()
+            .BindConfiguration("")
+            .PostConfigure<IConfiguration>((o, configuration) =>
+            {
+                // Aspire-style service discovery: the sink's base URL when no explicit webhook URL is set.
+                if (string.IsNullOrWhiteSpace(o.WebhookUrl) && configuration["services:moog-sink:http:0"] is { Length: > 0 } sink)
+                {
+                    o.WebhookUrl = sink.TrimEnd('/') + "/api/v1/events";
+                }
+            })
+            .Validate(o => Uri.TryCreate(o.WebhookUrl, UriKind.Absolute, out _), "MOOG_WEBHOOK_URL (or services:moog-sink:http:0) must be an absolute URL.")
+            .Validate(o => o.RateLimit > 0 && o.RatePeriodSeconds > 0 && o.MaxRetries >= 0 && o.CircuitFailureThreshold > 0, "Moog limits must be positive.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));
+        builder.Services.AddSingleton<ForwarderMetrics>();
+        builder.Services.AddSingleton<MoogClient>();
+        builder.Services.AddHostedService<ForwarderWorker>();
+        builder.Services.AddHealthChecks().AddCheck<MoogReachableHealthCheck>("moogsoft");
+        // A retrying batch may be mid-backoff at shutdown; give the worker time to hand its alerts back.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
+    }
+}

@@ -1,0 +1,29 @@
+using Microsoft.Extensions.Configuration;
+using Mutt.Core.Redis;
+
+namespace Mutt.Forwarder.Services;
+
+/// <summary>Spec 004 Moog Forwarder environment variables (plus the circuit breaker's, configurable for tests).</summary>
+public sealed class ForwarderOptions
+{
+    [ConfigurationKeyName("POD_NAME")] public string PodName { get; set; } = "moog-forwarder-" + Guid.NewGuid().ToString("N")[..8];
+    [ConfigurationKeyName("MOOG_PROCESSING_LIST_PREFIX")] public string ProcessingPrefix { get; set; } = MuttKeys.MoogProcessingPrefix;
+    [ConfigurationKeyName("MOOG_HEARTBEAT_PREFIX")] public string HeartbeatPrefix { get; set; } = MuttKeys.MoogHeartbeatPrefix;
+    [ConfigurationKeyName("MOOG_HEARTBEAT_INTERVAL")] public double HeartbeatIntervalSeconds { get; set; } = 10;
+    [ConfigurationKeyName("MOOG_JANITOR_TIMEOUT")] public double JanitorTimeoutSeconds { get; set; } = 30;
+    [ConfigurationKeyName("MOOG_ALERT_QUEUE")] public string AlertQueue { get; set; } = MuttKeys.AlertQueue;
+    [ConfigurationKeyName("MOOG_DLQ_NAME")] public string DlqName { get; set; } = MuttKeys.MoogDlq;
+    [ConfigurationKeyName("MOOG_WEBHOOK_URL")] public string? WebhookUrl { get; set; }
+    [ConfigurationKeyName("MOOG_WEBHOOK_TIMEOUT")] public double WebhookTimeoutSeconds { get; set; } = 10;
+    [ConfigurationKeyName("MOOG_API_KEY")] public string? ApiKey { get; set; }
+    [ConfigurationKeyName("MOOG_API_USER")] public string ApiUser { get; set; } = "mutt";
+    [ConfigurationKeyName("MOOG_RATE_LIMIT")] public long RateLimit { get; set; } = 50;
+    [ConfigurationKeyName("MOOG_RATE_PERIOD")] public double RatePeriodSeconds { get; set; } = 1;
+    [ConfigurationKeyName("MOOG_RATE_LIMIT_KEY")] public string RateLimitKey { get; set; } = MuttKeys.MoogRateLimit;
+    [ConfigurationKeyName("MOOG_MAX_RETRIES")] public int MaxRetries { get; set; } = 5;
+    [ConfigurationKeyName("MOOG_RETRY_BASE_DELAY")] public double RetryBaseDelaySeconds { get; set; } = 1.0;
+    [ConfigurationKeyName("MOOG_RETRY_MAX_DELAY")] public double RetryMaxDelaySeconds { get; set; } = 60.0;
+    [ConfigurationKeyName("MOOG_BATCH_SIZE")] public int BatchSize { get; set; } = 100;
+    [ConfigurationKeyName("MOOG_CIRCUIT_FAILURE_THRESHOLD")] public int CircuitFailureThreshold { get; set; } = 5;
+    [ConfigurationKeyName("MOOG_CIRCUIT_OPEN_SECONDS")] public double CircuitOpenSeconds { get; set; } = 60;
+}

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Configuration;
+
+namespace Mutt.Remediation.Services;
+
+/// <summary>Spec 004 Remediation variables plus the retention settings of spec 003's retention/partition scripts.</summary>
+public sealed class RemediationOptions
+{
+    [ConfigurationKeyName("POD_NAME")] public string PodName { get; set; } = "remediation-" + Guid.NewGuid().ToString("N")[..8];
+    [ConfigurationKeyName("REMEDIATION_SCAN_INTERVAL")] public double ScanIntervalSeconds { get; set; } = 60;
+    [ConfigurationKeyName("REMEDIATION_MAX_RETRIES")] public int MaxRetries { get; set; } = 3;
+    [ConfigurationKeyName("REMEDIATION_BACKOFF_BASE")] public double BackoffBaseSeconds { get; set; } = 60;
+    [ConfigurationKeyName("RETENTION_PRECREATE_MONTHS")] public int PrecreateMonths { get; set; } = 3;
+    /// <summary>Audit retention in days (spec 004: 90 days active); partitions are monthly, so this rounds up to whole months.</summary>
+    [ConfigurationKeyName("AUDIT_RETENTION_DAYS")] public int AuditRetentionDays { get; set; } = 90;
+    /// <summary>Overrides <see cref="AuditRetentionDays"/> when set.</summary>
+    [ConfigurationKeyName("RETENTION_MONTHS")] public int? RetentionMonths { get; set; }
+    [ConfigurationKeyName("DLQ_RETENTION_DAYS")] public int DlqRetentionDays { get; set; } = 30;
+    [ConfigurationKeyName("MAINTENANCE_DRY_RUN")] public bool DryRun { get; set; }
+    [ConfigurationKeyName("MAINTENANCE_INTERVAL_HOURS")] public double MaintenanceIntervalHours { get; set; } = 24;
+
+    public int EffectiveRetentionMonths => RetentionMonths ?? (int)Math.Ceiling(AuditRetentionDays / 30.0);
+}

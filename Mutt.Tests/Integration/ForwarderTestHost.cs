@@ -1,0 +1,140 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Mutt.AppHost.Hosting;
+using Mutt.Core.Events;
+using Mutt.Core.Redis;
+using Mutt.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace Mutt.Tests.Integration;
+
+/// <summary>Starts the MoogSink and Forwarders as real child processes and talks to them over HTTP.</summary>
+public sealed class ForwarderTestHost(string redisConnectionString) : IAsyncDisposable
+{
+    private readonly List<ServiceProcess> _processes = [];
+    private readonly string _root = ServiceProcess.FindRepositoryRoot();
+    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
+    public string SinkUrl { get; private set; } = "";
+    public Dictionary<string, string> ForwarderUrls { get; } = [];
+
+    public async Task<string> StartSinkAsync(string? apiKey = null)
+    {
+        var port = NativeProcess.FreeTcpPort();
+        SinkUrl = $"http://127.0.0.1:{port}";
+        var sink = ServiceProcess.Start("moog-sink", ServiceProcess.AssemblyPath(_root, "Mutt.MoogSink"), new Dictionary<string, string?>
+        {
+            ["ASPNETCORE_URLS"] = SinkUrl,
+            ["LOG_LEVEL"] = "Warning",
+            ["MOOG_API_KEY"] = apiKey,
+        });
+        _processes.Add(sink);
+        await sink.WaitForHealthyAsync(SinkUrl + "/health", TimeSpan.FromSeconds(60));
+        return SinkUrl;
+    }
+
+    public async Task<ServiceProcess> StartForwarderAsync(string pod, IReadOnlyDictionary<string, string?>? extra = null)
+    {
+        var port = NativeProcess.FreeTcpPort();
+        var env = new Dictionary<string, string?>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["ConnectionStrings__redis"] = redisConnectionString,
+            ["services__moog-sink__http__0"] = SinkUrl,
+            ["POD_NAME"] = pod,
+            ["LOG_LEVEL"] = "Warning",
+            ["MOOG_HEARTBEAT_INTERVAL"] = "1",
+            ["MOOG_JANITOR_TIMEOUT"] = "3",
+            ["MOOG_RETRY_BASE_DELAY"] = "0.05",
+            ["MOOG_RETRY_MAX_DELAY"] = "0.2",
+            ["MOOG_RATE_LIMIT"] = "100000",
+            ["MOOG_WEBHOOK_TIMEOUT"] = "5",
+        };
+        foreach (var (k, v) in extra ?? new Dictionary<string, string?>())
+        {
+            env[k] = v;
+        }
+        ForwarderUrls[pod] = $"http://127.0.0.1:{port}";
+        var forwarder = ServiceProcess.Start(pod, ServiceProcess.AssemblyPath(_root, "Mutt.Forwarder"), env);
+        _processes.Add(forwarder);
+        await forwarder.WaitForHealthyAsync($"http://127.0.0.1:{port}/health", TimeSpan.FromSeconds(60));
+        return forwarder;
+    }
+
+    public async Task<ServiceProcess> StartRemediationAsync(string databaseConnectionString, IReadOnlyDictionary<string, string?> extra)
+    {
+        var url = $"http://127.0.0.1:{NativeProcess.FreeTcpPort()}";
+        var env = new Dictionary<string, string?>
+        {
+            ["ASPNETCORE_URLS"] = url,
+            ["ConnectionStrings__redis"] = redisConnectionString,
+            ["ConnectionStrings__muttdb"] = databaseConnectionString,
+            ["LOG_LEVEL"] = "Warning",
+        };
+        foreach (var (k, v) in extra)
+        {
+            env[k] = v;
+        }
+        var remediation = ServiceProcess.Start("remediation", ServiceProcess.AssemblyPath(_root, "Mutt.Remediation"), env);
+        _processes.Add(remediation);
+        await remediation.WaitForHealthyAsync(url + "/health", TimeSpan.FromSeconds(60));
+        return remediation;
+    }
+
+    public Task SetModeAsync(string json) =>
+        Http.PostAsync(SinkUrl + "/sink/mode", new StringContent(json, System.Text.Encoding.UTF8, "application/json")).ContinueWith(t => t.Result.EnsureSuccessStatusCode());
+
+    public async Task<JsonElement> StatsAsync() => await Http.GetFromJsonAsync<JsonElement>(SinkUrl + "/sink/stats");
+
+    public async Task<long> StatAsync(string name) => (await StatsAsync()).GetProperty(name).GetInt64();
+
+    public async Task<JsonElement[]> EventsAsync(string? signature = null) =>
+        (await Http.GetFromJsonAsync<JsonElement[]>(SinkUrl + "/sink/events" + (signature is null ? "" : "?signature=" + Uri.EscapeDataString(signature))))!;
+
+    public async Task<JsonElement[]> RequestsAsync() => (await Http.GetFromJsonAsync<JsonElement[]>(SinkUrl + "/sink/requests"))!;
+
+    public static AlertMessage Alert(int i, string run) => new()
+    {
+        CorrelationId = $"{run}-{i}",
+        Hostname = $"host-{i % 7}",
+        Message = $"alert {i}",
+        SyslogSeverity = i % 8,
+        Team = "netops",
+        Handling = "Ticket_only",
+        RuleId = 1,
+        EventTimestamp = DateTimeOffset.UtcNow,
+    };
+
+    public static async Task PushAlertsAsync(IConnectionMultiplexer redis, int count, string run, string queue = MuttKeys.AlertQueue)
+    {
+        var values = Enumerable.Range(0, count).Select(i => (RedisValue)JsonSerializer.Serialize(Alert(i, run), MuttJsonContext.Default.AlertMessage)).ToArray();
+        foreach (var chunk in values.Chunk(1000))
+        {
+            await redis.GetDatabase().ListLeftPushAsync(queue, chunk);
+        }
+    }
+
+    /// <summary>FLUSHALL needs an admin connection (the fixture's multiplexer is not one).</summary>
+    public static async Task FlushAsync(InfrastructureFixture infra)
+    {
+        using var admin = await ConnectionMultiplexer.ConnectAsync(infra.RedisConnectionString + ",allowAdmin=true");
+        await admin.GetServer(admin.GetEndPoints()[0]).FlushAllDatabasesAsync();
+    }
+
+    public static DeadLetter[] ReadDeadLetters(IConnectionMultiplexer redis, string key) =>
+        [.. redis.GetDatabase().ListRange(key).Select(v => JsonSerializer.Deserialize((string)v!, MuttJsonContext.Default.DeadLetter)!)];
+
+    public static string? JsonString(JsonNode? node, string name) => node?[name]?.GetValue<string>();
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var p in _processes)
+        {
+            if (!p.HasExited)
+            {
+                await p.DisposeAsync();
+            }
+        }
+        Http.Dispose();
+    }
+}
