@@ -156,6 +156,9 @@ public sealed class RedisConnectionManager : IDisposable
     private readonly X509Certificate2? _ca;
     private readonly X509Certificate2? _clientCertificate;
     private IDisposable? _secretWatch;
+    private Timer? _watchdog;
+    private int _watching;
+    private DateTime _disconnectedSince = DateTime.MaxValue;
 
     public RedisConnectionManager(string connectionString, RedisTlsSettings tls, ISecretStore? secrets, ILogger<RedisConnectionManager>? logger = null)
     {
@@ -267,17 +270,18 @@ public sealed class RedisConnectionManager : IDisposable
             probe.ConnectRetry = 2;
             try
             {
-                var multiplexer = ConnectionMultiplexer.Connect(probe);
-                multiplexer.Dispose(); // the probe only proves the password; the kept multiplexer retries forever
+                // 1.2.6 completes Connect even when AUTH was refused; a PING tells
+                using var multiplexer = ConnectionMultiplexer.Connect(probe);
+                multiplexer.GetDatabase().Ping();
                 return Keep(name, password);
             }
-            catch (RedisConnectionException ex) when (IsAuthenticationFailure(ex))
+            catch (Exception ex) when (ex is RedisException && IsPasswordRefused(ex))
             {
                 _logger.LogWarning("Redis refused the {Candidate} password; trying the next one", name);
             }
-            catch (RedisConnectionException ex)
+            catch (Exception ex) when (ex is RedisException)
             {
-                _logger.LogWarning("Redis is not reachable yet ({Failure}); connecting in the background", ex.FailureType);
+                _logger.LogWarning("Redis is not reachable yet ({Error}); connecting in the background", FirstLine(ex));
                 break;
             }
         }
@@ -291,17 +295,86 @@ public sealed class RedisConnectionManager : IDisposable
         ActivePassword = name;
         multiplexer.ConnectionFailed += (_, e) =>
         {
-            if (e.FailureType == ConnectionFailureType.AuthenticationFailure || IsAuthenticationText(e.Exception?.Message))
+            _logger.LogDebug("Redis connection failed: {FailureType} {Error}", e.FailureType, e.Exception is null ? "" : FirstLine(e.Exception));
+            if (e.Exception is not null && IsPasswordRefused(e.Exception))
             {
                 SwitchPassword(multiplexer, refused: true);
             }
         };
+        _watchdog = new Timer(_ => _ = WatchAsync(multiplexer), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         if (_secrets is not null)
         {
             _secretWatch = Microsoft.Extensions.Primitives.ChangeToken.OnChange(_secrets.GetChangeToken, () => SwitchPassword(multiplexer, refused: false));
         }
         _logger.LogInformation("Redis client: TLS {Tls}, password {Candidate}", _tls.Enabled, name);
         return multiplexer;
+    }
+
+    /// <summary>
+    /// StackExchange.Redis 1.2.6 does not report a refused AUTH on reconnect; it just keeps
+    /// retrying with the password it has. So while the multiplexer has been disconnected for over
+    /// a second, a side probe tries the candidates and, when another one works, the multiplexer's
+    /// password is switched so its next reconnect attempt succeeds.
+    /// </summary>
+    private async Task WatchAsync(ConnectionMultiplexer multiplexer)
+    {
+        if (multiplexer.IsConnected)
+        {
+            _disconnectedSince = DateTime.MaxValue;
+            return;
+        }
+        if (_disconnectedSince == DateTime.MaxValue)
+        {
+            _disconnectedSince = DateTime.UtcNow;
+            return;
+        }
+        if (DateTime.UtcNow - _disconnectedSince < TimeSpan.FromSeconds(1) || Interlocked.Exchange(ref _watching, 1) == 1)
+        {
+            return;
+        }
+        try
+        {
+            if (RawConfigProperty?.GetValue(multiplexer) is not ConfigurationOptions raw)
+            {
+                return;
+            }
+            foreach (var (name, password) in Candidates())
+            {
+                var probe = OptionsFor(password);
+                probe.AbortOnConnectFail = true;
+                probe.ConnectRetry = 1;
+                probe.ConnectTimeout = 2000;
+                try
+                {
+                    using var side = await ConnectionMultiplexer.ConnectAsync(probe).ConfigureAwait(false);
+                    await side.GetDatabase().PingAsync().ConfigureAwait(false);
+                }
+                catch (RedisException ex) when (IsPasswordRefused(ex))
+                {
+                    continue;
+                }
+                catch (RedisException)
+                {
+                    return; // server down or TLS refused: not a password matter; SE.Redis keeps retrying
+                }
+                lock (_gate)
+                {
+                    if (raw.Password != password)
+                    {
+                        raw.Password = password;
+                        ActivePassword = name;
+                        PasswordSwitches++;
+                        _logger.LogWarning("Redis refused the active password on reconnect; reconnecting with the {Candidate} password", name);
+                    }
+                }
+                return;
+            }
+            _logger.LogError("Redis refused every configured password (REDIS_PASS_CURRENT/REDIS_PASS_NEXT)");
+        }
+        finally
+        {
+            Volatile.Write(ref _watching, 0);
+        }
     }
 
     /// <summary>
@@ -338,17 +411,39 @@ public sealed class RedisConnectionManager : IDisposable
         }
     }
 
-    private static bool IsAuthenticationFailure(RedisConnectionException ex) =>
-        ex.FailureType == ConnectionFailureType.AuthenticationFailure || IsAuthenticationText(ex.Message) || IsAuthenticationText(ex.InnerException?.Message);
+    /// <summary>Redis refused the password: an AuthenticationFailure, WRONGPASS, invalid password or NOAUTH anywhere in the chain, unless the chain holds a TLS AuthenticationException (then it was the handshake).</summary>
+    internal static bool IsPasswordRefused(Exception exception)
+    {
+        for (var ex = exception; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is System.Security.Authentication.AuthenticationException)
+            {
+                return false; // TLS handshake, not AUTH
+            }
+        }
+        for (var ex = exception; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is RedisConnectionException { FailureType: ConnectionFailureType.AuthenticationFailure }
+                || ex.Message.Contains("AuthenticationFailure", StringComparison.Ordinal))
+            {
+                return true;
+            }
+            var message = ex.Message;
+            if (message.Contains("NOAUTH", StringComparison.Ordinal) || message.Contains("WRONGPASS", StringComparison.Ordinal)
+                || message.Contains("invalid password", StringComparison.OrdinalIgnoreCase) || message.Contains("invalid username-password", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
-    private static bool IsAuthenticationText(string? message) =>
-        message is not null && (message.Contains("AuthenticationFailure", StringComparison.OrdinalIgnoreCase)
-            || message.Contains("NOAUTH", StringComparison.Ordinal) || message.Contains("WRONGPASS", StringComparison.Ordinal)
-            || message.Contains("invalid password", StringComparison.OrdinalIgnoreCase));
+    private static string FirstLine(Exception ex) => ex.Message.Split('\n')[0];
 
     public void Dispose()
     {
         _secretWatch?.Dispose();
+        _watchdog?.Dispose();
         if (_multiplexer.IsValueCreated)
         {
             _multiplexer.Value.Dispose();

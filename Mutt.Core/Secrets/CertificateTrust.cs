@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Mutt.Core.Secrets;
@@ -33,10 +34,24 @@ public static class CertificateTrust
     }
 
     /// <summary>Loads a PEM (or DER) certificate file; the first certificate in a PEM bundle.</summary>
-    public static X509Certificate2 LoadCertificate(string path) =>
-        File.ReadAllText(path).Contains("-----BEGIN", StringComparison.Ordinal)
-            ? X509Certificate2.CreateFromPemFile(path)
-            : X509CertificateLoader.LoadCertificateFromFile(path);
+    public static X509Certificate2 LoadCertificate(string path)
+    {
+        var text = File.ReadAllText(path);
+        if (!text.Contains("-----BEGIN", StringComparison.Ordinal))
+        {
+            return X509CertificateLoader.LoadCertificateFromFile(path);
+        }
+        var span = text.AsSpan();
+        while (PemEncoding.TryFind(span, out var fields))
+        {
+            if (span[fields.Label].SequenceEqual("CERTIFICATE"))
+            {
+                return X509CertificateLoader.LoadCertificate(Convert.FromBase64String(span[fields.Base64Data].ToString()));
+            }
+            span = span[fields.Location.End..];
+        }
+        throw new InvalidOperationException($"No CERTIFICATE block in {path}.");
+    }
 
     /// <summary>Loads a certificate with its private key from PEM files, usable for TLS on Linux (exported to PKCS#12 once).</summary>
     public static X509Certificate2 LoadCertificateWithKey(string certPath, string keyPath)

@@ -47,7 +47,7 @@ public static class SecretsServiceCollectionExtensions
         var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
         if (options.CaCertPath is not null)
         {
-            var ca = X509Certificate2.CreateFromPemFile(options.CaCertPath);
+            var ca = CertificateTrust.LoadCertificate(options.CaCertPath);
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
                 certificate is not null && CertificateTrust.ChainsTo(new X509Certificate2(certificate), ca, errors & ~SslPolicyErrors.RemoteCertificateChainErrors, out _);
         }

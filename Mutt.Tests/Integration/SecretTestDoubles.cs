@@ -30,3 +30,26 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
         }
     }
 }
+
+/// <summary>A secret store whose values the test sets (as a Vault rotation would change them).</summary>
+public sealed class FixedSecretStore : Mutt.Core.Secrets.SecretStoreBase
+{
+    private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+
+    public FixedSecretStore(params (string Name, string Value)[] values)
+    {
+        foreach (var (name, value) in values)
+        {
+            _values[name] = value;
+        }
+        Replace(_values);
+    }
+
+    public void Set(string name, string value)
+    {
+        _values[name] = value;
+        Replace(new Dictionary<string, string>(_values));
+    }
+
+    public override Task RefreshAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+}

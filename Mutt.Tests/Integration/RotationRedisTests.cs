@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Hosting;
+using Mutt.AppHost.Hosting;
+using Mutt.Core.Secrets;
+using Mutt.Tests.Infrastructure;
+
+namespace Mutt.Tests.Integration;
+
+/// <summary>Redis password rotation from REDIS_PASS_CURRENT to REDIS_PASS_NEXT under a running writer.</summary>
+public sealed class RotationRedisTests : IAsyncLifetime
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "mutt-rot-redis-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly string _current = "current-" + Guid.NewGuid().ToString("N");
+    private readonly string _next = "next-" + Guid.NewGuid().ToString("N");
+    private TlsRedisProcess _redis = null!;
+
+    public async Task InitializeAsync() =>
+        _redis = await TlsRedisProcess.StartAsync(_folder, tls: false, ["--requirepass", _current]);
+
+    public async Task DisposeAsync()
+    {
+        await _redis.DisposeAsync();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private Task<string> CliAsync(string password, params string[] args) =>
+        NativeProcess.RunAsync("redis-cli", ["-p", _redis.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--no-auth-warning", "-a", password, .. args]);
+
+    [Fact]
+    public void Starts_with_next_when_current_is_refused()
+    {
+        var secrets = new FixedSecretStore((SecretNames.RedisPassCurrent, "stale-" + Guid.NewGuid().ToString("N")), (SecretNames.RedisPassNext, _current));
+        var logs = new CapturingLoggerProvider();
+        using var manager = new RedisConnectionManager(_redis.ConnectionString, new RedisTlsSettings(false), secrets, logs.Logger<RedisConnectionManager>());
+        Assert.True(manager.Multiplexer.GetDatabase().Ping() > TimeSpan.Zero);
+        Assert.Equal("next", manager.ActivePassword);
+        Assert.Contains(logs.Lines, l => l.Contains("refused the current password", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Rotation_while_writing_reconnects_with_next_and_loses_no_write()
+    {
+        var secrets = new FixedSecretStore((SecretNames.RedisPassCurrent, _current), (SecretNames.RedisPassNext, _next));
+        var logs = new CapturingLoggerProvider();
+        using var manager = new RedisConnectionManager(_redis.ConnectionString, new RedisTlsSettings(false), secrets, logs.Logger<RedisConnectionManager>());
+        var db = manager.Multiplexer.GetDatabase();
+        Assert.Equal("current", manager.ActivePassword);
+        const string set = "rotation:written";
+
+        using var stop = new CancellationTokenSource();
+        var written = 0;
+        var failures = 0;
+        var writer = Task.Run(async () =>
+        {
+            var id = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await db.SetAddAsync(set, id); // idempotent: a retried id counts once
+                    id++;
+                    Volatile.Write(ref written, id);
+                }
+                catch (Exception)
+                {
+                    Interlocked.Increment(ref failures); // same id again on the next pass
+                    await Task.Delay(20);
+                }
+            }
+        });
+
+        await Eventually.WaitForAsync(() => Task.FromResult(Volatile.Read(ref written) > 200), TimeSpan.FromSeconds(30), "writes before rotation");
+        await CliAsync(_current, "CONFIG", "SET", "requirepass", _next);
+        await CliAsync(_next, "CLIENT", "KILL", "TYPE", "normal"); // every client must reconnect now
+        var atRotation = Volatile.Read(ref written);
+        await Eventually.WaitForAsync(() => Task.FromResult(Volatile.Read(ref written) > atRotation + 200), TimeSpan.FromSeconds(60), "writes after rotation");
+        stop.Cancel();
+        await writer;
+
+        Assert.Equal("next", manager.ActivePassword);
+        Assert.True(manager.PasswordSwitches >= 1);
+        var stored = long.Parse((await CliAsync(_next, "SCARD", set)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(Volatile.Read(ref written), stored);
+        var scanner = new SecretScanner(new Dictionary<string, string> { ["current"] = _current, ["next"] = _next });
+        Assert.Empty(scanner.Scan(logs.Lines, "log"));
+    }
+}
