@@ -467,10 +467,31 @@ public static class MuttNpgsql
         var fallbackPassword = builder.ConnectionStringBuilder.Password;
         if (tls.Enabled)
         {
-            builder.ConnectionStringBuilder.SslMode = SslMode.VerifyFull;
             if (tls.CaCertPath is not null)
             {
-                builder.ConnectionStringBuilder.RootCertificate = tls.CaCertPath;
+                // verify-full against our CA, done by us so a refusal is logged plainly: the chain must
+                // end at DB_TLS_CA_CERT_PATH and the certificate must name the host (SslStream's name check)
+                var ca = CertificateTrust.LoadCertificate(tls.CaCertPath);
+                builder.ConnectionStringBuilder.SslMode = SslMode.Require;
+                builder.UseSslClientAuthenticationOptionsCallback(ssl => ssl.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                {
+                    if (certificate is not null)
+                    {
+                        using var leaf = new X509Certificate2(certificate);
+                        if (CertificateTrust.ChainsTo(leaf, ca, errors & ~SslPolicyErrors.RemoteCertificateChainErrors, out var reason))
+                        {
+                            return true;
+                        }
+                        logger.LogError("PostgreSQL TLS: server certificate REFUSED: {Reason} (DB_TLS_CA_CERT_PATH={CaPath})", reason, tls.CaCertPath);
+                        return false;
+                    }
+                    logger.LogError("PostgreSQL TLS: the server sent no certificate; connection refused");
+                    return false;
+                });
+            }
+            else
+            {
+                builder.ConnectionStringBuilder.SslMode = SslMode.VerifyFull;
             }
             if (tls.ClientCertPath is not null)
             {
@@ -535,18 +556,10 @@ public static class MuttNpgsql
                 {
                     logger.LogWarning("PostgreSQL refused the {Candidate} password (28P01); trying the next one", name);
                 }
-                catch (NpgsqlException ex) when (IsTlsFailure(ex))
-                {
-                    logger.LogError("PostgreSQL TLS: server certificate REFUSED ({Error}); check DB_TLS_CA_CERT_PATH", ex.InnerException?.Message ?? ex.Message);
-                    throw;
-                }
             }
             // none worked: hand back the first; the open fails with Postgres' own error
             return candidates.Count > 0 ? candidates[0].Password : "";
         }
 
-        private static bool IsTlsFailure(NpgsqlException ex) =>
-            ex.InnerException is System.Security.Authentication.AuthenticationException
-            || ex.Message.Contains("certificate", StringComparison.OrdinalIgnoreCase);
     }
 }
