@@ -29,6 +29,7 @@ public static class MuttHttpsExtensions
         }
         var certificate = CertificateTrust.LoadCertificateWithKey(settings.CertPath, settings.KeyPath);
         var clientCa = settings.ClientCaPath is null ? null : CertificateTrust.LoadCertificate(settings.ClientCaPath);
+        builder.WebHost.UseKestrelHttpsConfiguration(); // needed by slim builders; harmless otherwise
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             var logger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Mutt.Https");

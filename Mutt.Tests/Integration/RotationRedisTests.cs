@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Mutt.AppHost.Hosting;
 using Mutt.Core.Secrets;
@@ -82,5 +84,31 @@ public sealed class RotationRedisTests : IAsyncLifetime
         Assert.Equal(Volatile.Read(ref written), stored);
         var scanner = new SecretScanner(new Dictionary<string, string> { ["current"] = _current, ["next"] = _next });
         Assert.Empty(scanner.Scan(logs.Lines, "log"));
+    }
+}
+
+/// <summary>AddRedisClient wiring: the multiplexer consumers resolve authenticates with the secret store's password.</summary>
+public sealed class RotationRedisWiringTests
+{
+    [Fact]
+    public async Task AddRedisClient_uses_REDIS_PASS_CURRENT_from_configuration_secrets()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "mutt-rot-wiring-" + Guid.NewGuid().ToString("N")[..8]);
+        var password = "wired-" + Guid.NewGuid().ToString("N");
+        await using (var redis = await TlsRedisProcess.StartAsync(folder, tls: false, ["--requirepass", password]))
+        {
+            var builder = Host.CreateApplicationBuilder();
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:redis"] = redis.ConnectionString,
+                ["REDIS_PASS_CURRENT"] = password,
+            });
+            builder.AddRedisClient("redis");
+            using var host = builder.Build();
+            var multiplexer = host.Services.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>();
+            Assert.True(await multiplexer.GetDatabase().PingAsync() > TimeSpan.Zero);
+            Assert.Equal("current", host.Services.GetRequiredService<RedisConnectionManager>().ActivePassword);
+        }
+        Directory.Delete(folder, recursive: true);
     }
 }
