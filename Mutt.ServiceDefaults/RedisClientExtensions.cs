@@ -263,6 +263,7 @@ public sealed class RedisConnectionManager : IDisposable
     private ConnectionMultiplexer Connect()
     {
         var candidates = Candidates();
+        var refused = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, password) in candidates)
         {
             var probe = OptionsFor(password);
@@ -277,15 +278,19 @@ public sealed class RedisConnectionManager : IDisposable
             }
             catch (Exception ex) when (ex is RedisException && IsPasswordRefused(ex))
             {
+                refused.Add(name);
                 _logger.LogWarning("Redis refused the {Candidate} password; trying the next one", name);
             }
             catch (Exception ex) when (ex is RedisException)
             {
-                _logger.LogWarning("Redis is not reachable yet ({Error}); connecting in the background", FirstLine(ex));
-                break;
+                _logger.LogWarning("Redis did not answer with the {Candidate} password ({Error})", name, FirstLine(ex));
             }
         }
-        return Keep(candidates[0].Name, candidates[0].Password);
+        // none proved itself (server not up yet, or busy): keep the first candidate not refused; SE.Redis
+        // keeps reconnecting and the watchdog switches the password if it turns out to be wrong
+        var (keptName, keptPassword) = candidates.FirstOrDefault(c => !refused.Contains(c.Name), candidates[0]);
+        _logger.LogWarning("Redis not reachable yet; connecting in the background with the {Candidate} password", keptName);
+        return Keep(keptName, keptPassword);
     }
 
     private ConnectionMultiplexer Keep(string name, string? password)
