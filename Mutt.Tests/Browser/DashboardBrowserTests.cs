@@ -158,7 +158,7 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
         await db.ListLeftPushAsync(MuttKeys.IngestQueue, Enumerable.Range(0, 25).Select(i => (StackExchange.Redis.RedisValue)$"{{\"message\":\"e{i}\"}}").ToArray());
         await db.ListLeftPushAsync(MuttKeys.MoogDlq, "{\"payload\":\"x\"}");
         var minute = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60;
-        await db.StringIncrementAsync($"mutt:metrics:1m:{minute}", 500);
+        await db.StringIncrementAsync($"mutt:metrics:events:m:{minute}", 500);
         await db.StringIncrementAsync("mutt:metrics:alerter:handled", 300);
         await db.StringIncrementAsync("mutt:metrics:moog:success", 90);
         await db.StringIncrementAsync("mutt:metrics:moog:failed", 10);

@@ -332,7 +332,7 @@ public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifet
         await db.ListLeftPushAsync(MuttKeys.MoogDlq, ["d1", "d2"]);
         await db.ListLeftPushAsync(MuttKeys.Processing(MuttKeys.AlerterProcessingPrefix, "pod-1"), "p");
         var minute = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60;
-        await db.StringSetAsync($"mutt:metrics:1m:{minute - 1}", 6000);
+        await db.StringSetAsync($"mutt:metrics:events:m:{minute - 1}", 6000);
         await db.StringSetAsync("mutt:metrics:alerter:handled", 42);
 
         var m = (await _api.GetFromJsonAsync<JsonObject>("/api/v2/metrics"))!;
