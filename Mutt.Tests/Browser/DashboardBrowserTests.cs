@@ -17,8 +17,7 @@ namespace Mutt.Tests.Browser;
 public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncLifetime
 {
     private const string ApiKey = "browser-test-key-42";
-    private static readonly string Root = ServiceProcess.FindRepositoryRoot();
-    private static readonly string Screenshots = Path.Combine(Root, "TestResults", "screenshots");
+    private static readonly string Screenshots = Path.Combine(ChildService.RepositoryRoot, "TestResults", "screenshots");
     private ServiceProcess _app = null!;
     private IPlaywright _playwright = null!;
     private IBrowser _browser = null!;
@@ -30,17 +29,14 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
     {
         await DashboardApiTests.ClearMuttKeysAsync(infra.Multiplexer);
         _db = await infra.CreateDatabaseAsync(seed: true);
-        var port = NativeProcess.FreeTcpPort();
-        _baseUrl = $"http://127.0.0.1:{port}";
-        _app = ServiceProcess.Start("dashboard", ServiceProcess.AssemblyPath(Root, "Mutt.Dashboard"), new Dictionary<string, string?>
+        _baseUrl = ChildService.FreeUrl();
+        _app = await ChildService.StartAsync("dashboard", "Mutt.Dashboard", _baseUrl, new Dictionary<string, string?>
         {
-            ["ASPNETCORE_URLS"] = _baseUrl,
             ["ConnectionStrings__redis"] = infra.RedisConnectionString,
             ["ConnectionStrings__muttdb"] = _db,
             ["WEBUI_API_KEY"] = ApiKey,
             ["LOG_JSON_ENABLED"] = "false",
         });
-        await _app.WaitForHealthyAsync(_baseUrl + "/health", TimeSpan.FromSeconds(60));
 
         var chromium = NativeProcess.FindExecutable("chromium") ?? throw new InvalidOperationException("Debian's chromium is not on PATH.");
         _playwright = await Playwright.CreateAsync();
