@@ -188,6 +188,27 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
     }
 
     [Fact]
+    public async Task Replay_while_the_moog_circuit_is_open_is_refused_with_a_message_and_the_entry_stays()
+    {
+        var db = infra.Multiplexer.GetDatabase();
+        var payload = JsonSerializer.Serialize(new AlertMessage { Message = "held back", Hostname = "h8", CorrelationId = "browser-dlq-open" }, MuttJsonContext.Default.AlertMessage);
+        var letter = new DeadLetter { Payload = payload, SourceQueue = MuttKeys.AlertQueue, Service = "forwarder", Reason = "http_5xx", HttpStatus = 503 };
+        await db.ListLeftPushAsync(MuttKeys.MoogDlq, JsonSerializer.Serialize(letter, MuttJsonContext.Default.DeadLetter));
+        await db.StringSetAsync(MuttKeys.MoogCircuitState, "OPEN");
+
+        await SignInAsync();
+        await GoAsync("/dlq");
+        await _page.ClickAsync("#queue-moog");
+        await _page.Locator("#dlq-grid").GetByText("http_5xx").WaitForAsync();
+        await _page.Locator(".replay-dlq").First.ClickAsync();
+
+        await WaitTextAsync("#status-message", t => t.Contains("circuit breaker is OPEN", StringComparison.Ordinal), "the circuit-open message");
+        await ShotAsync("dlq-circuit-open");
+        Assert.Equal(1, await db.ListLengthAsync(MuttKeys.MoogDlq));
+        Assert.Equal(0, await db.ListLengthAsync(MuttKeys.AlertQueue));
+    }
+
+    [Fact]
     public async Task Every_page_renders_and_the_config_editor_rejects_bad_values()
     {
         await SignInAsync();
