@@ -273,6 +273,19 @@ public sealed partial class MuttApplication : IAsyncDisposable
         {
             env[name] = Resolve(value, project, replica);
         }
+        // Aspire puts a proxy in front of a project's replicas; this orchestrator has none, so a
+        // reference to a replicated project lists every replica (services__alerter__http__0, __1, …),
+        // as service discovery allows, and the Dashboard sums their /metrics.
+        foreach (var referenced in project.References.OfType<ProjectResource>().Where(r => r.Replicas > 1))
+        {
+            foreach (var endpoint in referenced.Endpoints.Where(e => e.IsHttp))
+            {
+                for (var i = 1; i < referenced.Replicas; i++)
+                {
+                    env[$"services__{referenced.Name}__{endpoint.Name}__{i}"] = $"{endpoint.Scheme}://{Host}:{_ports[(referenced.Name, endpoint.Name, i)]}";
+                }
+            }
+        }
         env["ASPNETCORE_URLS"] = string.Join(';', project.Endpoints.Where(e => e.IsHttp).Select(e => $"{e.Scheme}://{Host}:{_ports[(project.Name, e.Name, replica)]}"));
         env["POD_NAME"] = $"{project.Name}-{replica}";
         env["OTEL_SERVICE_NAME"] = project.Name;

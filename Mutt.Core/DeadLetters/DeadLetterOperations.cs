@@ -187,7 +187,8 @@ public sealed class DeadLetterOperations(IConnectionMultiplexer redis)
         catch (JsonException)
         {
         }
-        // Something that is not a DeadLetter (a raw event pushed by hand) is wrapped so it can still be inspected and moved.
-        return new StoredDeadLetter(raw, letter ?? new DeadLetter { Id = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(raw)).AsSpan(0, 8)), Payload = raw, Reason = "invalid_json" });
+        // Something that is not a DeadLetter (a raw event pushed by hand: no payload) is wrapped, with an
+        // id from its content rather than a fresh random one, so it can still be found, inspected and moved.
+        return new StoredDeadLetter(raw, letter is { Payload.Length: > 0 } ? letter : new DeadLetter { Id = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(raw)).AsSpan(0, 8)), Payload = raw, Reason = "invalid_json" });
     }
 }

@@ -1,7 +1,10 @@
 using System.Security.Claims;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Mutt.Core.DeadLetters;
+using Mutt.Core.Events;
 using Mutt.Core.Rules;
 using Mutt.Dashboard.Data;
 using Mutt.Dashboard.DeadLetters;
@@ -91,7 +94,7 @@ public static class ManagementApi
         });
         app.MapVersioned("Dead letters", (g, v2) =>
         {
-            g.MapGet("/dlq", (IDeadLetterOperations d) => d.QueuesAsync()).Named(v2, "DlqQueues");
+            g.MapGet("/dlq", (DeadLetterOperations d) => d.InfoAsync()).Named(v2, "DlqQueues");
             g.MapGet("/dlq/{queue}", ListDlq).Named(v2, "ListDlq");
             g.MapGet("/dlq/{queue}/{id}", GetDlq).Named(v2, "GetDlq");
             g.MapPost("/dlq/{queue}/{id}/replay", ReplayDlq).Named(v2, "ReplayDlq");
@@ -180,27 +183,68 @@ public static class ManagementApi
     private static async Task<IResult> SetConfigKey(string key, ConfigRequest body, HttpContext context, ManagementService m, CancellationToken ct) =>
         ToResult(await m.SetConfigAsync(key, body.Value, Change(context, body.Reason), ct), TypedResults.Ok);
 
-    private static async Task<IResult> ListDlq(string queue, IDeadLetterOperations d, int? offset, int? count)
+    private static async Task<IResult> ListDlq(string queue, DeadLetterOperations d, int? offset, int? count)
     {
-        if (!d.QueueNames.Contains(queue))
+        if (!DeadLetterQueues.TryResolve(queue, out var key))
         {
             return TypedResults.NotFound();
         }
-        var (total, items) = await d.ListAsync(queue, Math.Max(0, offset ?? 0), Math.Clamp(count ?? 50, 1, 500));
+        var (total, items) = await d.PageAsync(key, Math.Max(0, offset ?? 0), Math.Clamp(count ?? 50, 1, 500));
         return TypedResults.Ok(new { queue, total, items });
     }
 
-    private static async Task<IResult> GetDlq(string queue, string id, IDeadLetterOperations d) =>
-        d.QueueNames.Contains(queue) && await d.GetAsync(queue, id) is { } entry ? TypedResults.Ok(entry) : TypedResults.NotFound();
+    /// <summary>The entry as stored, plus <c>replay_history</c>: every replay of its payload so far (kept across DLQ round trips).</summary>
+    private static async Task<IResult> GetDlq(string queue, string id, DeadLetterOperations d)
+    {
+        if (!DeadLetterQueues.TryResolve(queue, out var key) || await d.FindAsync(key, id) is not { } entry)
+        {
+            return TypedResults.NotFound();
+        }
+        var json = JsonSerializer.SerializeToNode(entry.Letter, MuttJsonContext.Default.DeadLetter)!.AsObject();
+        json["replay_history"] = JsonSerializer.SerializeToNode(await d.HistoryAsync(entry.Letter.Payload));
+        return TypedResults.Ok(json);
+    }
 
-    private static async Task<IResult> ReplayDlq(string queue, string id, IDeadLetterOperations d) =>
-        d.QueueNames.Contains(queue) && await d.ReplayAsync(queue, id) ? TypedResults.Ok(new { replayed = 1 }) : TypedResults.NotFound();
+    private static async Task<IResult> ReplayDlq(string queue, string id, HttpContext context, DeadLetterOperations d, ILogger<DeadLetterOperations> logger)
+    {
+        if (!DeadLetterQueues.TryResolve(queue, out var key))
+        {
+            return TypedResults.NotFound();
+        }
+        var outcome = await d.ReplayAsync(key, id, Change(context).ChangedBy);
+        logger.LogInformation("Manual replay of dead letter {Id} from {Queue}: {Outcome}", id, key, outcome);
+        return outcome switch
+        {
+            ReplayOutcome.Replayed => TypedResults.Ok(new { replayed = 1 }),
+            ReplayOutcome.CircuitOpen => CircuitOpen(0),
+            _ => TypedResults.NotFound(),
+        };
+    }
 
-    private static async Task<IResult> ReplayAllDlq(string queue, IDeadLetterOperations d) =>
-        d.QueueNames.Contains(queue) ? TypedResults.Ok(new { replayed = await d.ReplayAllAsync(queue) }) : TypedResults.NotFound();
+    private static async Task<IResult> ReplayAllDlq(string queue, HttpContext context, DeadLetterOperations d, ILogger<DeadLetterOperations> logger)
+    {
+        if (!DeadLetterQueues.TryResolve(queue, out var key))
+        {
+            return TypedResults.NotFound();
+        }
+        var replayed = await d.ReplayAllAsync(key, Change(context).ChangedBy);
+        logger.LogInformation("Manual replay of all of {Queue}: {Replayed} entries replayed", key, replayed);
+        return await d.CountAsync(key) > 0 && await d.IsMoogCircuitOpenAsync() ? CircuitOpen(replayed) : TypedResults.Ok(new { replayed });
+    }
 
-    private static async Task<IResult> DeleteDlq(string queue, string id, IDeadLetterOperations d) =>
-        d.QueueNames.Contains(queue) && await d.DeleteAsync(queue, id) ? TypedResults.NoContent() : TypedResults.NotFound();
+    private static async Task<IResult> DeleteDlq(string queue, string id, DeadLetterOperations d, ILogger<DeadLetterOperations> logger)
+    {
+        if (!DeadLetterQueues.TryResolve(queue, out var key) || !await d.DeleteAsync(key, id))
+        {
+            return TypedResults.NotFound();
+        }
+        logger.LogWarning("Deleted dead letter {Id} from {Queue} by operator request", id, key);
+        return TypedResults.NoContent();
+    }
+
+    private static ProblemHttpResult CircuitOpen(int replayed) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: DeadLetterQueues.CircuitOpenTitle, detail: DeadLetterQueues.CircuitOpenDetail,
+            extensions: new Dictionary<string, object?> { ["replayed"] = replayed });
 
     private static IResult ToResult<T>(ChangeResult<T> result, Func<T, IResult> ok) => result.Status switch
     {

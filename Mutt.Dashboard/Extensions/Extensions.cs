@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Mutt.Core.Configuration;
+using Mutt.Core.DeadLetters;
 using Mutt.Dashboard.Auth;
 using Mutt.Dashboard.Data;
-using Mutt.Dashboard.DeadLetters;
 using Mutt.Dashboard.Metrics;
 using Mutt.Dashboard.Services;
 using Radzen;
@@ -61,7 +61,7 @@ public static class Extensions
         builder.Services.AddSingleton<ServiceMetricsScraper>();
         builder.Services.AddSingleton<IFlowMetrics, RedisFlowMetrics>();
         builder.Services.AddSingleton<SloService>();
-        builder.Services.AddSingleton<IDeadLetterOperations, RedisDeadLetterOperations>();
+        builder.Services.AddSingleton(sp => new DeadLetterOperations(sp.GetRequiredService<IConnectionMultiplexer>()));
         return builder;
     }
 

@@ -31,7 +31,7 @@ public interface IFlowMetrics
 /// <summary>
 /// Reads MUTT's own Redis figures, tolerating every key being absent (a missing key is 0):
 /// LLEN of the queues and DLQs, the processing lists found by SCAN, the Ingestor's bucketed
-/// counters <c>mutt:metrics:{1m|1h|24h}:{unix time / bucket}</c>, and monotonic totals
+/// counters (<see cref="FlowCounterKeys"/>: <c>mutt:metrics:events:{m|h|d}:{unix minute|hour|day}</c>), and monotonic totals
 /// <c>mutt:metrics:{counter}</c> (see <see cref="CounterNames"/>); when the services' addresses are
 /// configured, their own Prometheus counters replace those totals (<see cref="ServiceMetricsScraper"/>).
 /// </summary>
@@ -43,23 +43,22 @@ public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, DashboardMetr
         "moog:success", "moog:failed",
     ];
 
-    private static readonly (string Name, int Seconds)[] Windows = [("1m", 60), ("1h", 3600), ("24h", 86400)];
-
     public async Task<FlowSnapshot> SnapshotAsync(CancellationToken ct = default)
     {
         var db = redis.GetDatabase();
         var now = DateTimeOffset.UtcNow;
         var epoch = now.ToUnixTimeSeconds();
-        var bucketKeys = Windows.SelectMany(w => new RedisKey[] { Bucket(w.Name, epoch / w.Seconds), Bucket(w.Name, epoch / w.Seconds - 1) }).ToArray();
+        var windows = FlowCounterKeys.Windows;
+        var bucketKeys = windows.SelectMany(w => new RedisKey[] { w.Key(w.BucketAt(now)), w.Key(w.BucketAt(now) - 1) }).ToArray();
         var bucketValues = await db.StringGetAsync(bucketKeys);
         var counterValues = await db.StringGetAsync(CounterNames.Select(c => (RedisKey)$"{MuttKeys.MetricsPrefix}:{c}").ToArray());
 
-        var rates = new double[Windows.Length];
-        for (var i = 0; i < Windows.Length; i++)
+        var rates = new double[windows.Count];
+        for (var i = 0; i < windows.Count; i++)
         {
             // Current partial bucket plus the whole previous one, over the time they cover.
-            var elapsed = epoch % Windows[i].Seconds;
-            rates[i] = (Long(bucketValues[2 * i]) + Long(bucketValues[2 * i + 1])) / (double)(Windows[i].Seconds + elapsed);
+            var elapsed = epoch % windows[i].Seconds;
+            rates[i] = (Long(bucketValues[2 * i]) + Long(bucketValues[2 * i + 1])) / (double)(windows[i].Seconds + elapsed);
         }
 
         var processing = new Dictionary<string, long>();
@@ -111,8 +110,6 @@ public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, DashboardMetr
             Counters = counters,
         };
     }
-
-    public static string Bucket(string window, long bucket) => $"{MuttKeys.MetricsPrefix}:{window}:{bucket.ToString(CultureInfo.InvariantCulture)}";
 
     private static long Long(RedisValue value) => value.IsNull ? 0 : long.TryParse((string?)value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : 0;
 }

@@ -17,8 +17,7 @@ namespace Mutt.Tests.Browser;
 public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncLifetime
 {
     private const string ApiKey = "browser-test-key-42";
-    private static readonly string Root = ServiceProcess.FindRepositoryRoot();
-    private static readonly string Screenshots = Path.Combine(Root, "TestResults", "screenshots");
+    private static readonly string Screenshots = Path.Combine(ChildService.RepositoryRoot, "TestResults", "screenshots");
     private ServiceProcess _app = null!;
     private IPlaywright _playwright = null!;
     private IBrowser _browser = null!;
@@ -30,17 +29,14 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
     {
         await DashboardApiTests.ClearMuttKeysAsync(infra.Multiplexer);
         _db = await infra.CreateDatabaseAsync(seed: true);
-        var port = NativeProcess.FreeTcpPort();
-        _baseUrl = $"http://127.0.0.1:{port}";
-        _app = ServiceProcess.Start("dashboard", ServiceProcess.AssemblyPath(Root, "Mutt.Dashboard"), new Dictionary<string, string?>
+        _baseUrl = ChildService.FreeUrl();
+        _app = await ChildService.StartAsync("dashboard", "Mutt.Dashboard", _baseUrl, new Dictionary<string, string?>
         {
-            ["ASPNETCORE_URLS"] = _baseUrl,
             ["ConnectionStrings__redis"] = infra.RedisConnectionString,
             ["ConnectionStrings__muttdb"] = _db,
             ["WEBUI_API_KEY"] = ApiKey,
             ["LOG_JSON_ENABLED"] = "false",
         });
-        await _app.WaitForHealthyAsync(_baseUrl + "/health", TimeSpan.FromSeconds(60));
 
         var chromium = NativeProcess.FindExecutable("chromium") ?? throw new InvalidOperationException("Debian's chromium is not on PATH.");
         _playwright = await Playwright.CreateAsync();
@@ -158,7 +154,7 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
         await db.ListLeftPushAsync(MuttKeys.IngestQueue, Enumerable.Range(0, 25).Select(i => (StackExchange.Redis.RedisValue)$"{{\"message\":\"e{i}\"}}").ToArray());
         await db.ListLeftPushAsync(MuttKeys.MoogDlq, "{\"payload\":\"x\"}");
         var minute = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60;
-        await db.StringIncrementAsync($"mutt:metrics:1m:{minute}", 500);
+        await db.StringIncrementAsync($"mutt:metrics:events:m:{minute}", 500);
         await db.StringIncrementAsync("mutt:metrics:alerter:handled", 300);
         await db.StringIncrementAsync("mutt:metrics:moog:success", 90);
         await db.StringIncrementAsync("mutt:metrics:moog:failed", 10);
@@ -189,6 +185,27 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
         var replayed = JsonSerializer.Deserialize((string)(await db.ListRightPopAsync(MuttKeys.IngestQueue))!, MuttJsonContext.Default.MuttEvent)!;
         Assert.Equal("browser-dlq-1", replayed.CorrelationId);
         await WaitTextAsync("#dlq-total", t => t.StartsWith("0 ", StringComparison.Ordinal), "the page to show an empty DLQ");
+    }
+
+    [Fact]
+    public async Task Replay_while_the_moog_circuit_is_open_is_refused_with_a_message_and_the_entry_stays()
+    {
+        var db = infra.Multiplexer.GetDatabase();
+        var payload = JsonSerializer.Serialize(new AlertMessage { Message = "held back", Hostname = "h8", CorrelationId = "browser-dlq-open" }, MuttJsonContext.Default.AlertMessage);
+        var letter = new DeadLetter { Payload = payload, SourceQueue = MuttKeys.AlertQueue, Service = "forwarder", Reason = "http_5xx", HttpStatus = 503 };
+        await db.ListLeftPushAsync(MuttKeys.MoogDlq, JsonSerializer.Serialize(letter, MuttJsonContext.Default.DeadLetter));
+        await db.StringSetAsync(MuttKeys.MoogCircuitState, "OPEN");
+
+        await SignInAsync();
+        await GoAsync("/dlq");
+        await _page.ClickAsync("#queue-moog");
+        await _page.Locator("#dlq-grid").GetByText("http_5xx").WaitForAsync();
+        await _page.Locator(".replay-dlq").First.ClickAsync();
+
+        await WaitTextAsync("#status-message", t => t.Contains("circuit breaker is OPEN", StringComparison.Ordinal), "the circuit-open message");
+        await ShotAsync("dlq-circuit-open");
+        Assert.Equal(1, await db.ListLengthAsync(MuttKeys.MoogDlq));
+        Assert.Equal(0, await db.ListLengthAsync(MuttKeys.AlertQueue));
     }
 
     [Fact]

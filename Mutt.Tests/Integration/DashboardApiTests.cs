@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Mutt.Core.DeadLetters;
 using Mutt.Core.Events;
 using Mutt.Core.Redis;
 using Mutt.Tests.Infrastructure;
@@ -332,7 +333,7 @@ public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifet
         await db.ListLeftPushAsync(MuttKeys.MoogDlq, ["d1", "d2"]);
         await db.ListLeftPushAsync(MuttKeys.Processing(MuttKeys.AlerterProcessingPrefix, "pod-1"), "p");
         var minute = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60;
-        await db.StringSetAsync($"mutt:metrics:1m:{minute - 1}", 6000);
+        await db.StringSetAsync($"mutt:metrics:events:m:{minute - 1}", 6000);
         await db.StringSetAsync("mutt:metrics:alerter:handled", 42);
 
         var m = (await _api.GetFromJsonAsync<JsonObject>("/api/v2/metrics"))!;
@@ -395,6 +396,34 @@ public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifet
         Assert.Equal(HttpStatusCode.NoContent, (await _api.DeleteAsync($"/api/v2/dlq/alerter/{second.Id}")).StatusCode);
         Assert.Equal(0, await db.ListLengthAsync(MuttKeys.AlerterDlq));
         Assert.Equal(0, await db.ListLengthAsync(MuttKeys.IngestQueue));
+    }
+
+    [Fact]
+    public async Task Manual_replay_to_the_alert_queue_is_refused_with_409_while_the_moog_circuit_is_open()
+    {
+        var db = infra.Multiplexer.GetDatabase();
+        var payload = JsonSerializer.Serialize(new AlertMessage { Message = "held", Hostname = "h2", CorrelationId = "c-dlq-open" }, MuttJsonContext.Default.AlertMessage);
+        var letter = new DeadLetter { Payload = payload, SourceQueue = MuttKeys.AlertQueue, Service = "forwarder", Reason = "http_5xx", HttpStatus = 503 };
+        await db.ListLeftPushAsync(MuttKeys.MoogDlq, JsonSerializer.Serialize(letter, MuttJsonContext.Default.DeadLetter));
+        await db.StringSetAsync(MuttKeys.MoogCircuitState, "OPEN");
+
+        var one = await _api.PostAsync($"/api/v2/dlq/moog/{letter.Id}/replay", null);
+        Assert.Equal(HttpStatusCode.Conflict, one.StatusCode);
+        Assert.Equal("application/problem+json", one.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("circuit", (string)(await one.Content.ReadFromJsonAsync<JsonObject>())!["title"]!, StringComparison.OrdinalIgnoreCase);
+        var all = await _api.PostAsync("/api/v2/dlq/moog/replay", null);
+        Assert.Equal(HttpStatusCode.Conflict, all.StatusCode);
+        Assert.Equal(0, (int)(await all.Content.ReadFromJsonAsync<JsonObject>())!["replayed"]!);
+        Assert.Equal(1, await db.ListLengthAsync(MuttKeys.MoogDlq));
+        Assert.Equal(0, await db.ListLengthAsync(MuttKeys.AlertQueue));
+
+        await db.StringSetAsync(MuttKeys.MoogCircuitState, "CLOSED");
+        Assert.Equal(HttpStatusCode.OK, (await _api.PostAsync($"/api/v2/dlq/moog/{letter.Id}/replay", null)).StatusCode);
+        Assert.Equal("c-dlq-open", JsonSerializer.Deserialize((string)(await db.ListRightPopAsync(MuttKeys.AlertQueue))!, MuttJsonContext.Default.AlertMessage)!.CorrelationId);
+        Assert.Equal(0, (long)(await _api.GetFromJsonAsync<JsonObject>("/api/v2/dlq/moog"))!["total"]!);
+        var replay = Assert.Single(await new DeadLetterOperations(infra.Multiplexer).HistoryAsync(payload));
+        Assert.Equal("replay", replay.Action);
+        Assert.StartsWith("api-key:", replay.Detail);
     }
 
     [Fact]

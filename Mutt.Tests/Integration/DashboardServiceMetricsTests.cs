@@ -28,6 +28,7 @@ public sealed class DashboardServiceMetricsTests(InfrastructureFixture infra)
                 var body = context.Request.Url!.AbsolutePath switch
                 {
                     "/alerter/metrics" => "# TYPE mutt_alerter_events_processed_total counter\nmutt_alerter_events_processed_total{status=\"handled\"} 70\nmutt_alerter_events_processed_total{status=\"unhandled\"} 30\n",
+                    "/alerter-1/metrics" => "mutt_alerter_events_processed_total{status=\"handled\"} 5\nmutt_alerter_events_processed_total{status=\"unhandled\"} 1\n",
                     "/forwarder/metrics" => "mutt_moog_requests_total{status=\"success\",reason=\"\"} 96\nmutt_moog_requests_total{status=\"fail\",reason=\"5xx\"} 4\nmutt_moog_alerts_processed_total{status=\"success\"} 96\n",
                     _ => "",
                 };
@@ -42,13 +43,14 @@ public sealed class DashboardServiceMetricsTests(InfrastructureFixture infra)
         await using var factory = new DashboardApiFactory(infra.RedisConnectionString, db, "k", new Dictionary<string, string>
         {
             ["services:alerter:http:0"] = $"http://127.0.0.1:{port}/alerter",
+            ["services:alerter:http:1"] = $"http://127.0.0.1:{port}/alerter-1", // the second replica: summed
             ["services:forwarder:http:0"] = $"http://127.0.0.1:{port}/forwarder",
         });
         var api = factory.CreateClient();
         api.DefaultRequestHeaders.Add("X-API-KEY", "k");
         var counters = (await api.GetFromJsonAsync<JsonObject>("/api/v2/metrics"))!["counters"]!;
-        Assert.Equal(70, (long)counters["alerter:handled"]!);
-        Assert.Equal(30, (long)counters["alerter:unhandled"]!);
+        Assert.Equal(75, (long)counters["alerter:handled"]!);
+        Assert.Equal(31, (long)counters["alerter:unhandled"]!);
         Assert.Equal(96, (long)counters["alerter:forwarded"]!);
         Assert.Equal(4, (long)counters["moog:failed"]!);
 

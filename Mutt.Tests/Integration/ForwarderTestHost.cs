@@ -13,32 +13,27 @@ namespace Mutt.Tests.Integration;
 public sealed class ForwarderTestHost(string redisConnectionString) : IAsyncDisposable
 {
     private readonly List<ServiceProcess> _processes = [];
-    private readonly string _root = ServiceProcess.FindRepositoryRoot();
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
     public string SinkUrl { get; private set; } = "";
     public Dictionary<string, string> ForwarderUrls { get; } = [];
 
     public async Task<string> StartSinkAsync(string? apiKey = null)
     {
-        var port = NativeProcess.FreeTcpPort();
-        SinkUrl = $"http://127.0.0.1:{port}";
-        var sink = ServiceProcess.Start("moog-sink", ServiceProcess.AssemblyPath(_root, "Mutt.MoogSink"), new Dictionary<string, string?>
+        SinkUrl = ChildService.FreeUrl();
+        _processes.Add(await ChildService.StartAsync("moog-sink", "Mutt.MoogSink", SinkUrl, new Dictionary<string, string?>
         {
-            ["ASPNETCORE_URLS"] = SinkUrl,
             ["LOG_LEVEL"] = "Warning",
             ["MOOG_API_KEY"] = apiKey,
-        });
-        _processes.Add(sink);
-        await sink.WaitForHealthyAsync(SinkUrl + "/health", TimeSpan.FromSeconds(60));
+        }));
         return SinkUrl;
     }
 
     public async Task<ServiceProcess> StartForwarderAsync(string pod, IReadOnlyDictionary<string, string?>? extra = null)
     {
-        var port = NativeProcess.FreeTcpPort();
-        var env = new Dictionary<string, string?>
+        var url = ChildService.FreeUrl();
+        ForwarderUrls[pod] = url;
+        var forwarder = await ChildService.StartAsync(pod, "Mutt.Forwarder", url, new Dictionary<string, string?>
         {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
             ["ConnectionStrings__redis"] = redisConnectionString,
             ["services__moog-sink__http__0"] = SinkUrl,
             ["POD_NAME"] = pod,
@@ -49,35 +44,20 @@ public sealed class ForwarderTestHost(string redisConnectionString) : IAsyncDisp
             ["MOOG_RETRY_MAX_DELAY"] = "0.2",
             ["MOOG_RATE_LIMIT"] = "100000",
             ["MOOG_WEBHOOK_TIMEOUT"] = "5",
-        };
-        foreach (var (k, v) in extra ?? new Dictionary<string, string?>())
-        {
-            env[k] = v;
-        }
-        ForwarderUrls[pod] = $"http://127.0.0.1:{port}";
-        var forwarder = ServiceProcess.Start(pod, ServiceProcess.AssemblyPath(_root, "Mutt.Forwarder"), env);
+        }, extra);
         _processes.Add(forwarder);
-        await forwarder.WaitForHealthyAsync($"http://127.0.0.1:{port}/health", TimeSpan.FromSeconds(60));
         return forwarder;
     }
 
     public async Task<ServiceProcess> StartRemediationAsync(string databaseConnectionString, IReadOnlyDictionary<string, string?> extra)
     {
-        var url = $"http://127.0.0.1:{NativeProcess.FreeTcpPort()}";
-        var env = new Dictionary<string, string?>
+        var remediation = await ChildService.StartAsync("remediation", "Mutt.Remediation", ChildService.FreeUrl(), new Dictionary<string, string?>
         {
-            ["ASPNETCORE_URLS"] = url,
             ["ConnectionStrings__redis"] = redisConnectionString,
             ["ConnectionStrings__muttdb"] = databaseConnectionString,
             ["LOG_LEVEL"] = "Warning",
-        };
-        foreach (var (k, v) in extra)
-        {
-            env[k] = v;
-        }
-        var remediation = ServiceProcess.Start("remediation", ServiceProcess.AssemblyPath(_root, "Mutt.Remediation"), env);
+        }, extra);
         _processes.Add(remediation);
-        await remediation.WaitForHealthyAsync(url + "/health", TimeSpan.FromSeconds(60));
         return remediation;
     }
 

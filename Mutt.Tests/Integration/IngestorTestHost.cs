@@ -43,10 +43,10 @@ public sealed class IngestorTestHost : IAsyncDisposable
         var syslogPort = FreePortForTcpAndUdp(httpPort);
         var snmpPort = NativeProcess.FreeUdpPort();
         var queue = "mutt:test:ingest:" + Guid.NewGuid().ToString("N")[..8];
-        var environment = new Dictionary<string, string?>
+        var baseUrl = $"http://127.0.0.1:{httpPort}";
+        var process = await ChildService.StartAsync("ingestor", "Mutt.Ingestor", baseUrl, new Dictionary<string, string?>
         {
             ["ConnectionStrings__redis"] = infrastructure.RedisConnectionString,
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{httpPort}",
             ["INGEST_API_KEY"] = ApiKey,
             ["INGEST_QUEUE_NAME"] = queue,
             ["SYSLOG_BIND"] = "127.0.0.1",
@@ -54,23 +54,7 @@ public sealed class IngestorTestHost : IAsyncDisposable
             ["SNMP_BIND"] = "127.0.0.1",
             ["SNMP_PORT"] = snmpPort.ToString(),
             ["LOG_JSON_ENABLED"] = "false",
-        };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            environment[key] = value;
-        }
-        var root = ServiceProcess.FindRepositoryRoot();
-        var process = ServiceProcess.Start("ingestor", ServiceProcess.AssemblyPath(root, "Mutt.Ingestor"), environment);
-        var baseUrl = $"http://127.0.0.1:{httpPort}";
-        try
-        {
-            await process.WaitForHealthyAsync(baseUrl + readyPath, TimeSpan.FromSeconds(60));
-        }
-        catch
-        {
-            await process.DisposeAsync();
-            throw;
-        }
+        }, settings, readyPath);
         return new IngestorTestHost(process, baseUrl, queue, syslogPort, snmpPort, infrastructure.Multiplexer.GetDatabase());
     }
 
