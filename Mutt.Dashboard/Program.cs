@@ -4,6 +4,7 @@ using Mutt.Dashboard;
 using Mutt.Dashboard.Components;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.ConfigureMuttHttps();
 builder.AddServiceDefaults();
 builder.AddApplicationServices();
 

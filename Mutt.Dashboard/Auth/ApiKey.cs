@@ -1,9 +1,9 @@
 using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
+using Mutt.Core.Secrets;
+using Mutt.ServiceDefaults.Security;
 
 namespace Mutt.Dashboard.Auth;
 
@@ -20,15 +20,16 @@ public static class ApiKeyDefaults
     public static bool IsApi(HttpRequest request) => request.Path.StartsWithSegments("/api");
 
     /// <summary>Constant-time comparison so the response time does not leak how much of the key was right.</summary>
-    public static bool Matches(string? candidate, string expected)
-    {
-        if (string.IsNullOrEmpty(candidate) || string.IsNullOrEmpty(expected))
-        {
-            return false;
-        }
-        return CryptographicOperations.FixedTimeEquals(
-            SHA256.HashData(Encoding.UTF8.GetBytes(candidate)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
-    }
+    public static bool Matches(string? candidate, string? expected) => ApiKeyComparer.Matches(candidate, expected);
+
+    /// <summary>
+    /// The current WEBUI_API_KEY: from the secret store (Vault, refreshed without restart) when it
+    /// has one, else the configured value.
+    /// </summary>
+    public static string? Expected(IServiceProvider services) =>
+        services.GetService<ISecretStore>()?.Get(SecretNames.WebUiApiKey) is { Length: > 0 } fromStore
+            ? fromStore
+            : services.GetRequiredService<IOptions<DashboardOptions>>().Value.WEBUI_API_KEY;
 
     public static ClaimsPrincipal Principal(string name, string scheme) =>
         new(new ClaimsIdentity([new Claim(ClaimTypes.Name, name)], scheme));
@@ -44,7 +45,7 @@ public static class ApiKeyDefaults
 public sealed class ApiKeyOptions : AuthenticationSchemeOptions;
 
 /// <summary>Authenticates API calls by the X-API-KEY header against WEBUI_API_KEY.</summary>
-public sealed class ApiKeyHandler(IOptionsMonitor<ApiKeyOptions> options, ILoggerFactory logger, UrlEncoder encoder, IOptions<DashboardOptions> dashboard)
+public sealed class ApiKeyHandler(IOptionsMonitor<ApiKeyOptions> options, ILoggerFactory logger, UrlEncoder encoder)
     : AuthenticationHandler<ApiKeyOptions>(options, logger, encoder)
 {
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -53,7 +54,7 @@ public sealed class ApiKeyHandler(IOptionsMonitor<ApiKeyOptions> options, ILogge
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
-        if (!ApiKeyDefaults.Matches(values.ToString(), dashboard.Value.WEBUI_API_KEY))
+        if (!ApiKeyDefaults.Matches(values.ToString(), ApiKeyDefaults.Expected(Context.RequestServices)))
         {
             return Task.FromResult(AuthenticateResult.Fail("Invalid API key."));
         }

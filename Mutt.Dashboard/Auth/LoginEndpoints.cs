@@ -40,7 +40,7 @@ public static class LoginEndpoints
             await next(context);
             return;
         }
-        var expected = context.RequestServices.GetRequiredService<IOptions<DashboardOptions>>().Value.WEBUI_API_KEY;
+        var expected = ApiKeyDefaults.Expected(context.RequestServices);
         if (!ApiKeyDefaults.Matches(key.ToString(), expected))
         {
             await ApiKeyDefaults.WriteUnauthorizedAsync(context);
@@ -56,11 +56,11 @@ public static class LoginEndpoints
     {
         app.MapGet("/login", (string? returnUrl, string? error) => Results.Content(LoginHtml(returnUrl, error), "text/html; charset=utf-8"))
             .AllowAnonymous().ExcludeFromDescription();
-        app.MapPost("/login", async (HttpContext context, IOptions<DashboardOptions> options) =>
+        app.MapPost("/login", async (HttpContext context) =>
         {
             var form = await context.Request.ReadFormAsync();
             var returnUrl = SafeReturnUrl(form["returnUrl"].ToString());
-            if (!ApiKeyDefaults.Matches(form["api_key"].ToString(), options.Value.WEBUI_API_KEY))
+            if (!ApiKeyDefaults.Matches(form["api_key"].ToString(), ApiKeyDefaults.Expected(context.RequestServices)))
             {
                 return Results.Redirect("/login?error=1&returnUrl=" + Uri.EscapeDataString(returnUrl));
             }

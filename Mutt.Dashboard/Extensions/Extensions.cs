@@ -22,7 +22,8 @@ public static class Extensions
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
 
         builder.Services.AddOptions<DashboardOptions>().BindConfiguration("")
-            .Validate(o => !string.IsNullOrEmpty(o.WEBUI_API_KEY), "WEBUI_API_KEY must be set.")
+            .Validate<Mutt.Core.Secrets.ISecretStore>((o, secrets) => !string.IsNullOrEmpty(o.WEBUI_API_KEY)
+                || !string.IsNullOrEmpty(secrets.Get(Mutt.Core.Secrets.SecretNames.WebUiApiKey)), "WEBUI_API_KEY must be set (configuration or Vault).")
             .Validate(o => o.AUDIT_LOG_PAGE_SIZE is > 0 and <= 1000, "AUDIT_LOG_PAGE_SIZE must be 1-1000.")
             .ValidateOnStart();
 
