@@ -21,6 +21,9 @@ public static class Extensions
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, IngestApiJsonContext.Default));
 
         services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));
+        services.AddSingleton<IngestAuth>();
+        services.AddHostedService(sp => sp.GetRequiredService<IngestAuth>());
+        services.AddSingleton<IngestWriter>();
         services.AddSingleton<QueueDepthSampler>();
         services.AddHealthChecks().AddCheck<IngestQueueHealthCheck>("ingest_queue");
         services.AddSingleton<IngestMetrics>();
