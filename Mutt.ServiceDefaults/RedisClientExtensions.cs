@@ -31,6 +31,8 @@ public static class ClientIntegrationExtensions
             ?? throw new InvalidOperationException($"ConnectionStrings:{connectionName} is not configured.");
         builder.Services.AddMuttSecrets(builder.Configuration);
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
+        var settings = builder.Configuration;
+        builder.Services.AddSingleton(sp => new RedisConnectionFactory(connectionString, settings, sp.GetRequiredService<ISecretStore>(), sp.GetRequiredService<ILoggerFactory>()));
         if (SentinelOptions.IsSentinelConnectionString(connectionString))
         {
             // Parsed now so a malformed string stops the start with its reason (the message never echoes a password).
@@ -470,6 +472,69 @@ public sealed class RedisConnectionManager : IDisposable
         if (_multiplexer.IsValueCreated)
         {
             _multiplexer.Value.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// Extra multiplexers to the same Redis as <c>AddRedisClient</c>'s (same TLS, passwords, Sentinel following),
+/// for a path that must not share the service's connection: <c>WAIT</c> blocks the connection it is sent on.
+/// The factory owns what it creates and closes it when the container is disposed.
+/// </summary>
+public sealed class RedisConnectionFactory(string connectionString, IConfiguration configuration, ISecretStore secrets, ILoggerFactory loggers)
+    : IAsyncDisposable
+{
+    private readonly List<IAsyncDisposable> _owned = [];
+
+    /// <summary>True when the connection string names Sentinels.</summary>
+    public bool IsSentinel => SentinelOptions.IsSentinelConnectionString(connectionString);
+
+    /// <summary>A multiplexer of its own named <paramref name="clientName"/>, whose command timeouts are at least <paramref name="minimumTimeout"/>.</summary>
+    public IConnectionMultiplexer CreateDedicated(string clientName, TimeSpan minimumTimeout)
+    {
+        var timeout = Math.Max(5000, (int)Math.Ceiling(minimumTimeout.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var extra = $"name={clientName},syncTimeout={timeout},responseTimeout={timeout}";
+        if (IsSentinel)
+        {
+            var sentinel = SentinelOptions.Parse(connectionString);
+            sentinel.Password ??= secrets.Get(SecretNames.RedisPassCurrent);
+            sentinel.RedisOptions = string.IsNullOrWhiteSpace(sentinel.RedisOptions) ? extra : sentinel.RedisOptions + "," + extra;
+            var multiplexer = SentinelMultiplexer.Connect(sentinel, loggers.CreateLogger<SentinelMultiplexer>());
+            lock (_owned)
+            {
+                _owned.Add(multiplexer);
+            }
+            return multiplexer;
+        }
+        var manager = new RedisConnectionManager(connectionString + "," + extra, RedisTlsSettings.FromConfiguration(configuration, connectionString),
+            secrets, loggers.CreateLogger<RedisConnectionManager>());
+        lock (_owned)
+        {
+            _owned.Add(new DisposeAsAsync(manager));
+        }
+        return manager.Multiplexer;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        List<IAsyncDisposable> owned;
+        lock (_owned)
+        {
+            owned = [.. _owned];
+            _owned.Clear();
+        }
+        foreach (var item in owned)
+        {
+            await item.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private sealed class DisposeAsAsync(IDisposable inner) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            inner.Dispose();
+            return ValueTask.CompletedTask;
         }
     }
 }

@@ -342,6 +342,8 @@ public sealed class SentinelConnectionManager : IAsyncDisposable
         config.ConfigurationChannel = "";
         config.ServiceName = null;
         config.ConnectTimeout = (int)_options.ConnectTimeout.TotalMilliseconds;
+        // As the plain client (RedisConnectionManager.BaseOptions): a loaded box must not turn slow answers into errors.
+        config.SyncTimeout = Math.Max(config.SyncTimeout, 5000);
         var mux = await ConnectionMultiplexer.ConnectAsync(config).ConfigureAwait(false);
         mux.PreserveAsyncOrder = false;
         try

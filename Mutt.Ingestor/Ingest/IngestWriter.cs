@@ -20,12 +20,12 @@ public enum PushOutcome
 public sealed class IngestWriter : IDisposable
 {
     private readonly IConnectionMultiplexer _shared;
-    private readonly Lazy<ConnectionMultiplexer>? _own;
+    private readonly Lazy<IConnectionMultiplexer>? _own;
     private readonly string _queue;
     private readonly int _replicas;
     private readonly TimeSpan _timeout;
 
-    public IngestWriter(IConnectionMultiplexer shared, IConfiguration configuration, IOptions<IngestOptions> options)
+    public IngestWriter(IConnectionMultiplexer shared, RedisConnectionFactory connections, IOptions<IngestOptions> options)
     {
         _shared = shared;
         var settings = options.Value;
@@ -34,9 +34,8 @@ public sealed class IngestWriter : IDisposable
         _timeout = TimeSpan.FromMilliseconds(settings.INGEST_WAIT_TIMEOUT_MS);
         if (_replicas > 0)
         {
-            var connectionString = configuration.GetConnectionString("redis")
-                ?? throw new InvalidOperationException("ConnectionStrings:redis is not configured.");
-            _own = new Lazy<ConnectionMultiplexer>(() => Connect(connectionString, _timeout));
+            // Same Redis, TLS, passwords and Sentinel following as the shared one; timeouts that outlast the WAIT timeout.
+            _own = new Lazy<IConnectionMultiplexer>(() => connections.CreateDedicated("mutt-ingest-writer", _timeout + TimeSpan.FromSeconds(5)));
         }
     }
 
@@ -55,27 +54,8 @@ public sealed class IngestWriter : IDisposable
         return confirmed >= _replicas ? PushOutcome.Pushed : PushOutcome.ReplicaTimeout;
     }
 
-    /// <summary>As ClientIntegrationExtensions.ConnectRedis, with client timeouts that outlast the WAIT timeout.</summary>
-    private static ConnectionMultiplexer Connect(string connectionString, TimeSpan waitTimeout)
-    {
-        var options = ConfigurationOptions.Parse(connectionString);
-        options.AbortOnConnectFail = false;
-        options.ConnectRetry = Math.Max(options.ConnectRetry, 5);
-        options.ConnectTimeout = Math.Max(options.ConnectTimeout, 5000);
-        var timeout = (int)waitTimeout.TotalMilliseconds + 5000;
-        options.SyncTimeout = Math.Max(options.SyncTimeout, timeout);
-        options.ResponseTimeout = Math.Max(options.ResponseTimeout, timeout);
-        options.ClientName = "mutt-ingest-writer";
-        var multiplexer = ConnectionMultiplexer.Connect(options);
-        multiplexer.PreserveAsyncOrder = false;
-        return multiplexer;
-    }
-
+    /// <summary>The dedicated multiplexer belongs to the <see cref="RedisConnectionFactory"/>, which closes it.</summary>
     public void Dispose()
     {
-        if (_own is { IsValueCreated: true })
-        {
-            _own.Value.Dispose();
-        }
     }
 }
