@@ -482,7 +482,7 @@ public sealed class RedisConnectionManager : IDisposable
 /// The factory owns what it creates and closes it when the container is disposed.
 /// </summary>
 public sealed class RedisConnectionFactory(string connectionString, IConfiguration configuration, ISecretStore secrets, ILoggerFactory loggers)
-    : IAsyncDisposable
+    : IAsyncDisposable, IDisposable
 {
     private readonly List<IAsyncDisposable> _owned = [];
 
@@ -528,6 +528,8 @@ public sealed class RedisConnectionFactory(string connectionString, IConfigurati
             await item.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     private sealed class DisposeAsAsync(IDisposable inner) : IAsyncDisposable
     {
