@@ -27,7 +27,10 @@ public sealed class SentinelMultiplexerTests
         IConnectionMultiplexer held = redis; // as a service holds its singleton
         var received = new ConcurrentQueue<string>();
         held.GetSubscriber().Subscribe("mutt:test:sentinel:ch", (_, value) => received.Enqueue((string)value!));
-        await held.GetDatabase().StringSetAsync("mutt:test:sentinel:before", "1");
+        var db = held.GetDatabase();
+        await db.StringSetAsync("mutt:test:sentinel:before", "1");
+        // Replication is asynchronous: only a write the replica confirmed is promised to survive.
+        Assert.Equal(1, await SentinelConnectionManager.WaitForReplicasAsync(db, 1, TimeSpan.FromSeconds(10)));
         var changed = 0;
         redis.Manager.MasterChanged += (_, _) => Interlocked.Increment(ref changed);
 
