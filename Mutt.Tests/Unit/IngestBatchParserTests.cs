@@ -47,7 +47,7 @@ public sealed class IngestBatchParserTests
             Assert.Equal(names.Count, names.Distinct().Count());
             Assert.Equal(batch.CorrelationIds[i], document.RootElement.GetProperty("correlation_id").GetString());
             Assert.Equal(Now, document.RootElement.GetProperty("received_at").GetDateTimeOffset());
-            Assert.Equal("h", document.RootElement.GetProperty("hostname").GetString()[..1]);
+            Assert.StartsWith("h", document.RootElement.GetProperty("hostname").GetString()!);
         }
         if (body.Contains("caf", StringComparison.Ordinal))
         {
