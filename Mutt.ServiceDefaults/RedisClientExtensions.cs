@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Mutt.Core.Redis;
 using Mutt.Core.Secrets;
 using Npgsql;
 using StackExchange.Redis;
@@ -19,6 +20,8 @@ namespace Microsoft.Extensions.Hosting;
 /// string comes from <c>ConnectionStrings:{name}</c>, exactly as an Aspire AppHost injects it.
 /// On top: TLS (REDIS_TLS_*, DB_TLS_*), passwords from the <see cref="ISecretStore"/>
 /// (REDIS_PASS_CURRENT/NEXT, DB_PASS_CURRENT/NEXT) with CURRENT-then-NEXT fallback. See docs/security.md.
+/// A Redis connection string naming Sentinels (<c>sentinel=h:p,...;serviceName=...</c>) gets a
+/// <see cref="SentinelMultiplexer"/> instead, which follows the master through failovers (docs/reliability.md).
 /// </summary>
 public static class ClientIntegrationExtensions
 {
@@ -27,11 +30,25 @@ public static class ClientIntegrationExtensions
         var connectionString = builder.Configuration.GetConnectionString(connectionName)
             ?? throw new InvalidOperationException($"ConnectionStrings:{connectionName} is not configured.");
         builder.Services.AddMuttSecrets(builder.Configuration);
+        builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
+        var settings = builder.Configuration;
+        builder.Services.AddSingleton(sp => new RedisConnectionFactory(connectionString, settings, sp.GetRequiredService<ISecretStore>(), sp.GetRequiredService<ILoggerFactory>()));
+        if (SentinelOptions.IsSentinelConnectionString(connectionString))
+        {
+            // Parsed now so a malformed string stops the start with its reason (the message never echoes a password).
+            var sentinel = SentinelOptions.Parse(connectionString);
+            builder.Services.AddSingleton<IConnectionMultiplexer>(sp =>
+            {
+                // No password in the string: the master's requirepass may come from the secret store (Vault).
+                sentinel.Password ??= sp.GetRequiredService<ISecretStore>().Get(SecretNames.RedisPassCurrent);
+                return SentinelMultiplexer.Connect(sentinel, sp.GetRequiredService<ILogger<SentinelMultiplexer>>());
+            });
+            return builder;
+        }
         var configuration = builder.Configuration;
         builder.Services.AddSingleton(sp => new RedisConnectionManager(connectionString, RedisTlsSettings.FromConfiguration(configuration, connectionString),
             sp.GetRequiredService<ISecretStore>(), sp.GetRequiredService<ILogger<RedisConnectionManager>>()));
         builder.Services.AddSingleton<IConnectionMultiplexer>(sp => sp.GetRequiredService<RedisConnectionManager>().Multiplexer);
-        builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
         return builder;
     }
 
@@ -70,7 +87,10 @@ public static class ClientIntegrationExtensions
             try
             {
                 await redis.GetDatabase().PingAsync().WaitAsync(TimeSpan.FromSeconds(3), cancellationToken);
-                return HealthCheckResult.Healthy();
+                // Under Sentinel: which master this process talks to now (tests and operators check it after a failover).
+                return redis is SentinelMultiplexer sentinel
+                    ? HealthCheckResult.Healthy(data: new Dictionary<string, object> { ["redis_master"] = sentinel.MasterAddress })
+                    : HealthCheckResult.Healthy();
             }
             catch (Exception ex)
             {
@@ -452,6 +472,71 @@ public sealed class RedisConnectionManager : IDisposable
         if (_multiplexer.IsValueCreated)
         {
             _multiplexer.Value.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// Extra multiplexers to the same Redis as <c>AddRedisClient</c>'s (same TLS, passwords, Sentinel following),
+/// for a path that must not share the service's connection: <c>WAIT</c> blocks the connection it is sent on.
+/// The factory owns what it creates and closes it when the container is disposed.
+/// </summary>
+public sealed class RedisConnectionFactory(string connectionString, IConfiguration configuration, ISecretStore secrets, ILoggerFactory loggers)
+    : IAsyncDisposable, IDisposable
+{
+    private readonly List<IAsyncDisposable> _owned = [];
+
+    /// <summary>True when the connection string names Sentinels.</summary>
+    public bool IsSentinel => SentinelOptions.IsSentinelConnectionString(connectionString);
+
+    /// <summary>A multiplexer of its own named <paramref name="clientName"/>, whose command timeouts are at least <paramref name="minimumTimeout"/>.</summary>
+    public IConnectionMultiplexer CreateDedicated(string clientName, TimeSpan minimumTimeout)
+    {
+        var timeout = Math.Max(5000, (int)Math.Ceiling(minimumTimeout.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var extra = $"name={clientName},syncTimeout={timeout},responseTimeout={timeout}";
+        if (IsSentinel)
+        {
+            var sentinel = SentinelOptions.Parse(connectionString);
+            sentinel.Password ??= secrets.Get(SecretNames.RedisPassCurrent);
+            sentinel.RedisOptions = string.IsNullOrWhiteSpace(sentinel.RedisOptions) ? extra : sentinel.RedisOptions + "," + extra;
+            var multiplexer = SentinelMultiplexer.Connect(sentinel, loggers.CreateLogger<SentinelMultiplexer>());
+            lock (_owned)
+            {
+                _owned.Add(multiplexer);
+            }
+            return multiplexer;
+        }
+        var manager = new RedisConnectionManager(connectionString + "," + extra, RedisTlsSettings.FromConfiguration(configuration, connectionString),
+            secrets, loggers.CreateLogger<RedisConnectionManager>());
+        lock (_owned)
+        {
+            _owned.Add(new DisposeAsAsync(manager));
+        }
+        return manager.Multiplexer;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        List<IAsyncDisposable> owned;
+        lock (_owned)
+        {
+            owned = [.. _owned];
+            _owned.Clear();
+        }
+        foreach (var item in owned)
+        {
+            await item.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private sealed class DisposeAsAsync(IDisposable inner) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            inner.Dispose();
+            return ValueTask.CompletedTask;
         }
     }
 }

@@ -24,6 +24,10 @@ public sealed class AlerterState
 /// poison, count its unhandled events (firing meta-alerts) and ack it. Until that transaction
 /// runs the batch stays in the processing list, so a crash anywhere before it replays the batch
 /// (idempotent audit) and a crash after it has nothing left to do.
+/// The loop is a two-stage pipeline: while batch N's audit write and completion run, batch N+1
+/// is taken (appended to the same processing list) and matched. At most two batches are in the
+/// list; each ack trims exactly its own batch off the head, so whatever is still in the list at
+/// a crash is replayed (ReturnInFlight at restart, or the janitor once the heartbeat expires).
 /// </summary>
 public sealed class AlerterWorker(
     IConnectionMultiplexer redis,
@@ -85,47 +89,109 @@ public sealed class AlerterWorker(
     private async Task ConsumeLoopAsync(CancellationToken stoppingToken)
     {
         var idle = new IdleBackoff(TimeSpan.FromMilliseconds(_options.IdleMaxMs));
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            try
+            while (!stoppingToken.IsCancellationRequested)
             {
-                if (await ApplyBackpressureAsync(stoppingToken))
+                try
                 {
-                    continue;
+                    if (await ApplyBackpressureAsync(stoppingToken))
+                    {
+                        continue;
+                    }
+                    var items = await queue.TakeBatchAsync(_options.BatchSize);
+                    if (items.Length == 0)
+                    {
+                        await DrainPendingAsync();
+                        await IdleAsync(idle.Next(), stoppingToken);
+                        continue;
+                    }
+                    idle.Reset();
+                    // Pipelined: batch N+1 is taken and matched while batch N's audit write runs in
+                    // PostgreSQL. Completions stay strictly in order (N is acked before N+1's starts),
+                    // which is what lets the ack trim the oldest batch off the head of the processing list.
+                    var started = Stopwatch.GetTimestamp();
+                    var plan = PlanBatch(items);
+                    await DrainPendingAsync();
+                    _pending = CompleteBatchAsync(plan, items.Length, started, stoppingToken);
                 }
-                var items = await queue.TakeBatchAsync(_options.BatchSize);
-                if (items.Length == 0)
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
-                    await IdleAsync(idle.Next(), stoppingToken);
-                    continue;
+                    return;
                 }
-                idle.Reset();
-                await ProcessBatchAsync(items, stoppingToken);
+                catch (Exception ex) when (ex is RedisException or TimeoutException or CompletionNotCommittedException)
+                {
+                    // The reply may be lost while the script ran: whatever sits in the processing list
+                    // goes back to the queue before the next take, so the next ack cannot delete it.
+                    // The batch in flight must have finished first, or its late ack could trim items
+                    // taken after the return.
+                    logger.LogError(ex, "Redis error in the consume loop; returning in-flight items and retrying");
+                    await DrainPendingQuietlyAsync();
+                    await DelayQuietlyAsync(TimeSpan.FromMilliseconds(500), stoppingToken);
+                    await RecoverOwnInFlightAsync();
+                }
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException or CompletionNotCommittedException)
-            {
-                // The reply may be lost while the script ran: whatever sits in the processing list
-                // goes back to the queue before the next take, so the next ack cannot delete it.
-                logger.LogError(ex, "Redis error in the consume loop; returning in-flight items and retrying");
-                await DelayQuietlyAsync(TimeSpan.FromMilliseconds(500), stoppingToken);
-                await RecoverOwnInFlightAsync();
-            }
+        }
+        finally
+        {
+            // Shutdown returns the processing list to the queue: the batch in flight finishes (or
+            // gives up, leaving its items there) before that, so no ack races the return.
+            await DrainPendingQuietlyAsync();
         }
     }
 
-    public async Task ProcessBatchAsync(RedisValue[] items, CancellationToken stoppingToken)
+    private Task? _pending;
+
+    /// <summary>Waits for the previous batch's audit write and completion transaction; rethrows its failure.</summary>
+    private async Task DrainPendingAsync()
     {
-        var started = Stopwatch.GetTimestamp();
+        var pending = _pending;
+        if (pending is null)
+        {
+            return;
+        }
+        _pending = null;
+        await pending;
+    }
+
+    private async Task DrainPendingQuietlyAsync()
+    {
+        try
+        {
+            await DrainPendingAsync();
+        }
+        catch (Exception ex)
+        {
+            logger.LogDebug(ex, "The batch in flight failed while stopping or recovering; its items stay in the processing list");
+        }
+    }
+
+    /// <summary>Takes nothing from Redis: parse and match (CPU only).</summary>
+    private BatchPlan PlanBatch(RedisValue[] items)
+    {
         var raw = new string[items.Length];
         for (var i = 0; i < items.Length; i++)
         {
             raw[i] = items[i]!;
         }
-        var plan = _planner.Plan(raw, rules.Current);
+        return _planner.Plan(raw, rules.Current);
+    }
+
+    /// <summary>Processes one batch start to end (no pipelining); the batch must be the only one in the processing list.</summary>
+    public async Task ProcessBatchAsync(RedisValue[] items, CancellationToken stoppingToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await CompleteBatchAsync(PlanBatch(items), items.Length, started, stoppingToken);
+    }
+
+    /// <summary>
+    /// Audit write, then ONE transaction with the batch's outputs and its ack. The ack trims the
+    /// batch's <paramref name="taken"/> items off the head of the processing list (LTRIM): they are
+    /// the oldest there, because batches are appended at the tail and completed in order. A batch
+    /// taken meanwhile stays in the list until its own completion.
+    /// </summary>
+    private async Task CompleteBatchAsync(BatchPlan plan, int taken, long started, CancellationToken stoppingToken)
+    {
         if (!await WriteAuditAsync(plan, stoppingToken))
         {
             return; // stopping during a PostgreSQL outage: the batch stays in the processing list and is returned at shutdown
@@ -158,7 +224,7 @@ public sealed class AlerterWorker(
                 .ToList();
             fired = _unhandled.AddAsync(transaction, unhandled);
         }
-        _ = queue.AckIn(transaction);
+        _ = transaction.ListTrimAsync(queue.ProcessingKey, taken, -1);
         if (!await transaction.ExecuteAsync())
         {
             throw new CompletionNotCommittedException("The completion transaction was not committed.");
@@ -301,6 +367,9 @@ public sealed class AlerterWorker(
             _lastBackpressureLog = DateTime.UtcNow;
             logger.LogWarning("Alert queue depth {Depth} is at or above the shed threshold {Shed}: shedding in mode {Mode}", depth, shed, mode);
         }
+        // Shedding takes its own batch into the processing list and acks it by DEL: the batch in
+        // flight must be acked first (and deferring should not leave it waiting either).
+        await DrainPendingAsync();
         if (mode == "defer")
         {
             metrics.ShedEvents.Add(1, new KeyValuePair<string, object?>("mode", "defer"));

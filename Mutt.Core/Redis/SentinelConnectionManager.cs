@@ -80,6 +80,39 @@ public sealed class SentinelConnectionManager : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Removes a subscription made with <see cref="SubscribeAsync"/>: the given handler, or every handler of the
+    /// channel when <paramref name="handler"/> is null. It is not renewed on later masters.
+    /// </summary>
+    public async Task UnsubscribeAsync(RedisChannel channel, Action<RedisChannel, RedisValue>? handler = null)
+    {
+        await _refreshLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _subscriptions.RemoveAll(s => s.Channel == channel && (handler is null || s.Handler == handler));
+            await Current.GetSubscriber().UnsubscribeAsync(channel, handler).ConfigureAwait(false);
+        }
+        finally
+        {
+            _refreshLock.Release();
+        }
+    }
+
+    /// <summary>Removes every subscription made with <see cref="SubscribeAsync"/>.</summary>
+    public async Task UnsubscribeAllAsync()
+    {
+        await _refreshLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _subscriptions.Clear();
+            await Current.GetSubscriber().UnsubscribeAllAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _refreshLock.Release();
+        }
+    }
+
     public static Task<SentinelConnectionManager> ConnectAsync(string connectionString, ILogger? logger = null,
         CancellationToken cancellationToken = default) =>
         ConnectAsync(SentinelOptions.Parse(connectionString), logger, cancellationToken);
@@ -309,6 +342,8 @@ public sealed class SentinelConnectionManager : IAsyncDisposable
         config.ConfigurationChannel = "";
         config.ServiceName = null;
         config.ConnectTimeout = (int)_options.ConnectTimeout.TotalMilliseconds;
+        // As the plain client (RedisConnectionManager.BaseOptions): a loaded box must not turn slow answers into errors.
+        config.SyncTimeout = Math.Max(config.SyncTimeout, 5000);
         var mux = await ConnectionMultiplexer.ConnectAsync(config).ConfigureAwait(false);
         mux.PreserveAsyncOrder = false;
         try

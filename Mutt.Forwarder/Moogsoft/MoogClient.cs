@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Mutt.Core.Secrets;
 using Mutt.Forwarder.Services;
 
 namespace Mutt.Forwarder.Moogsoft;
@@ -24,19 +25,27 @@ public sealed record SendOutcome(SendResult Result, string Reason, int? HttpStat
 /// <summary>
 /// Posts one LAM request to Moogsoft and classifies the answer. Authenticates the way the REST
 /// LAM's <c>authentication_type: basic</c> expects: <c>Authorization: Basic base64(MOOG_API_USER:MOOG_API_KEY)</c>.
+/// The key is read from the <see cref="ISecretStore"/> on every request (a rotated key is used without a
+/// restart), falling back to the configured MOOG_API_KEY; the header is rebuilt only when the key changes.
 /// </summary>
 public sealed class MoogClient : IDisposable
 {
     public const int ExcerptLength = 500;
     private readonly HttpClient _http;
     private readonly Uri _url;
-    private readonly AuthenticationHeaderValue? _auth;
     private readonly ForwarderMetrics _metrics;
+    private readonly ISecretStore? _secrets;
+    private readonly string? _configuredKey;
+    private readonly string _user;
+    private AuthCache _auth = new(null, null);
 
-    public MoogClient(IOptions<ForwarderOptions> options, ForwarderMetrics metrics)
+    public MoogClient(IOptions<ForwarderOptions> options, ForwarderMetrics metrics, ISecretStore? secrets = null)
     {
         var o = options.Value;
         _metrics = metrics;
+        _secrets = secrets;
+        _configuredKey = string.IsNullOrEmpty(o.ApiKey) ? null : o.ApiKey;
+        _user = o.ApiUser;
         _url = new Uri(o.WebhookUrl!);
         _http = new HttpClient(new SocketsHttpHandler
         {
@@ -47,10 +56,27 @@ public sealed class MoogClient : IDisposable
         {
             Timeout = TimeSpan.FromSeconds(o.WebhookTimeoutSeconds),
         };
-        if (!string.IsNullOrEmpty(o.ApiKey))
+    }
+
+    /// <summary>The Authorization header for the key of the moment (null: no key configured, no header).</summary>
+    private AuthenticationHeaderValue? Authorization()
+    {
+        var key = _secrets?.Get(SecretNames.MoogApiKey) ?? _configuredKey;
+        var cached = Volatile.Read(ref _auth);
+        if (string.Equals(cached.Key, key, StringComparison.Ordinal))
         {
-            _auth = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{o.ApiUser}:{o.ApiKey}")));
+            return cached.Header;
         }
+        var header = key is null ? null : new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{_user}:{key}")));
+        Volatile.Write(ref _auth, new AuthCache(key, header));
+        return header;
+    }
+
+    /// <summary>Not a record: its generated ToString would print the key.</summary>
+    private sealed class AuthCache(string? key, AuthenticationHeaderValue? header)
+    {
+        public string? Key { get; } = key;
+        public AuthenticationHeaderValue? Header { get; } = header;
     }
 
     public Uri Url => _url;
@@ -59,7 +85,7 @@ public sealed class MoogClient : IDisposable
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, _url) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        request.Headers.Authorization = _auth;
+        request.Headers.Authorization = Authorization();
         var started = Stopwatch.GetTimestamp();
         try
         {

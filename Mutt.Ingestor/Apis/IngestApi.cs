@@ -1,7 +1,5 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -37,14 +35,14 @@ public static class IngestApi
     }
 
     public static async Task<Results<Accepted<IngestAccepted>, ValidationProblem, ProblemHttpResult>> IngestAsync(
-        HttpContext context, IOptions<IngestOptions> options, QueueDepthSampler sampler, IConnectionMultiplexer redis,
+        HttpContext context, IOptions<IngestOptions> options, IngestAuth auth, QueueDepthSampler sampler, IngestWriter writer,
         IngestMetrics metrics, ThroughputCounters counters, ILogger<IngestAccepted> logger)
     {
         var started = Stopwatch.GetTimestamp();
         var settings = options.Value;
         try
         {
-            if (!IsAuthorized(context.Request, settings.INGEST_API_KEY))
+            if (!auth.IsAuthorized(context.Request.Headers[ApiKeyHeader].ToString()))
             {
                 metrics.Request("fail", "auth");
                 return TypedResults.Problem("invalid or missing API key", statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized");
@@ -105,9 +103,10 @@ public static class IngestApi
             {
                 values[i] = batch.Items[i];
             }
+            PushOutcome pushed;
             try
             {
-                await redis.GetDatabase().ListLeftPushAsync(settings.INGEST_QUEUE_NAME, values);
+                pushed = await writer.PushAsync(values);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
@@ -115,6 +114,15 @@ public static class IngestApi
                 logger.LogWarning("Could not enqueue {Count} events: {Error}", values.Length, ex.GetType().Name);
                 context.Response.Headers.RetryAfter = settings.INGEST_RETRY_AFTER_SECONDS.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 return TypedResults.Problem("The event queue is unavailable; retry later.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Queue unavailable");
+            }
+            if (pushed == PushOutcome.ReplicaTimeout)
+            {
+                // On the master, not yet confirmed by INGEST_WAIT_REPLICAS replicas: a failover now could lose it,
+                // so the sender must not forget it. Its retry may duplicate the event (at-least-once).
+                metrics.Request("fail", "replica_timeout");
+                context.Response.Headers.RetryAfter = settings.INGEST_RETRY_AFTER_SECONDS.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return TypedResults.Problem($"The events were not confirmed by {writer.Replicas} Redis replica(s) in time; retry later.",
+                    statusCode: StatusCodes.Status503ServiceUnavailable, title: "Replica timeout");
             }
             metrics.Request("success", "ok");
             metrics.Events.Add(values.Length, new KeyValuePair<string, object?>("source", "rest"));
@@ -135,18 +143,6 @@ public static class IngestApi
     {
         metrics.Request("fail", "too_large");
         return TypedResults.Problem(detail, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Payload too large");
-    }
-
-    /// <summary>Constant time so the comparison leaks nothing about how much of a guessed key was right.</summary>
-    private static bool IsAuthorized(HttpRequest request, string? expected)
-    {
-        if (string.IsNullOrEmpty(expected))
-        {
-            return true; // no key configured (development); documented
-        }
-        var given = request.Headers[ApiKeyHeader].ToString();
-        return CryptographicOperations.FixedTimeEquals(
-            SHA256.HashData(Encoding.UTF8.GetBytes(given)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
     }
 
     /// <summary>Reads the body into a pooled buffer; null when it exceeds <paramref name="limit"/> (never buffers more than limit + one read).</summary>

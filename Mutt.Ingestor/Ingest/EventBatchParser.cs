@@ -228,6 +228,12 @@ public static class EventBatchParser
         }
 
         correlationId ??= headerCorrelationId ?? Guid.NewGuid().ToString();
+        if (TrySplice(item, correlationId, receivedText, out var spliced))
+        {
+            batch.Items.Add(spliced);
+            batch.CorrelationIds.Add(correlationId);
+            return;
+        }
         output.ResetWrittenCount();
         writer.Reset(output);
         writer.WriteStartObject();
@@ -244,6 +250,51 @@ public static class EventBatchParser
         writer.Flush();
         batch.Items.Add(output.WrittenSpan.ToArray());
         batch.CorrelationIds.Add(correlationId);
+    }
+
+    private static ReadOnlySpan<byte> CorrelationIdPrefix => ",\"correlation_id\":\""u8;
+    private static ReadOnlySpan<byte> ReceivedAtPrefix => "\",\"received_at\":\""u8;
+
+    /// <summary>
+    /// The common case without re-serialising: when the object carries none of the reserved fields,
+    /// its original bytes are kept and the two fields are appended before the closing brace. Both
+    /// values are plain ASCII (validated correlation ids, GUIDs, a fixed timestamp format), so they
+    /// need no escaping; anything else takes the general path.
+    /// </summary>
+    private static bool TrySplice(JsonElement item, string correlationId, string receivedText, out byte[] spliced)
+    {
+        spliced = [];
+        foreach (var name in Reserved)
+        {
+            if (item.TryGetProperty(name, out _))
+            {
+                return false;
+            }
+        }
+        if (!Microsoft.Extensions.Hosting.CorrelationIdMiddleware.IsAcceptable(correlationId))
+        {
+            return false;
+        }
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(item);
+        var close = raw.Length - 1;
+        if (close < 1 || raw[close] != (byte)'}' || raw[..close].TrimEnd(" \t\r\n"u8)[^1] == (byte)'{')
+        {
+            return false; // not the expected shape, or an empty object (no comma allowed)
+        }
+        var length = close + CorrelationIdPrefix.Length + correlationId.Length + ReceivedAtPrefix.Length + receivedText.Length + 2;
+        spliced = new byte[length];
+        var span = spliced.AsSpan();
+        raw[..close].CopyTo(span);
+        var at = close;
+        CorrelationIdPrefix.CopyTo(span[at..]);
+        at += CorrelationIdPrefix.Length;
+        at += System.Text.Encoding.ASCII.GetBytes(correlationId, span[at..]);
+        ReceivedAtPrefix.CopyTo(span[at..]);
+        at += ReceivedAtPrefix.Length;
+        at += System.Text.Encoding.ASCII.GetBytes(receivedText, span[at..]);
+        span[at++] = (byte)'"';
+        span[at] = (byte)'}';
+        return true;
     }
 
     /// <summary>ISO 8601 date-time: a date (yyyy-MM-dd) followed by a time, with or without an offset.</summary>

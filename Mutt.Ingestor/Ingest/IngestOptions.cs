@@ -7,6 +7,11 @@ namespace Mutt.Ingestor.Ingest;
 public sealed class IngestOptions
 {
     public string? INGEST_API_KEY { get; set; }
+    /// <summary>Development only: accept REST requests without a key. Without it an empty INGEST_API_KEY refuses every request (fail closed).</summary>
+    public bool INGEST_AUTH_DISABLED { get; set; }
+    /// <summary>Replicas that must confirm a request's LPUSH (Redis WAIT) before the 202; 0 = do not wait.</summary>
+    [Range(0, 100)] public int INGEST_WAIT_REPLICAS { get; set; }
+    [Range(1, 60_000)] public int INGEST_WAIT_TIMEOUT_MS { get; set; } = 1000;
     public string INGEST_QUEUE_NAME { get; set; } = MuttKeys.IngestQueue;
     public string REQUIRED_MESSAGE_FIELDS { get; set; } = "timestamp,message,hostname";
     [Range(1, long.MaxValue)] public long MAX_INGEST_QUEUE_SIZE { get; set; } = 1_000_000;

@@ -29,7 +29,19 @@ public sealed class AlerterRecoveryTests(InfrastructureFixture infra)
         });
 
     [Fact]
-    public async Task Killed_alerter_mid_batch_loses_nothing_and_duplicates_no_audit_row()
+    public Task Killed_alerter_mid_batch_loses_nothing_and_duplicates_no_audit_row() =>
+        KillMidStreamAndRescueAsync(inFlight => inFlight > 0, "the victim mid-stream with a batch in flight");
+
+    /// <summary>
+    /// The worker is pipelined: batch N+1 is taken into the processing list while batch N's audit
+    /// write runs. Killing it with more than one batch (200) in the list checks that the per-batch
+    /// ack (LTRIM of the oldest batch) and the replay of both batches lose nothing and duplicate nothing.
+    /// </summary>
+    [Fact]
+    public Task Killed_alerter_with_two_batches_in_the_pipeline_loses_nothing_and_duplicates_nothing() =>
+        KillMidStreamAndRescueAsync(inFlight => inFlight > 200, "the victim with two batches in its processing list");
+
+    private async Task KillMidStreamAndRescueAsync(Func<long, bool> killWhen, string what)
     {
         await FlushRedisAsync(infra.RedisConnectionString);
         var db = await infra.CreateDatabaseAsync();
@@ -47,8 +59,8 @@ public sealed class AlerterRecoveryTests(InfrastructureFixture infra)
         await victim.WaitForHealthyAsync($"http://127.0.0.1:{portA}/health", Deadline);
         // Kill only while a batch is in flight, after some batches were completed.
         await Eventually.WaitForAsync(async () =>
-            await Redis.ListLengthAsync("mutt:processing:alerter:alerter-victim") > 0 && await ScalarAsync(db, "SELECT count(*) FROM event_audit_log") > 0,
-            Deadline, "the victim mid-stream with a batch in flight");
+            killWhen(await Redis.ListLengthAsync("mutt:processing:alerter:alerter-victim")) && await ScalarAsync(db, "SELECT count(*) FROM event_audit_log") > 0,
+            Deadline, what);
         await victim.KillAsync();
         var audited = await ScalarAsync(db, "SELECT count(*) FROM event_audit_log");
         Assert.True(audited < total, "the victim finished everything before the kill");

@@ -29,6 +29,34 @@ public sealed class IngestBatchParserTests
         Assert.Equal(0, evt.RetryCount); // reserved field replaced, so consumers can always deserialize
     }
 
+    /// <summary>Events without reserved fields keep their original bytes (no re-serialisation); the result must still be one valid object with each field once.</summary>
+    [Theory]
+    [InlineData("""{"timestamp":"2025-03-15T11:00:00Z","message":"caf\u00e9 \"q\" é","hostname":"h","nested":{"a":[1,{"b":null}]}}""")]
+    [InlineData("{\n  \"timestamp\": \"2025-03-15T11:00:00Z\",\n  \"message\": \"m\",\n  \"hostname\": \"h\"\n}\n")]
+    [InlineData("""[{"timestamp":"2025-03-15T11:00:00Z","message":"m","hostname":"h"} , {"timestamp":"2025-03-15T11:00:00Z","message":"m2","hostname":"h2","x":1}]""")]
+    [InlineData("""{"timestamp":"2025-03-15T11:00:00Z","message":"m","hostname":"h","received_at":"1999-01-01T00:00:00Z"}""")]
+    public void Enqueued_items_are_valid_objects_with_each_added_field_exactly_once(string body)
+    {
+        var batch = Parse(body);
+        Assert.Equal(BatchOutcome.Accepted, batch.Outcome);
+        Assert.NotEmpty(batch.Items);
+        for (var i = 0; i < batch.Items.Count; i++)
+        {
+            using var document = JsonDocument.Parse(batch.Items[i]);
+            var names = document.RootElement.EnumerateObject().Select(p => p.Name).ToList();
+            Assert.Equal(names.Count, names.Distinct().Count());
+            Assert.Equal(batch.CorrelationIds[i], document.RootElement.GetProperty("correlation_id").GetString());
+            Assert.Equal(Now, document.RootElement.GetProperty("received_at").GetDateTimeOffset());
+            Assert.StartsWith("h", document.RootElement.GetProperty("hostname").GetString()!);
+        }
+        if (body.Contains("caf", StringComparison.Ordinal))
+        {
+            using var document = JsonDocument.Parse(batch.Items[0]);
+            Assert.Equal("café \"q\" é", document.RootElement.GetProperty("message").GetString());
+            Assert.True(document.RootElement.GetProperty("nested").GetProperty("a")[1].GetProperty("b").ValueKind == JsonValueKind.Null);
+        }
+    }
+
     [Fact]
     public void Correlation_id_comes_from_the_field_then_the_header()
     {
