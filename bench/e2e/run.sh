@@ -78,6 +78,7 @@ verdict=0
 IFS=, read -r -a counts <<<"$alerters"
 for n in "${counts[@]}"; do
   state_dir=$(mktemp -d /tmp/mutt-e2e-state.XXXXXX)
+  chmod 755 "$state_dir"   # PostgreSQL runs as the postgres user and must reach its folder inside
   log="$out/apphost-alerters$n.log"
   echo "e2e: starting MUTT with $n alerter(s), state $state_dir (log: $log)"
   AppHost__UseFreePorts=true AppHost__Quiet=true LOG_LEVEL=${LOG_LEVEL:-Warning} \
