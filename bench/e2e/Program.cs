@@ -175,6 +175,8 @@ internal static class Drive
             ["latency_max_ms"] = Math.Round(check.MaxMs, 1),
             ["zero_loss"] = zeroLoss,
         };
+        await PrintLatencyWindowsAsync(dataSource, prefix);
+        await PrintServiceMetricsAsync(http, stateDir);
         var text = result.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         Console.WriteLine(text);
         if (options.Get("json") is { } jsonPath)
@@ -371,6 +373,87 @@ internal static class Drive
         var percentiles = reader.IsDBNull(5) ? [0d, 0d, 0d] : reader.GetFieldValue<double[]>(5);
         return new Check(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3),
             reader.IsDBNull(4) ? load.Start : reader.GetFieldValue<DateTimeOffset>(4), percentiles[0], percentiles[1], percentiles[2]);
+    }
+
+    /// <summary>Ingest-to-audit latency per 5 s of arrival: shows whether the tail is steady or a few stalls.</summary>
+    private static async Task PrintLatencyWindowsAsync(NpgsqlDataSource dataSource, string prefix)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            WITH ours AS (SELECT created_at, (raw_message->>'received_at')::timestamptz AS received_at
+                          FROM event_audit_log WHERE starts_with(correlation_id, $1)),
+                 t0 AS (SELECT min(received_at) AS t FROM ours)
+            SELECT floor(extract(epoch FROM received_at - t0.t) / 5)::int * 5 AS window_s, count(*),
+                   percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM created_at - received_at) * 1000),
+                   max(extract(epoch FROM created_at - received_at) * 1000)::float8
+            FROM ours, t0 GROUP BY 1 ORDER BY 1
+            """);
+        command.Parameters.AddWithValue(prefix);
+        await using var reader = await command.ExecuteReaderAsync();
+        Console.WriteLine("ingest->audit latency by arrival window (s: events, p50/p99/max ms):");
+        var line = new StringBuilder();
+        while (await reader.ReadAsync())
+        {
+            var p = reader.GetFieldValue<double[]>(2);
+            line.Append(CultureInfo.InvariantCulture, $"  {reader.GetInt32(0),3}s: {reader.GetInt64(1),7:N0} {p[0],6:N0}/{p[1],6:N0}/{reader.GetDouble(3),6:N0}");
+            if (line.Length > 150)
+            {
+                Console.WriteLine(line);
+                line.Clear();
+            }
+        }
+        if (line.Length > 0)
+        {
+            Console.WriteLine(line);
+        }
+    }
+
+    /// <summary>Per-replica means of the Alerter's audit write and batch latency and the Forwarder's request latency, from /metrics.</summary>
+    private static async Task PrintServiceMetricsAsync(HttpClient http, string stateDir)
+    {
+        var resources = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(stateDir, "endpoints.json")))!["resources"]!.AsObject();
+        string[] wanted = ["mutt_db_write_latency_ms", "mutt_alerter_processing_latency_seconds", "mutt_moog_request_duration_seconds", "mutt_moog_request_latency_seconds"];
+        foreach (var (name, node) in resources)
+        {
+            if (name is not ("alerter" or "forwarder") || node?["replicas"] is not JsonArray replicas)
+            {
+                continue;
+            }
+            foreach (var replica in replicas)
+            {
+                var url = (string?)replica?["urls"]?["health"] ?? (string?)replica?["urls"]?["http"];
+                if (url is null)
+                {
+                    continue;
+                }
+                string metrics;
+                try
+                {
+                    metrics = await http.GetStringAsync(url.TrimEnd('/') + "/metrics");
+                }
+                catch (HttpRequestException)
+                {
+                    continue;
+                }
+                var sums = new Dictionary<string, double>();
+                foreach (var raw in metrics.Split('\n'))
+                {
+                    var parts = raw.Split(' ');
+                    if (parts.Length < 2 || raw.StartsWith('#'))
+                    {
+                        continue;
+                    }
+                    var metric = parts[0].Split('{')[0];
+                    if (wanted.Any(w => metric == w + "_sum" || metric == w + "_count") && double.TryParse(parts[^1], CultureInfo.InvariantCulture, out var v))
+                    {
+                        sums[metric] = sums.GetValueOrDefault(metric) + v;
+                    }
+                }
+                var summary = string.Join(", ", wanted.Where(w => sums.GetValueOrDefault(w + "_count") > 0)
+                    .Select(w => $"{w} mean {sums[w + "_sum"] / sums[w + "_count"]:N3} x {sums[w + "_count"]:N0} (total {sums[w + "_sum"]:N1})"));
+                Console.WriteLine($"  {(string?)replica?["name"]}: {summary}");
+            }
+        }
     }
 
     private static async Task<long> SinkEventsAsync(HttpClient http, string sinkUrl)

@@ -85,7 +85,7 @@ for n in "${counts[@]}"; do
     dotnet "$BENCH_DLL" host --alerters "$n" --state-dir "$state_dir" >"$log" 2>&1 &
   apphost_pid=$!
   deadline=$((SECONDS + ${E2E_START_TIMEOUT:-600}))
-  until grep -q "Ctrl+C stops everything" "$log"; do
+  until grep -qs "Ctrl+C stops everything" "$log"; do
     kill -0 "$apphost_pid" 2>/dev/null || { echo "e2e: MUTT exited during start; see $log" >&2; tail -20 "$log" >&2; exit 1; }
     [ $SECONDS -lt $deadline ] || { echo "e2e: MUTT not up in time; see $log" >&2; exit 1; }
     sleep 1
