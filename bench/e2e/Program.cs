@@ -3,7 +3,7 @@
 //   host  --alerters N [--state-dir DIR]   the AppHost (same MuttSystem model and AppHostCommand as
 //                                          Mutt.AppHost) with the alerter's replica count set to N
 //   drive --state-dir DIR [--rate 10000] [--duration 30] [--events 0] [--connections 8] [--batch 100]
-//         [--drain-timeout 300] [--label text] [--json out.json]
+//         [--warmup 0] [--drain-timeout 300] [--label text] [--json out.json]
 //                                          posts batches of events with unique correlation ids at a target
 //                                          rate, waits until every accepted event is audited and every
 //                                          alert reached the sink, checks the counts exactly, prints figures
@@ -91,6 +91,37 @@ internal static class Drive
         })
         { Timeout = TimeSpan.FromSeconds(30) };
 
+        var warmup = TimeSpan.FromSeconds(options.Number("warmup", 0));
+        long sinkBaseEvents = 0, sinkBaseSignatures = 0;
+        if (warmup > TimeSpan.Zero)
+        {
+            // Same load for --warmup seconds under other correlation ids, drained before the measured run:
+            // JIT, tiered compilation, connection pools and PostgreSQL's caches are warm, as in a running system.
+            Console.WriteLine($"warm-up: {warmup.TotalSeconds:N0} s at the same rate");
+            var warm = await LoadAsync(http, endpoints, runId + "w", rate, warmup, 0, connections, batch);
+            using var warmMux = await ConnectionMultiplexer.ConnectAsync(endpoints.Redis + ",allowAdmin=true,abortConnect=false");
+            var warmDb = warmMux.GetDatabase();
+            var warmServer = warmMux.GetServer(warmMux.GetEndPoints()[0]);
+            var warmClock = Stopwatch.StartNew();
+            while (warmClock.Elapsed < drainTimeout)
+            {
+                long depth = await warmDb.ListLengthAsync("mutt:ingest_queue") + await warmDb.ListLengthAsync("mutt:alert_queue");
+                foreach (var key in warmServer.Keys(pattern: "mutt:processing:*", pageSize: 100))
+                {
+                    depth += await warmDb.ListLengthAsync(key);
+                }
+                var stats = JsonNode.Parse(await http.GetStringAsync(endpoints.SinkUrl + "sink/stats"))!;
+                sinkBaseEvents = (long)stats["events"]!;
+                sinkBaseSignatures = (long)stats["distinct_signatures"]!;
+                if (depth == 0 && sinkBaseEvents >= warm.Accepted)
+                {
+                    break;
+                }
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+            Console.WriteLine($"warm-up: {warm.Accepted:N0} events accepted and drained in {warmClock.Elapsed.TotalSeconds:N0} s after the load");
+        }
+
         // ---- load ----
         Console.WriteLine($"drive[{runId}]: {(rate > 0 ? $"{rate:N0} events/s target" : "as fast as possible")}, {connections} connections, batches of {batch}, " +
                           $"{(maxEvents > 0 ? $"{maxEvents:N0} events or " : "")}{duration.TotalSeconds:N0} s -> {endpoints.IngestUrl}api/v2/ingest");
@@ -119,7 +150,7 @@ internal static class Drive
                 inFlight += await db.ListLengthAsync(key);
             }
             (audited, alerts) = await CountAuditAsync(dataSource, prefix);
-            sinkEvents = await SinkEventsAsync(http, endpoints.SinkUrl);
+            sinkEvents = await SinkEventsAsync(http, endpoints.SinkUrl) - sinkBaseEvents;
             Console.WriteLine($"drain +{deadline.Elapsed.TotalSeconds:N0}s: ingest_queue {ingestDepth:N0}, alert_queue {alertDepth:N0}, in flight {inFlight:N0}, " +
                               $"audited {audited:N0}/{load.Accepted:N0}, sink events {sinkEvents:N0}/{alerts:N0}");
             if (audited >= load.Accepted && sinkEvents >= alerts && ingestDepth == 0 && alertDepth == 0 && inFlight == 0)
@@ -133,6 +164,7 @@ internal static class Drive
         // ---- exact checks ----
         var check = await ExactCheckAsync(dataSource, prefix, load);
         var sink = await SinkSummaryAsync(http, endpoints.SinkUrl);
+        sink = sink with { Events = sink.Events - sinkBaseEvents, DistinctSignatures = sink.DistinctSignatures - sinkBaseSignatures };
         var dlq = 0L;
         foreach (var key in server.Keys(pattern: "mutt:dlq:*", pageSize: 100))
         {
@@ -146,6 +178,7 @@ internal static class Drive
         var result = new JsonObject
         {
             ["label"] = label,
+            ["warmup_seconds"] = warmup.TotalSeconds,
             ["run_id"] = runId,
             ["rate_target"] = rate,
             ["connections"] = connections,

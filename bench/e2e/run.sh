@@ -9,6 +9,7 @@
 #   --alerters     Alerter replica count; a comma list (1,2,3) runs the benchmark once per count,
 #                  each on a fresh system
 #   --connections  concurrent HTTP connections of the load generator
+#   --warmup       seconds of the same load (other correlation ids) sent and drained before the measured run
 #
 # For each run: builds Release (unless E2E_NO_BUILD=1), starts MUTT with a fresh state folder and free
 # ports (bench/e2e's `host` mode: Mutt.AppHost's model and run code with the alerter replica count set),
@@ -23,7 +24,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
 
-rate=10000 duration=30 events=0 alerters=2 connections=8 out=""
+rate=10000 duration=30 events=0 alerters=2 connections=8 warmup=0 out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --rate) rate=$2; shift 2 ;;
@@ -31,8 +32,9 @@ while [ $# -gt 0 ]; do
     --events) events=$2; shift 2 ;;
     --alerters) alerters=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "e2e: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -100,7 +102,7 @@ for n in "${counts[@]}"; do
 
   set +e
   dotnet "$BENCH_DLL" drive --state-dir "$state_dir" --rate "$rate" --duration "$duration" --events "$events" \
-    --connections "$connections" --label "alerters=$n rate=$rate duration=${duration}s" --json "$out/alerters$n.json" | tee "$out/drive-alerters$n.txt"
+    --connections "$connections" --warmup "$warmup" --label "alerters=$n rate=$rate duration=${duration}s warmup=${warmup}s" --json "$out/alerters$n.json" | tee "$out/drive-alerters$n.txt"
   rc_drive=${PIPESTATUS[0]}
   set -e
   [ "$rc_drive" -eq 0 ] || verdict=1
