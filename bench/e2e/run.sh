@@ -18,7 +18,8 @@
 # matches seeded rule 2 and is forwarded), waits until audit rows == accepted events and sink events ==
 # alerts, checks both exactly (anti-join on correlation ids), prints the figures and each service's peak
 # RSS, and stops the system (trap EXIT). Exit status 1 when any count does not match.
-# Environment: LOG_LEVEL (services, default Warning), E2E_NO_BUILD=1, E2E_START_TIMEOUT (s, default 600).
+# Environment: LOG_LEVEL (services, default Warning), E2E_NO_BUILD=1, E2E_START_TIMEOUT (s, default 600),
+# E2E_CONFIG="moog_batch_size=500 ..." (more dynamic config keys set before the load).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -94,7 +95,8 @@ for n in "${counts[@]}"; do
   done
   redis_port=$(jq -r '.resources.redis.connectionString' "$state_dir/endpoints.json" | sed 's/.*://; s/,.*//')
   rc() { redis-cli -h 127.0.0.1 -p "$redis_port" "$@"; }
-  for kv in moog_rate_limit=1000000 alerter_queue_warn_threshold=100000000 alerter_queue_shed_threshold=100000000; do
+  # shellcheck disable=SC2086  # E2E_CONFIG is a space-separated list of key=value
+  for kv in moog_rate_limit=1000000 alerter_queue_warn_threshold=100000000 alerter_queue_shed_threshold=100000000 ${E2E_CONFIG:-}; do
     rc SET "mutt:config:${kv%%=*}" "${kv#*=}" >/dev/null
     rc PUBLISH mutt:config:updates "${kv%%=*}" >/dev/null
   done
