@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
     --ingestor-url) ingestor_url=$2; shift 2 ;;
     --api-key) api_key=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "soak: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -48,7 +48,9 @@ for tool in jq wrk redis-cli; do
   command -v "$tool" >/dev/null || { echo "soak: $tool is required (apt-get install -y $tool)" >&2; exit 2; }
 done
 if [ "$attach" -eq 1 ] && [ -z "$state_dir" ]; then echo "soak: --attach needs --state-dir" >&2; exit 2; fi
+created_state=0
 if [ -z "$state_dir" ]; then
+  created_state=1
   state_dir=$(mktemp -d /tmp/mutt-soak-state.XXXXXX)
   chmod 755 "$state_dir"   # PostgreSQL runs as the postgres user and must reach its folder inside
 fi
@@ -84,6 +86,8 @@ sampler_pid=""
 cleanup() {
   [ -z "$sampler_pid" ] || kill "$sampler_pid" 2>/dev/null || true
   stop_mutt
+  # A state folder this script created (not one given with --state-dir) goes with the run.
+  [ "$created_state" -eq 0 ] || [ -n "$apphost_pid" ] || rm -rf "$state_dir"
 }
 trap cleanup EXIT INT TERM
 
