@@ -245,14 +245,14 @@ internal static class Drive
         public double RequestP50Ms;
         public double RequestP99Ms;
         public Dictionary<int, long> Statuses = [];
-        /// <summary>(worker, request) of every accepted request: the correlation ids are regenerated from them.</summary>
-        public List<(int Worker, long Request)> AcceptedRequests = [];
+        /// <summary>Sequence number of every accepted request: the correlation ids are regenerated from them.</summary>
+        public List<long> AcceptedRequests = [];
         public int AcceptedBatch;
         public string RunId = "";
     }
 
-    public static string CorrelationId(string runId, int worker, long request, int index) =>
-        string.Create(CultureInfo.InvariantCulture, $"e2e-{runId}-{worker}-{request}-{index}");
+    public static string CorrelationId(string runId, long request, int index) =>
+        string.Create(CultureInfo.InvariantCulture, $"e2e-{runId}-{request}-{index}");
 
     private static async Task<LoadResult> LoadAsync(HttpClient http, Endpoints endpoints, string runId, double rate, TimeSpan duration,
         long maxEvents, int connections, int batch)
@@ -264,7 +264,7 @@ internal static class Drive
         var result = new LoadResult { Start = DateTimeOffset.UtcNow };
         var clock = Stopwatch.StartNew();
         var latencies = new List<double>[connections];
-        var accepted = new List<(int, long)>[connections];
+        var accepted = new List<long>[connections];
         var statuses = new Dictionary<int, long>[connections];
         var lag = new double[connections];
         var lastResponse = new long[connections];
@@ -307,7 +307,7 @@ internal static class Drive
                     }
                     // LINK-DOWN matches seeded rule 2 (Page_and_ticket in production): every event is audited and forwarded.
                     body.Append(CultureInfo.InvariantCulture,
-                        $"{{\"timestamp\":\"{now}\",\"message\":\"%LINK-3-UPDOWN: LINK-DOWN Interface GigabitEthernet0/{i % 48} changed state to down\",\"hostname\":\"bench-sw-{(k * batch + i) % 997}\",\"source\":\"syslog\",\"syslog_severity\":3,\"correlation_id\":\"{CorrelationId(runId, 0, k, i)}\"}}");
+                        $"{{\"timestamp\":\"{now}\",\"message\":\"%LINK-3-UPDOWN: LINK-DOWN Interface GigabitEthernet0/{i % 48} changed state to down\",\"hostname\":\"bench-sw-{(k * batch + i) % 997}\",\"source\":\"syslog\",\"syslog_severity\":3,\"correlation_id\":\"{CorrelationId(runId, k, i)}\"}}");
                 }
                 body.Append(']');
                 using var content = new StringContent(body.ToString(), Encoding.UTF8, "application/json");
@@ -331,7 +331,7 @@ internal static class Drive
                 Interlocked.Add(ref result.Sent, batch);
                 if (status == 202)
                 {
-                    accepted[w].Add((0, k));
+                    accepted[w].Add(k);
                     Interlocked.Add(ref result.Accepted, batch);
                 }
                 lastResponse[w] = done.Ticks;
@@ -379,12 +379,12 @@ internal static class Drive
         }
         await using (var writer = await connection.BeginBinaryImportAsync("COPY accepted_ids (id) FROM STDIN (FORMAT BINARY)"))
         {
-            foreach (var (worker, request) in load.AcceptedRequests)
+            foreach (var request in load.AcceptedRequests)
             {
                 for (var i = 0; i < load.AcceptedBatch; i++)
                 {
                     await writer.StartRowAsync();
-                    await writer.WriteAsync(CorrelationId(load.RunId, worker, request, i), NpgsqlDbType.Text);
+                    await writer.WriteAsync(CorrelationId(load.RunId, request, i), NpgsqlDbType.Text);
                 }
             }
             await writer.CompleteAsync();
