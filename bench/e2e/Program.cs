@@ -140,6 +140,8 @@ internal static class Drive
         var deadline = Stopwatch.StartNew();
         long audited = 0, alerts = 0, sinkEvents = 0;
         var drained = false;
+        long lastAudited = -1, lastSink = -1;
+        var stalledPolls = 0;
         while (deadline.Elapsed < drainTimeout)
         {
             var ingestDepth = await db.ListLengthAsync("mutt:ingest_queue");
@@ -153,9 +155,19 @@ internal static class Drive
             sinkEvents = await SinkEventsAsync(http, endpoints.SinkUrl) - sinkBaseEvents;
             Console.WriteLine($"drain +{deadline.Elapsed.TotalSeconds:N0}s: ingest_queue {ingestDepth:N0}, alert_queue {alertDepth:N0}, in flight {inFlight:N0}, " +
                               $"audited {audited:N0}/{load.Accepted:N0}, sink events {sinkEvents:N0}/{alerts:N0}");
-            if (audited >= load.Accepted && sinkEvents >= alerts && ingestDepth == 0 && alertDepth == 0 && inFlight == 0)
+            var queuesEmpty = ingestDepth == 0 && alertDepth == 0 && inFlight == 0;
+            if (audited >= load.Accepted && sinkEvents >= alerts && queuesEmpty)
             {
                 drained = true;
+                break;
+            }
+            // Nothing left anywhere and nothing moving for three polls: the missing events are gone
+            // (DLQ, shed, lost); waiting for --drain-timeout would not bring them back.
+            stalledPolls = queuesEmpty && audited == lastAudited && sinkEvents == lastSink ? stalledPolls + 1 : 0;
+            (lastAudited, lastSink) = (audited, sinkEvents);
+            if (stalledPolls >= 3)
+            {
+                Console.WriteLine("drain: queues empty and counts unchanged for three polls; stopping the wait");
                 break;
             }
             await Task.Delay(TimeSpan.FromSeconds(2));
