@@ -20,11 +20,22 @@ function init(args)
   wrk.headers["X-API-KEY"] = api_key
 end
 
+-- A mix that exercises every path: 1/2 match seeded rule 2 (LINK-DOWN, Page_and_ticket: audited and
+-- forwarded), 1/4 seeded rule 3 (regex %SYS-[0-3]-..., Ticket_only: forwarded), 1/4 no rule (unhandled:
+-- audited, counted per host, one meta-alert per host and window).
+local messages = {
+  "soak %d-%d %%LINK-3-UPDOWN: LINK-DOWN Interface Gi0/%d, changed state to down",
+  "soak %d-%d %%LINK-3-UPDOWN: LINK-DOWN Interface Te1/%d, changed state to down",
+  "soak %d-%d %%SYS-2-MALLOCFAIL: Memory allocation of %d bytes failed",
+  "soak %d-%d %%LINEPROTO-5-UPDOWN: Line protocol on Interface Vlan%d, changed state to up",
+}
+
 local function event()
   counter = counter + 1
+  local message = string.format(messages[(counter % 4) + 1], thread_id, counter, math.random(1, 48))
   return string.format(
-    '{"timestamp":"%s","message":"soak %d-%d %%LINK-3-UPDOWN: Interface Gi0/%d, changed state to down","hostname":"router-%d.example.net","syslog_severity":%d,"source":"syslog"}',
-    os.date("!%Y-%m-%dT%H:%M:%SZ"), thread_id, counter, math.random(1, 48), math.random(1, 500), math.random(0, 7))
+    '{"timestamp":"%s","message":"%s","hostname":"router-%d.example.net","syslog_severity":%d,"source":"syslog"}',
+    os.date("!%Y-%m-%dT%H:%M:%SZ"), message, math.random(1, 500), math.random(0, 7))
 end
 
 function request()

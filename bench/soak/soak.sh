@@ -11,6 +11,9 @@
 #   --attach        do not start MUTT: use the one whose state folder is --state-dir
 #   --state-dir     MUTT's state folder (endpoints.json lives there); default: a fresh temp folder
 #   --api-key       defaults to $INGEST_API_KEY, then to the ingest-api-key parameter stored in the state folder
+#   --keep-policy   keep the default Forwarder rate limit and Alerter shed threshold (otherwise lifted via
+#                   dynamic config, as the load would otherwise be shed to the DLQ by design)
+#   SOAK_NO_BUILD=1 skips the Release build
 #
 # Output (--out, default bench/soak/results/<UTC timestamp>): samples.csv, wrk.txt, report.txt, mutt.log.
 # Exit status: 0 when every resource stayed within --max-growth and none restarted, 1 otherwise.
@@ -20,7 +23,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
 minutes=10 rate=2000 batch=10 connections=16 threads=2 sample=10 warmup=60 max_growth=10
-state_dir="" attach=0 ingestor_url="" api_key="${INGEST_API_KEY:-}" out=""
+state_dir="" attach=0 keep_policy=0 ingestor_url="" api_key="${INGEST_API_KEY:-}" out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) minutes=$2; shift 2 ;;
@@ -33,34 +36,39 @@ while [ $# -gt 0 ]; do
     --max-growth) max_growth=$2; shift 2 ;;
     --state-dir) state_dir=$2; shift 2 ;;
     --attach) attach=1; shift ;;
+    --keep-policy) keep_policy=1; shift ;;
     --ingestor-url) ingestor_url=$2; shift 2 ;;
     --api-key) api_key=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "soak: unknown option $1" >&2; exit 2 ;;
   esac
 done
-for tool in jq wrk; do
+for tool in jq wrk redis-cli; do
   command -v "$tool" >/dev/null || { echo "soak: $tool is required (apt-get install -y $tool)" >&2; exit 2; }
 done
 if [ "$attach" -eq 1 ] && [ -z "$state_dir" ]; then echo "soak: --attach needs --state-dir" >&2; exit 2; fi
-[ -n "$state_dir" ] || state_dir=$(mktemp -d /tmp/mutt-soak-state.XXXXXX)
+created_state=0
+if [ -z "$state_dir" ]; then
+  created_state=1
+  state_dir=$(mktemp -d /tmp/mutt-soak-state.XXXXXX)
+  chmod 755 "$state_dir"   # PostgreSQL runs as the postgres user and must reach its folder inside
+fi
 out=${out:-"$HERE/results/$(date -u +%Y%m%dT%H%M%SZ)"}
 mkdir -p "$out"
 endpoints="$state_dir/endpoints.json"
 apphost_pid=""
 
-# endpoints.json, whatever its exact shape (object keyed by resource, array, or {resources: ...}), as
-# lines "name<TAB>pid<TAB>state<TAB>first http url".
+# endpoints.json as lines "name<TAB>pid<TAB>state<TAB>first http url", one per replica of a project
+# (alerter-0, alerter-1, ...) and one per infrastructure resource (redis, postgres).
 resources() {
   jq -r '
-    (if type == "object" and has("resources") then .resources else . end)
-    | (if type == "array" then .[] else to_entries[] | (.value + {name: (.value.name // .key)}) end)
-    | select(type == "object")
+    .resources | to_entries[] | .key as $k | .value
+    | (if (.replicas | type) == "array" then .replicas[] else (. + {name: $k}) end)
     | [ .name,
-        ((.pid // .processId // "") | tostring),
-        ((.state // .status // "") | tostring),
-        ([.urls[]?, .url?, .endpoints[]?.url?] | map(select(type == "string" and startswith("http"))) | .[0] // "")
+        ((.pid // "") | tostring),
+        ((.state // "") | tostring),
+        ([.urls[]?] | map(select(type == "string" and startswith("http"))) | .[0] // "")
       ] | @tsv' "$endpoints" 2>/dev/null || true
 }
 
@@ -78,15 +86,21 @@ sampler_pid=""
 cleanup() {
   [ -z "$sampler_pid" ] || kill "$sampler_pid" 2>/dev/null || true
   stop_mutt
+  # A state folder this script created (not one given with --state-dir) goes with the run.
+  [ "$created_state" -eq 0 ] || [ -n "$apphost_pid" ] || rm -rf "$state_dir"
 }
 trap cleanup EXIT INT TERM
 
 if [ "$attach" -eq 0 ]; then
   echo "soak: building, then starting MUTT with state in $state_dir (log: $out/mutt.log)"
   config=${CONFIGURATION:-Release}
-  CONFIGURATION=$config "$ROOT/mutt.sh" build >"$out/build.log" 2>&1 || { echo "soak: build failed; see $out/build.log" >&2; exit 1; }
+  if [ "${SOAK_NO_BUILD:-}" != 1 ]; then
+    CONFIGURATION=$config "$ROOT/mutt.sh" build >"$out/build.log" 2>&1 || { echo "soak: build failed; see $out/build.log" >&2; exit 1; }
+  fi
   # The AppHost's own dll, not `dotnet run`: then $! is the AppHost itself and SIGTERM reaches it directly.
-  (cd "$ROOT" && exec dotnet "Mutt.AppHost/bin/$config/net10.0/Mutt.AppHost.dll" --state-dir "$state_dir") >"$out/mutt.log" 2>&1 &
+  # Free ports: the spec ports may be taken by another MUTT on the same machine.
+  (cd "$ROOT" && AppHost__UseFreePorts=true AppHost__Quiet=true LOG_LEVEL=${LOG_LEVEL:-Warning} \
+     exec dotnet "Mutt.AppHost/bin/$config/net10.0/Mutt.AppHost.dll" --state-dir "$state_dir") >"$out/mutt.log" 2>&1 &
   apphost_pid=$!
   # Poll for every resource to report healthy/running (build + first start can take minutes).
   deadline=$((SECONDS + ${SOAK_START_TIMEOUT:-600}))
@@ -103,13 +117,19 @@ if [ -z "$ingestor_url" ]; then
 fi
 [ -n "$ingestor_url" ] || { echo "soak: no ingestor URL in $endpoints (use --ingestor-url)" >&2; exit 1; }
 if [ -z "$api_key" ]; then
-  api_key=$(jq -r '(.parameters["ingest-api-key"] // .Parameters["ingest-api-key"] // empty)' "$endpoints" 2>/dev/null || true)
-fi
-if [ -z "$api_key" ]; then
-  keyfile=$(find "$state_dir" -maxdepth 2 -type f -iname '*ingest-api-key*' | head -n1)
-  [ -z "$keyfile" ] || api_key=$(tr -d '\r\n' <"$keyfile")
+  api_key=$(jq -r '.["ingest-api-key"] // empty' "$state_dir/parameters.json" 2>/dev/null || true)
 fi
 [ -n "$api_key" ] || { echo "soak: no ingest API key (--api-key or INGEST_API_KEY)" >&2; exit 1; }
+
+# Lift the Forwarder's rate limit (default 50 requests/s) and the Alerter's shed threshold (2,000 queued
+# alerts) so a soak of thousands of events/s measures the services, not the delivery policy (--keep-policy: do not).
+if [ "$keep_policy" -eq 0 ]; then
+  redis_port=$(jq -r '.resources.redis.connectionString' "$endpoints" | sed 's/.*://; s/,.*//')
+  for kv in moog_rate_limit=1000000 alerter_queue_warn_threshold=100000000 alerter_queue_shed_threshold=100000000; do
+    redis-cli -h 127.0.0.1 -p "$redis_port" SET "mutt:config:${kv%%=*}" "${kv#*=}" >/dev/null
+    redis-cli -h 127.0.0.1 -p "$redis_port" PUBLISH mutt:config:updates "${kv%%=*}" >/dev/null
+  done
+fi
 
 echo "epoch,elapsed_s,resource,pid,rss_kb" >"$out/samples.csv"
 start=$(date +%s)

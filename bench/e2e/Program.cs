@@ -1,0 +1,520 @@
+// End-to-end benchmark helper (bench/e2e/run.sh drives it).
+//
+//   host  --alerters N [--state-dir DIR]   the AppHost (same MuttSystem model and AppHostCommand as
+//                                          Mutt.AppHost) with the alerter's replica count set to N
+//   drive --state-dir DIR [--rate 10000] [--duration 30] [--events 0] [--connections 8] [--batch 100]
+//         [--warmup 0] [--drain-timeout 300] [--label text] [--json out.json]
+//                                          posts batches of events with unique correlation ids at a target
+//                                          rate, waits until every accepted event is audited and every
+//                                          alert reached the sink, checks the counts exactly, prints figures
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Mutt.AppHost;
+using Mutt.AppHost.Model;
+using Npgsql;
+using NpgsqlTypes;
+using StackExchange.Redis;
+
+if (args.Length == 0 || args[0] is not ("host" or "drive"))
+{
+    Console.Error.WriteLine("usage: Mutt.Bench.E2e host --alerters N [--state-dir DIR] | drive --state-dir DIR [options]");
+    return 2;
+}
+var options = Options.Parse(args.Skip(1).ToArray());
+return args[0] == "host" ? await Host.RunAsync(options, args.Skip(1).ToArray()) : await Drive.RunAsync(options);
+
+internal sealed class Options(Dictionary<string, string> values)
+{
+    public static Options Parse(string[] args)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            values[args[i].TrimStart('-')] = args[i + 1];
+        }
+        return new Options(values);
+    }
+
+    public string? Get(string name) => values.GetValueOrDefault(name);
+    public string Required(string name) => Get(name) ?? throw new ArgumentException($"--{name} is required");
+    public double Number(string name, double fallback) => Get(name) is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
+}
+
+internal static class Host
+{
+    /// <summary>Mutt.AppHost's Program.cs with one difference: the alerter's replica count comes from --alerters.</summary>
+    public static async Task<int> RunAsync(Options options, string[] args)
+    {
+        var alerters = (int)options.Number("alerters", 2);
+        // AppHostCommand reads --state-dir itself; drop our own switch.
+        var passThrough = new List<string>();
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            if (args[i] != "--alerters")
+            {
+                passThrough.Add(args[i]);
+                passThrough.Add(args[i + 1]);
+            }
+        }
+        var model = MuttSystem.Build([.. passThrough]);
+        model["alerter"].Replicas = alerters;
+        return await AppHostCommand.RunAsync(model, [.. passThrough]);
+    }
+}
+
+internal static class Drive
+{
+    private sealed record Endpoints(string IngestUrl, string SinkUrl, string Redis, string MuttDb, string ApiKey);
+
+    public static async Task<int> RunAsync(Options options)
+    {
+        var stateDir = options.Required("state-dir");
+        var rate = options.Number("rate", 10_000);
+        var duration = TimeSpan.FromSeconds(options.Number("duration", 30));
+        var maxEvents = (long)options.Number("events", 0);
+        var connections = (int)options.Number("connections", 8);
+        var batch = (int)options.Number("batch", 100);
+        var drainTimeout = TimeSpan.FromSeconds(options.Number("drain-timeout", 300));
+        var label = options.Get("label") ?? "";
+        var endpoints = ReadEndpoints(stateDir);
+        var runId = DateTime.UtcNow.ToString("HHmmss", CultureInfo.InvariantCulture) + "x" + Random.Shared.Next(1000, 9999).ToString(CultureInfo.InvariantCulture);
+
+        using var http = new HttpClient(new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = connections,
+            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+            AutomaticDecompression = DecompressionMethods.None,
+        })
+        { Timeout = TimeSpan.FromSeconds(30) };
+
+        var warmup = TimeSpan.FromSeconds(options.Number("warmup", 0));
+        long sinkBaseEvents = 0, sinkBaseSignatures = 0;
+        if (warmup > TimeSpan.Zero)
+        {
+            // Same load for --warmup seconds under other correlation ids, drained before the measured run:
+            // JIT, tiered compilation, connection pools and PostgreSQL's caches are warm, as in a running system.
+            Console.WriteLine($"warm-up: {warmup.TotalSeconds:N0} s at the same rate");
+            var warm = await LoadAsync(http, endpoints, runId + "w", rate, warmup, 0, connections, batch);
+            using var warmMux = await ConnectionMultiplexer.ConnectAsync(endpoints.Redis + ",allowAdmin=true,abortConnect=false");
+            var warmDb = warmMux.GetDatabase();
+            var warmServer = warmMux.GetServer(warmMux.GetEndPoints()[0]);
+            var warmClock = Stopwatch.StartNew();
+            while (warmClock.Elapsed < drainTimeout)
+            {
+                long depth = await warmDb.ListLengthAsync("mutt:ingest_queue") + await warmDb.ListLengthAsync("mutt:alert_queue");
+                foreach (var key in warmServer.Keys(pattern: "mutt:processing:*", pageSize: 100))
+                {
+                    depth += await warmDb.ListLengthAsync(key);
+                }
+                var stats = JsonNode.Parse(await http.GetStringAsync(endpoints.SinkUrl + "sink/stats"))!;
+                sinkBaseEvents = (long)stats["events"]!;
+                sinkBaseSignatures = (long)stats["distinct_signatures"]!;
+                if (depth == 0 && sinkBaseEvents >= warm.Accepted)
+                {
+                    break;
+                }
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+            Console.WriteLine($"warm-up: {warm.Accepted:N0} events accepted and drained in {warmClock.Elapsed.TotalSeconds:N0} s after the load");
+        }
+
+        // ---- load ----
+        Console.WriteLine($"drive[{runId}]: {(rate > 0 ? $"{rate:N0} events/s target" : "as fast as possible")}, {connections} connections, batches of {batch}, " +
+                          $"{(maxEvents > 0 ? $"{maxEvents:N0} events or " : "")}{duration.TotalSeconds:N0} s -> {endpoints.IngestUrl}api/v2/ingest");
+        var load = await LoadAsync(http, endpoints, runId, rate, duration, maxEvents, connections, batch);
+        var ingestSeconds = (load.LastResponse - load.Start).TotalSeconds;
+        Console.WriteLine($"load: sent {load.Sent:N0} events in {ingestSeconds:N1} s; accepted {load.Accepted:N0} ({load.Accepted / ingestSeconds:N0} events/s); " +
+                          $"statuses {string.Join(", ", load.Statuses.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}x{kv.Value}"))}; " +
+                          $"request p50 {load.RequestP50Ms:N1} ms p99 {load.RequestP99Ms:N1} ms; schedule lag at end {load.LagSeconds:N1} s");
+
+        // ---- drain ----
+        var mux = await ConnectionMultiplexer.ConnectAsync(endpoints.Redis + ",allowAdmin=true,abortConnect=false");
+        var db = mux.GetDatabase();
+        var server = mux.GetServer(mux.GetEndPoints()[0]);
+        await using var dataSource = NpgsqlDataSource.Create(endpoints.MuttDb);
+        var prefix = $"e2e-{runId}-";
+        var deadline = Stopwatch.StartNew();
+        long audited = 0, alerts = 0, sinkEvents = 0;
+        var drained = false;
+        long lastAudited = -1, lastSink = -1;
+        var stalledPolls = 0;
+        while (deadline.Elapsed < drainTimeout)
+        {
+            var ingestDepth = await db.ListLengthAsync("mutt:ingest_queue");
+            var alertDepth = await db.ListLengthAsync("mutt:alert_queue");
+            long inFlight = 0;
+            foreach (var key in server.Keys(pattern: "mutt:processing:*", pageSize: 100))
+            {
+                inFlight += await db.ListLengthAsync(key);
+            }
+            (audited, alerts) = await CountAuditAsync(dataSource, prefix);
+            sinkEvents = await SinkEventsAsync(http, endpoints.SinkUrl) - sinkBaseEvents;
+            Console.WriteLine($"drain +{deadline.Elapsed.TotalSeconds:N0}s: ingest_queue {ingestDepth:N0}, alert_queue {alertDepth:N0}, in flight {inFlight:N0}, " +
+                              $"audited {audited:N0}/{load.Accepted:N0}, sink events {sinkEvents:N0}/{alerts:N0}");
+            var queuesEmpty = ingestDepth == 0 && alertDepth == 0 && inFlight == 0;
+            if (audited >= load.Accepted && sinkEvents >= alerts && queuesEmpty)
+            {
+                drained = true;
+                break;
+            }
+            // Nothing left anywhere and nothing moving for three polls: the missing events are gone
+            // (DLQ, shed, lost); waiting for --drain-timeout would not bring them back.
+            stalledPolls = queuesEmpty && audited == lastAudited && sinkEvents == lastSink ? stalledPolls + 1 : 0;
+            (lastAudited, lastSink) = (audited, sinkEvents);
+            if (stalledPolls >= 3)
+            {
+                Console.WriteLine("drain: queues empty and counts unchanged for three polls; stopping the wait");
+                break;
+            }
+            await Task.Delay(TimeSpan.FromSeconds(2));
+        }
+
+        // ---- exact checks ----
+        var check = await ExactCheckAsync(dataSource, prefix, load);
+        var sink = await SinkSummaryAsync(http, endpoints.SinkUrl);
+        sink = sink with { Events = sink.Events - sinkBaseEvents, DistinctSignatures = sink.DistinctSignatures - sinkBaseSignatures };
+        var dlq = 0L;
+        foreach (var key in server.Keys(pattern: "mutt:dlq:*", pageSize: 100))
+        {
+            dlq += await db.ListLengthAsync(key);
+        }
+        var lastDone = check.LastAudit > sink.LastRequest ? check.LastAudit : sink.LastRequest;
+        var drainSeconds = (lastDone - load.Start).TotalSeconds;
+        var zeroLoss = drained && check.Missing == 0 && check.Duplicates == 0 && check.Audited == load.Accepted
+                       && sink.Events == check.Alerts && sink.DistinctSignatures == check.Alerts;
+
+        var result = new JsonObject
+        {
+            ["label"] = label,
+            ["warmup_seconds"] = warmup.TotalSeconds,
+            ["run_id"] = runId,
+            ["rate_target"] = rate,
+            ["connections"] = connections,
+            ["batch"] = batch,
+            ["sent"] = load.Sent,
+            ["accepted"] = load.Accepted,
+            ["statuses"] = new JsonObject(load.Statuses.OrderBy(kv => kv.Key).Select(kv => KeyValuePair.Create(kv.Key.ToString(CultureInfo.InvariantCulture), (JsonNode?)kv.Value))),
+            ["ingest_seconds"] = Math.Round(ingestSeconds, 2),
+            ["ingest_rate"] = Math.Round(load.Accepted / ingestSeconds),
+            ["request_p50_ms"] = Math.Round(load.RequestP50Ms, 1),
+            ["request_p99_ms"] = Math.Round(load.RequestP99Ms, 1),
+            ["drained"] = drained,
+            ["drain_seconds"] = Math.Round(drainSeconds, 2),
+            ["end_to_end_rate"] = Math.Round(load.Accepted / drainSeconds),
+            ["last_audit_after_s"] = Math.Round((check.LastAudit - load.Start).TotalSeconds, 2),
+            ["last_sink_after_s"] = Math.Round((sink.LastRequest - load.Start).TotalSeconds, 2),
+            ["audited"] = check.Audited,
+            ["missing_in_audit"] = check.Missing,
+            ["duplicate_audit_rows"] = check.Duplicates,
+            ["alerts_expected"] = check.Alerts,
+            ["sink_events"] = sink.Events,
+            ["sink_distinct_signatures"] = sink.DistinctSignatures,
+            ["sink_non_200_requests"] = sink.Non200,
+            ["dlq_items"] = dlq,
+            ["latency_p50_ms"] = Math.Round(check.P50Ms, 1),
+            ["latency_p99_ms"] = Math.Round(check.P99Ms, 1),
+            ["latency_max_ms"] = Math.Round(check.MaxMs, 1),
+            ["zero_loss"] = zeroLoss,
+        };
+        await PrintLatencyWindowsAsync(dataSource, prefix);
+        await PrintServiceMetricsAsync(http, stateDir);
+        var text = result.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        Console.WriteLine(text);
+        if (options.Get("json") is { } jsonPath)
+        {
+            await File.WriteAllTextAsync(jsonPath, text);
+        }
+        Console.WriteLine(zeroLoss
+            ? $"RESULT {label}: zero loss; ingest {load.Accepted / ingestSeconds:N0} events/s, end-to-end {load.Accepted / drainSeconds:N0} events/s, ingest->audit p50 {check.P50Ms:N0} ms p99 {check.P99Ms:N0} ms"
+            : $"RESULT {label}: COUNTS DO NOT MATCH (drained={drained}, audited {check.Audited}/{load.Accepted}, missing {check.Missing}, duplicates {check.Duplicates}, sink {sink.Events}/{check.Alerts})");
+        return zeroLoss ? 0 : 1;
+    }
+
+    private static Endpoints ReadEndpoints(string stateDir)
+    {
+        var endpoints = JsonNode.Parse(File.ReadAllText(Path.Combine(stateDir, "endpoints.json")))!["resources"]!;
+        var parameters = JsonNode.Parse(File.ReadAllText(Path.Combine(stateDir, "parameters.json")))!;
+        static string Slash(string url) => url.EndsWith('/') ? url : url + "/";
+        return new Endpoints(
+            Slash((string)endpoints["ingestor"]!["urls"]!["http"]!),
+            Slash((string)endpoints["moog-sink"]!["urls"]!["http"]!),
+            (string)endpoints["redis"]!["connectionString"]!,
+            (string)endpoints["muttdb"]!["connectionString"]!,
+            (string)parameters["ingest-api-key"]!);
+    }
+
+    private sealed class LoadResult
+    {
+        public DateTimeOffset Start;
+        public DateTimeOffset LastResponse;
+        public long Sent;
+        public long Accepted;
+        public double LagSeconds;
+        public double RequestP50Ms;
+        public double RequestP99Ms;
+        public Dictionary<int, long> Statuses = [];
+        /// <summary>Sequence number of every accepted request: the correlation ids are regenerated from them.</summary>
+        public List<long> AcceptedRequests = [];
+        public int AcceptedBatch;
+        public string RunId = "";
+    }
+
+    public static string CorrelationId(string runId, long request, int index) =>
+        string.Create(CultureInfo.InvariantCulture, $"e2e-{runId}-{request}-{index}");
+
+    private static async Task<LoadResult> LoadAsync(HttpClient http, Endpoints endpoints, string runId, double rate, TimeSpan duration,
+        long maxEvents, int connections, int batch)
+    {
+        var url = new Uri(endpoints.IngestUrl + "api/v2/ingest");
+        // Request k of worker w is due at start + (k * connections + w) * interval: the workers together pace `rate` events/s.
+        var interval = rate > 0 ? TimeSpan.FromSeconds(batch / rate) : TimeSpan.Zero;
+        var maxRequests = maxEvents > 0 ? (maxEvents + batch - 1) / batch : long.MaxValue;
+        var result = new LoadResult { Start = DateTimeOffset.UtcNow };
+        var clock = Stopwatch.StartNew();
+        var latencies = new List<double>[connections];
+        var accepted = new List<long>[connections];
+        var statuses = new Dictionary<int, long>[connections];
+        var lag = new double[connections];
+        var lastResponse = new long[connections];
+        var nextRequest = -1L;
+
+        async Task Worker(int w)
+        {
+            latencies[w] = [];
+            accepted[w] = [];
+            statuses[w] = [];
+            var body = new StringBuilder(batch * 260);
+            while (true)
+            {
+                var k = Interlocked.Increment(ref nextRequest);
+                if (k >= maxRequests)
+                {
+                    return;
+                }
+                var due = TimeSpan.FromTicks(interval.Ticks * k);
+                if (due >= duration || clock.Elapsed >= duration)
+                {
+                    return;
+                }
+                var wait = due - clock.Elapsed;
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait);
+                }
+                else
+                {
+                    lag[w] = -wait.TotalSeconds;
+                }
+                body.Clear().Append('[');
+                var now = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+                for (var i = 0; i < batch; i++)
+                {
+                    if (i > 0)
+                    {
+                        body.Append(',');
+                    }
+                    // LINK-DOWN matches seeded rule 2 (Page_and_ticket in production): every event is audited and forwarded.
+                    body.Append(CultureInfo.InvariantCulture,
+                        $"{{\"timestamp\":\"{now}\",\"message\":\"%LINK-3-UPDOWN: LINK-DOWN Interface GigabitEthernet0/{i % 48} changed state to down\",\"hostname\":\"bench-sw-{(k * batch + i) % 997}\",\"source\":\"syslog\",\"syslog_severity\":3,\"correlation_id\":\"{CorrelationId(runId, k, i)}\"}}");
+                }
+                body.Append(']');
+                using var content = new StringContent(body.ToString(), Encoding.UTF8, "application/json");
+                using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = content };
+                request.Headers.Add("X-API-KEY", endpoints.ApiKey);
+                var sentAt = clock.Elapsed;
+                int status;
+                try
+                {
+                    using var response = await http.SendAsync(request);
+                    status = (int)response.StatusCode;
+                    await response.Content.ReadAsByteArrayAsync();
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    status = 0;
+                }
+                var done = clock.Elapsed;
+                latencies[w].Add((done - sentAt).TotalMilliseconds);
+                statuses[w][status] = statuses[w].GetValueOrDefault(status) + 1;
+                Interlocked.Add(ref result.Sent, batch);
+                if (status == 202)
+                {
+                    accepted[w].Add(k);
+                    Interlocked.Add(ref result.Accepted, batch);
+                }
+                lastResponse[w] = done.Ticks;
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, connections).Select(w => Task.Run(() => Worker(w))));
+        result.LastResponse = result.Start + TimeSpan.FromTicks(lastResponse.Max());
+        result.LagSeconds = lag.Max();
+        var all = latencies.SelectMany(l => l).Order().ToArray();
+        result.RequestP50Ms = all.Length > 0 ? all[all.Length / 2] : 0;
+        result.RequestP99Ms = all.Length > 0 ? all[Math.Min(all.Length - 1, (int)(all.Length * 0.99))] : 0;
+        foreach (var s in statuses)
+        {
+            foreach (var (code, count) in s)
+            {
+                result.Statuses[code] = result.Statuses.GetValueOrDefault(code) + count;
+            }
+        }
+        result.AcceptedRequests = accepted.SelectMany(a => a).ToList();
+        result.AcceptedBatch = batch;
+        result.RunId = runId;
+        return result;
+    }
+
+    private static async Task<(long Audited, long Alerts)> CountAuditAsync(NpgsqlDataSource dataSource, string prefix)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT count(*), count(*) FILTER (WHERE forwarded_to_moog) FROM event_audit_log WHERE starts_with(correlation_id, $1)");
+        command.Parameters.AddWithValue(prefix);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    private sealed record Check(long Audited, long Alerts, long Missing, long Duplicates, DateTimeOffset LastAudit, double P50Ms, double P99Ms, double MaxMs);
+
+    /// <summary>Every accepted correlation id has an audit row (anti-join), no id has two, plus the ingest-to-audit latency.</summary>
+    private static async Task<Check> ExactCheckAsync(NpgsqlDataSource dataSource, string prefix, LoadResult load)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using (var create = new NpgsqlCommand("CREATE TEMP TABLE accepted_ids (id text PRIMARY KEY)", connection))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+        await using (var writer = await connection.BeginBinaryImportAsync("COPY accepted_ids (id) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var request in load.AcceptedRequests)
+            {
+                for (var i = 0; i < load.AcceptedBatch; i++)
+                {
+                    await writer.StartRowAsync();
+                    await writer.WriteAsync(CorrelationId(load.RunId, request, i), NpgsqlDbType.Text);
+                }
+            }
+            await writer.CompleteAsync();
+        }
+        await using var command = new NpgsqlCommand(
+            """
+            WITH ours AS (SELECT correlation_id, forwarded_to_moog, created_at, (raw_message->>'received_at')::timestamptz AS received_at
+                          FROM event_audit_log WHERE starts_with(correlation_id, $1))
+            SELECT (SELECT count(*) FROM ours),
+                   (SELECT count(*) FROM ours WHERE forwarded_to_moog),
+                   (SELECT count(*) FROM accepted_ids a WHERE NOT EXISTS (SELECT 1 FROM event_audit_log l WHERE l.correlation_id = a.id)),
+                   (SELECT count(*) - count(DISTINCT correlation_id) FROM ours),
+                   (SELECT max(created_at) FROM ours),
+                   (SELECT percentile_cont(ARRAY[0.5, 0.99, 1.0]) WITHIN GROUP (ORDER BY extract(epoch FROM created_at - received_at) * 1000) FROM ours)
+            """, connection);
+        command.Parameters.AddWithValue(prefix);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        var percentiles = reader.IsDBNull(5) ? [0d, 0d, 0d] : reader.GetFieldValue<double[]>(5);
+        return new Check(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3),
+            reader.IsDBNull(4) ? load.Start : reader.GetFieldValue<DateTimeOffset>(4), percentiles[0], percentiles[1], percentiles[2]);
+    }
+
+    /// <summary>Ingest-to-audit latency per 5 s of arrival: shows whether the tail is steady or a few stalls.</summary>
+    private static async Task PrintLatencyWindowsAsync(NpgsqlDataSource dataSource, string prefix)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            WITH ours AS (SELECT created_at, (raw_message->>'received_at')::timestamptz AS received_at
+                          FROM event_audit_log WHERE starts_with(correlation_id, $1)),
+                 t0 AS (SELECT min(received_at) AS t FROM ours)
+            SELECT floor(extract(epoch FROM received_at - t0.t) / 5)::int * 5 AS window_s, count(*),
+                   percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM created_at - received_at) * 1000),
+                   max(extract(epoch FROM created_at - received_at) * 1000)::float8
+            FROM ours, t0 GROUP BY 1 ORDER BY 1
+            """);
+        command.Parameters.AddWithValue(prefix);
+        await using var reader = await command.ExecuteReaderAsync();
+        Console.WriteLine("ingest->audit latency by arrival window (s: events, p50/p99/max ms):");
+        var line = new StringBuilder();
+        while (await reader.ReadAsync())
+        {
+            var p = reader.GetFieldValue<double[]>(2);
+            line.Append(CultureInfo.InvariantCulture, $"  {reader.GetInt32(0),3}s: {reader.GetInt64(1),7:N0} {p[0],6:N0}/{p[1],6:N0}/{reader.GetDouble(3),6:N0}");
+            if (line.Length > 150)
+            {
+                Console.WriteLine(line);
+                line.Clear();
+            }
+        }
+        if (line.Length > 0)
+        {
+            Console.WriteLine(line);
+        }
+    }
+
+    /// <summary>Per-replica means of the Alerter's audit write and batch latency and the Forwarder's request latency, from /metrics.</summary>
+    private static async Task PrintServiceMetricsAsync(HttpClient http, string stateDir)
+    {
+        var resources = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(stateDir, "endpoints.json")))!["resources"]!.AsObject();
+        string[] wanted = ["mutt_db_write_latency_ms", "mutt_alerter_processing_latency_seconds", "mutt_moog_request_duration_seconds", "mutt_moog_request_latency_seconds"];
+        foreach (var (name, node) in resources)
+        {
+            if (name is not ("alerter" or "forwarder") || node?["replicas"] is not JsonArray replicas)
+            {
+                continue;
+            }
+            foreach (var replica in replicas)
+            {
+                var url = (string?)replica?["urls"]?["health"] ?? (string?)replica?["urls"]?["http"];
+                if (url is null)
+                {
+                    continue;
+                }
+                string metrics;
+                try
+                {
+                    metrics = await http.GetStringAsync(url.TrimEnd('/') + "/metrics");
+                }
+                catch (HttpRequestException)
+                {
+                    continue;
+                }
+                var sums = new Dictionary<string, double>();
+                foreach (var raw in metrics.Split('\n'))
+                {
+                    var parts = raw.Split(' ');
+                    if (parts.Length < 2 || raw.StartsWith('#'))
+                    {
+                        continue;
+                    }
+                    var metric = parts[0].Split('{')[0];
+                    if (wanted.Any(w => metric == w + "_sum" || metric == w + "_count") && double.TryParse(parts[^1], CultureInfo.InvariantCulture, out var v))
+                    {
+                        sums[metric] = sums.GetValueOrDefault(metric) + v;
+                    }
+                }
+                var summary = string.Join(", ", wanted.Where(w => sums.GetValueOrDefault(w + "_count") > 0)
+                    .Select(w => $"{w} mean {sums[w + "_sum"] / sums[w + "_count"]:N3} x {sums[w + "_count"]:N0} (total {sums[w + "_sum"]:N1})"));
+                Console.WriteLine($"  {(string?)replica?["name"]}: {summary}");
+            }
+        }
+    }
+
+    private static async Task<long> SinkEventsAsync(HttpClient http, string sinkUrl)
+    {
+        var stats = JsonNode.Parse(await http.GetStringAsync(sinkUrl + "sink/stats"))!;
+        return (long)stats["events"]!;
+    }
+
+    private sealed record SinkSummary(long Events, long DistinctSignatures, long Non200, DateTimeOffset LastRequest);
+
+    private static async Task<SinkSummary> SinkSummaryAsync(HttpClient http, string sinkUrl)
+    {
+        var stats = JsonNode.Parse(await http.GetStringAsync(sinkUrl + "sink/stats"))!;
+        var requests = JsonNode.Parse(await http.GetStringAsync(sinkUrl + "sink/requests"))!.AsArray();
+        var last = requests.Count == 0 ? DateTimeOffset.MinValue : requests.Max(r => DateTimeOffset.Parse((string)r!["received_at"]!, CultureInfo.InvariantCulture));
+        var non200 = requests.Count(r => (int)r!["status"]! != 200);
+        return new SinkSummary((long)stats["events"]!, (long)stats["distinct_signatures"]!, non200, last);
+    }
+}
