@@ -28,9 +28,9 @@ public sealed record AuditRow(
 }
 
 /// <summary>
-/// Writes audit rows idempotently at COPY speed: a direct binary COPY when no row is a duplicate,
-/// else binary COPY into a temporary staging table emptied at commit, then one INSERT ... SELECT
-/// ... ON CONFLICT (correlation_id, event_timestamp) DO NOTHING, all in one transaction. A batch replayed after a crash (the
+/// Writes audit rows idempotently at COPY speed: binary COPY into a temporary staging table
+/// emptied at commit, then one INSERT ... SELECT ... ON CONFLICT (correlation_id,
+/// event_timestamp) DO NOTHING, all in one transaction. A batch replayed after a crash (the
 /// same correlation ids and timestamps) therefore adds no row; a plain COPY into the
 /// partitioned table could not skip duplicates.
 /// </summary>
@@ -99,32 +99,34 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
         }
     }
 
-    private const string CopyDirect =
-        "COPY event_audit_log (event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog, correlation_id, raw_message) FROM STDIN (FORMAT BINARY)";
-
-    /// <summary>
-    /// Fast path first: a binary COPY straight into event_audit_log, all or nothing in its
-    /// transaction. It works for every batch seen for the first time — nearly all of them. A batch
-    /// holding any row already there (a replay after a crash, or a sender's duplicate) fails the
-    /// unique index (23505), rolls back whole, and is written again through the staging table with
-    /// ON CONFLICT DO NOTHING. Either way a committed batch holds each (correlation_id,
-    /// event_timestamp) exactly once; the fast path saves the staging COPY and the INSERT ... SELECT.
-    /// </summary>
     private static async Task<int> WriteOnAsync(NpgsqlConnection connection, IReadOnlyList<AuditRow> rows, CancellationToken cancellationToken)
     {
-        try
-        {
-            await using var direct = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await CopyAsync(connection, CopyDirect, rows, cancellationToken).ConfigureAwait(false);
-            await direct.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return rows.Count;
-        }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
-        {
-            // Rolled back by the dispose above; the connection is usable again.
-        }
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await CopyAsync(connection, CopyStage, rows, cancellationToken).ConfigureAwait(false);
+        using (var importer = await connection.BeginBinaryImportAsync(CopyStage, cancellationToken).ConfigureAwait(false))
+        {
+            // Synchronous writes: they only fill Npgsql's buffer (flushing now and then), and the
+            // per-value async state machines cost more CPU than the COPY itself on this hot path.
+            foreach (var row in rows)
+            {
+                importer.StartRow();
+                importer.Write(DateTime.SpecifyKind(row.EventTimestamp, DateTimeKind.Utc), NpgsqlDbType.TimestampTz);
+                importer.Write(row.Hostname, NpgsqlDbType.Text);
+                if (row.MatchedRuleId is { } ruleId)
+                {
+                    importer.Write(ruleId, NpgsqlDbType.Integer);
+                }
+                else
+                {
+                    importer.WriteNull();
+                }
+                importer.Write(row.HandlingDecision, NpgsqlDbType.Text);
+                importer.Write(row.ForwardedToMoog, NpgsqlDbType.Boolean);
+                importer.Write(row.CorrelationId, NpgsqlDbType.Text);
+                importer.Write(row.RawMessageUtf8, NpgsqlDbType.Jsonb);
+            }
+            // Without Complete the importer's dispose cancels the COPY and nothing is written.
+            await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
         int inserted;
         await using (var merge = new NpgsqlCommand(MergeStage, connection, transaction))
         {
@@ -132,33 +134,6 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
         }
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return inserted;
-    }
-
-    private static async Task CopyAsync(NpgsqlConnection connection, string copy, IReadOnlyList<AuditRow> rows, CancellationToken cancellationToken)
-    {
-        using var importer = await connection.BeginBinaryImportAsync(copy, cancellationToken).ConfigureAwait(false);
-        // Synchronous writes: they only fill Npgsql's buffer (flushing now and then), and the
-        // per-value async state machines cost more CPU than the COPY itself on this hot path.
-        foreach (var row in rows)
-        {
-            importer.StartRow();
-            importer.Write(DateTime.SpecifyKind(row.EventTimestamp, DateTimeKind.Utc), NpgsqlDbType.TimestampTz);
-            importer.Write(row.Hostname, NpgsqlDbType.Text);
-            if (row.MatchedRuleId is { } ruleId)
-            {
-                importer.Write(ruleId, NpgsqlDbType.Integer);
-            }
-            else
-            {
-                importer.WriteNull();
-            }
-            importer.Write(row.HandlingDecision, NpgsqlDbType.Text);
-            importer.Write(row.ForwardedToMoog, NpgsqlDbType.Boolean);
-            importer.Write(row.CorrelationId, NpgsqlDbType.Text);
-            importer.Write(row.RawMessageUtf8, NpgsqlDbType.Jsonb);
-        }
-        // Without Complete the importer's dispose cancels the COPY and nothing is written.
-        await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
