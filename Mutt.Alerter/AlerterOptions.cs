@@ -17,7 +17,7 @@ public sealed class AlerterOptions
     [ConfigurationKeyName("ALERTER_JANITOR_TIMEOUT")] public double JanitorTimeout { get; set; } = 30;
     [ConfigurationKeyName("ALERTER_DLQ_NAME")] public string DlqName { get; set; } = MuttKeys.AlerterDlq;
     [ConfigurationKeyName("ALERTER_MAX_RETRIES")] public int MaxRetries { get; set; } = 3;
-    [ConfigurationKeyName("ALERTER_BATCH_SIZE")] public int BatchSize { get; set; } = 500;
+    [ConfigurationKeyName("ALERTER_BATCH_SIZE")] public int BatchSize { get; set; } = 1000;
     /// <summary>Longest idle wait on an empty queue (milliseconds); a nudge on mutt:queue:nudge cuts it short.</summary>
     [ConfigurationKeyName("ALERTER_IDLE_MAX_MS")] public int IdleMaxMs { get; set; } = 50;
     /// <summary>Match timeout of each user regex (milliseconds).</summary>

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Mutt.Core.Audit;
 using Mutt.Core.Events;
 using Mutt.Core.Rules;
@@ -10,7 +11,11 @@ namespace Mutt.Alerter.Processing;
 /// <summary>What happens to one item of a batch.</summary>
 public sealed class PlannedItem
 {
-    public required string Raw { get; init; }
+    /// <summary>The queue item as taken (UTF-8 JSON).</summary>
+    public required byte[] RawUtf8 { get; init; }
+    private string? _raw;
+    /// <summary>The item as text, decoded on first use (dead letters, retries): the hot path never needs it.</summary>
+    public string Raw => _raw ??= Encoding.UTF8.GetString(RawUtf8);
     public MuttEvent? Event { get; init; }
     public AuditRow? Audit { get; set; }
     public string? AlertJson { get; set; }
@@ -46,30 +51,25 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
 {
     public const string UnknownHost = "unknown";
 
-    public BatchPlan Plan(IReadOnlyList<string> items, RuleSet rules)
+    public BatchPlan Plan(IReadOnlyList<string> items, RuleSet rules) =>
+        Plan(items.Select(Encoding.UTF8.GetBytes).ToArray(), rules);
+
+    /// <summary>Plans a batch straight from the queue items' UTF-8 bytes (no string decoding on the hot path).</summary>
+    public BatchPlan Plan(IReadOnlyList<byte[]> items, RuleSet rules)
     {
         var plan = new BatchPlan();
-        foreach (var raw in items)
+        foreach (var bytes in items)
         {
+            var raw = bytes;
             MuttEvent? evt;
             try
             {
-                evt = JsonSerializer.Deserialize(raw, MuttJsonContext.Default.MuttEvent);
-                if (evt is null)
-                {
-                    throw new JsonException("The item is JSON null, not an event object.");
-                }
+                evt = Deserialize(ref raw);
             }
-            catch (JsonException ex)
+            catch (Exception ex) when (ex is JsonException or NotSupportedException)
             {
                 plan.Poison++;
-                plan.DeadLetters.Add(DeadLetterJson(raw, "poison: unparseable JSON", ex.Message));
-                continue;
-            }
-            catch (NotSupportedException ex)
-            {
-                plan.Poison++;
-                plan.DeadLetters.Add(DeadLetterJson(raw, "poison: unparseable JSON", ex.Message));
+                plan.DeadLetters.Add(DeadLetterJson(Encoding.UTF8.GetString(raw), "poison: unparseable JSON", ex.Message));
                 continue;
             }
 
@@ -79,10 +79,31 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                Fail(plan, raw, evt, ex.Message);
+                Fail(plan, Encoding.UTF8.GetString(raw), evt, ex.Message);
             }
         }
         return plan;
+    }
+
+    /// <summary>
+    /// Parses the item from its bytes. Invalid UTF-8 (the reader refuses it) gets the lenient path it
+    /// always had: decoded with replacement characters, then parsed; <paramref name="raw"/> becomes those
+    /// re-encoded bytes, which PostgreSQL's jsonb accepts.
+    /// </summary>
+    private static MuttEvent Deserialize(ref byte[] raw)
+    {
+        MuttEvent? evt;
+        try
+        {
+            evt = JsonSerializer.Deserialize(raw, MuttJsonContext.Default.MuttEvent);
+        }
+        catch (JsonException) when (!Utf8.IsValid(raw))
+        {
+            var text = Encoding.UTF8.GetString(raw);
+            evt = JsonSerializer.Deserialize(text, MuttJsonContext.Default.MuttEvent);
+            raw = Encoding.UTF8.GetBytes(text);
+        }
+        return evt ?? throw new JsonException("The item is JSON null, not an event object.");
     }
 
     /// <summary>Sends an item that failed processing back for another try, or to the DLQ once retries are spent.</summary>
@@ -98,7 +119,7 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
         plan.Retries.Add(JsonSerializer.Serialize(evt, MuttJsonContext.Default.MuttEvent));
     }
 
-    private static PlannedItem PlanEvent(string raw, MuttEvent evt, RuleSet rules, BatchPlan plan)
+    private static PlannedItem PlanEvent(byte[] raw, MuttEvent evt, RuleSet rules, BatchPlan plan)
     {
         // Keep the id stable across replays and retries: a missing id is derived from the payload
         // as the producer sent it (before any retry_count of ours), then travels in the envelope.
@@ -107,7 +128,7 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
         var eventTime = evt.EventTimeUtc();
         var match = rules.Match(evt);
         plan.RegexTimeouts += match.RegexTimeouts;
-        var item = new PlannedItem { Raw = raw, Event = evt };
+        var item = new PlannedItem { RawUtf8 = raw, Event = evt };
         if (match.Rule is null)
         {
             plan.Unhandled++;
@@ -157,10 +178,12 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
         return JsonSerializer.Serialize(alert, MuttJsonContext.Default.AlertMessage);
     }
 
-    public static string DeriveCorrelationId(string raw)
+    public static string DeriveCorrelationId(string raw) => DeriveCorrelationId(Encoding.UTF8.GetBytes(raw));
+
+    public static string DeriveCorrelationId(ReadOnlySpan<byte> raw)
     {
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(raw), hash);
+        SHA256.HashData(raw, hash);
         return "derived-" + Convert.ToHexStringLower(hash[..16]);
     }
 

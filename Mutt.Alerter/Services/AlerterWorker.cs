@@ -169,10 +169,10 @@ public sealed class AlerterWorker(
     /// <summary>Takes nothing from Redis: parse and match (CPU only).</summary>
     private BatchPlan PlanBatch(RedisValue[] items)
     {
-        var raw = new string[items.Length];
+        var raw = new byte[items.Length][];
         for (var i = 0; i < items.Length; i++)
         {
-            raw[i] = items[i]!;
+            raw[i] = (byte[])items[i]! ?? [];
         }
         return _planner.Plan(raw, rules.Current);
     }

@@ -3,7 +3,11 @@ using NpgsqlTypes;
 
 namespace Mutt.Core.Audit;
 
-/// <summary>One row of <c>event_audit_log</c>. <see cref="EventTimestamp"/> must be UTC (timestamptz).</summary>
+/// <summary>
+/// One row of <c>event_audit_log</c>. <see cref="EventTimestamp"/> must be UTC (timestamptz).
+/// <see cref="RawMessageUtf8"/> is the queue item's JSON as received (UTF-8): it goes to the jsonb
+/// column as is, never decoded and re-encoded on the hot path.
+/// </summary>
 public sealed record AuditRow(
     DateTime EventTimestamp,
     string Hostname,
@@ -11,7 +15,17 @@ public sealed record AuditRow(
     string HandlingDecision,
     bool ForwardedToMoog,
     string CorrelationId,
-    string RawMessage);
+    ReadOnlyMemory<byte> RawMessageUtf8)
+{
+    public AuditRow(DateTime eventTimestamp, string hostname, int? matchedRuleId, string handlingDecision, bool forwardedToMoog,
+        string correlationId, string rawMessage)
+        : this(eventTimestamp, hostname, matchedRuleId, handlingDecision, forwardedToMoog, correlationId,
+            (ReadOnlyMemory<byte>)System.Text.Encoding.UTF8.GetBytes(rawMessage))
+    {
+    }
+
+    public string RawMessage => System.Text.Encoding.UTF8.GetString(RawMessageUtf8.Span);
+}
 
 /// <summary>
 /// Writes audit rows idempotently at COPY speed: binary COPY into a temporary staging table
@@ -108,7 +122,7 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
                 importer.Write(row.HandlingDecision, NpgsqlDbType.Text);
                 importer.Write(row.ForwardedToMoog, NpgsqlDbType.Boolean);
                 importer.Write(row.CorrelationId, NpgsqlDbType.Text);
-                importer.Write(row.RawMessage, NpgsqlDbType.Jsonb);
+                importer.Write(row.RawMessageUtf8, NpgsqlDbType.Jsonb);
             }
             // Without Complete the importer's dispose cancels the COPY and nothing is written.
             await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);

@@ -29,6 +29,24 @@ public sealed class AlerterBatchPlannerTests
     }
 
     [Fact]
+    public void Item_bytes_go_to_the_audit_row_unchanged_and_invalid_utf8_is_still_processed()
+    {
+        var good = System.Text.Encoding.UTF8.GetBytes("""{"timestamp":"2025-01-02T03:04:05Z","message":"LINK DOWN caf\u00e9","hostname":"r1","correlation_id":"b1"}""");
+        var invalid = System.Text.Encoding.UTF8.GetBytes("""{"timestamp":"2025-01-02T03:04:05Z","message":"LINK DOWN X","hostname":"r2","correlation_id":"b2"}""");
+        invalid[Array.IndexOf(invalid, (byte)'X')] = 0xFF; // not UTF-8: decoded leniently (U+FFFD) as before
+
+        var plan = _planner.Plan([good, invalid], Rules);
+
+        Assert.Equal(0, plan.Poison);
+        var rows = plan.AuditRows.ToList();
+        Assert.Equal(2, rows.Count);
+        Assert.Equal(good, rows[0].RawMessageUtf8.ToArray());
+        Assert.True(System.Text.Unicode.Utf8.IsValid(rows[1].RawMessageUtf8.Span));
+        Assert.Contains("LINK DOWN \uFFFD", rows[1].RawMessage);
+        Assert.Equal(2, plan.Alerts.Count());
+    }
+
+    [Fact]
     public void Forwarded_match_makes_an_audit_row_and_an_alert()
     {
         var plan = _planner.Plan(["""{"timestamp":"2025-01-02T03:04:05Z","message":"LINK DOWN","hostname":"r1","correlation_id":"c1","syslog_severity":3}"""], Rules);
