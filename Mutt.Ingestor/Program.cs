@@ -2,6 +2,7 @@ using Mutt.Ingestor.Apis;
 using Mutt.Ingestor.Extensions;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.ConfigureMuttHttps();
 builder.AddServiceDefaults();
 builder.AddApplicationServices();
 

@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using Mutt.Core.Secrets;
 
 namespace Mutt.Ingestor.Ingest;
 
@@ -9,21 +11,34 @@ namespace Mutt.Ingestor.Ingest;
 /// INGEST_AUTH_DISABLED=true says so explicitly (development only). The expected key's hash is
 /// computed once; each request hashes the given key into a stack buffer and compares the two
 /// hashes in constant time (equal lengths, so nothing leaks about the key's length either).
+/// The key comes from the secret store (Vault, or configuration without it) and its hash is
+/// recomputed when the store reports a change, so a rotated key applies without a restart.
 /// </summary>
 public sealed class IngestAuth : IHostedService
 {
-    private readonly byte[]? _expectedHash;
     private readonly ILogger<IngestAuth> _logger;
+    private readonly ISecretStore? _secrets;
+    private readonly string? _configuredKey;
+    private volatile byte[]? _expectedHash;
 
-    public IngestAuth(IOptions<IngestOptions> options, ILogger<IngestAuth> logger)
+    public IngestAuth(IOptions<IngestOptions> options, ILogger<IngestAuth> logger, ISecretStore? secrets = null)
     {
         _logger = logger;
+        _secrets = secrets;
         var settings = options.Value;
         Disabled = settings.INGEST_AUTH_DISABLED;
-        if (!string.IsNullOrEmpty(settings.INGEST_API_KEY))
+        _configuredKey = settings.INGEST_API_KEY;
+        Refresh();
+        if (_secrets is not null)
         {
-            _expectedHash = SHA256.HashData(Encoding.UTF8.GetBytes(settings.INGEST_API_KEY));
+            ChangeToken.OnChange(_secrets.GetChangeToken, Refresh);
         }
+    }
+
+    private void Refresh()
+    {
+        var key = _secrets?.Get(SecretNames.IngestApiKey) is { Length: > 0 } fromStore ? fromStore : _configuredKey;
+        _expectedHash = string.IsNullOrEmpty(key) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(key));
     }
 
     /// <summary>Authentication explicitly switched off (INGEST_AUTH_DISABLED=true).</summary>
@@ -38,7 +53,8 @@ public sealed class IngestAuth : IHostedService
         {
             return true;
         }
-        if (_expectedHash is null || string.IsNullOrEmpty(given))
+        var expected = _expectedHash;
+        if (expected is null || string.IsNullOrEmpty(given))
         {
             return false;
         }
@@ -48,7 +64,7 @@ public sealed class IngestAuth : IHostedService
         var length = Encoding.UTF8.GetBytes(given, bytes);
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(bytes[..length], hash);
-        return CryptographicOperations.FixedTimeEquals(hash, _expectedHash);
+        return CryptographicOperations.FixedTimeEquals(hash, expected);
     }
 
     public Task StartAsync(CancellationToken cancellationToken)

@@ -14,14 +14,14 @@ namespace Mutt.Ingestor.Ingest;
 /// </summary>
 public sealed class ThroughputCounters(IConnectionMultiplexer redis, ILogger<ThroughputCounters> logger) : BackgroundService
 {
-    public const string KeyPrefix = MuttKeys.MetricsPrefix + ":events";
     private long _pending;
 
     public void Add(long events) => Interlocked.Add(ref _pending, events);
 
-    public static string MinuteKey(DateTimeOffset at) => $"{KeyPrefix}:m:{at.ToUnixTimeSeconds() / 60}";
-    public static string HourKey(DateTimeOffset at) => $"{KeyPrefix}:h:{at.ToUnixTimeSeconds() / 3600}";
-    public static string DayKey(DateTimeOffset at) => $"{KeyPrefix}:d:{at.ToUnixTimeSeconds() / 86400}";
+    // Key names, bucket sizes and TTLs are shared with the Dashboard that reads them.
+    public static string MinuteKey(DateTimeOffset at) => FlowCounterKeys.Minute.KeyAt(at);
+    public static string HourKey(DateTimeOffset at) => FlowCounterKeys.Hour.KeyAt(at);
+    public static string DayKey(DateTimeOffset at) => FlowCounterKeys.Day.KeyAt(at);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -52,10 +52,11 @@ public sealed class ThroughputCounters(IConnectionMultiplexer redis, ILogger<Thr
             var db = redis.GetDatabase();
             var batch = db.CreateBatch();
             var tasks = new List<Task>(6);
-            foreach (var (key, ttl) in new[] { (MinuteKey(now), TimeSpan.FromHours(2)), (HourKey(now), TimeSpan.FromHours(48)), (DayKey(now), TimeSpan.FromDays(8)) })
+            foreach (var window in FlowCounterKeys.Windows)
             {
+                var key = window.KeyAt(now);
                 tasks.Add(batch.StringIncrementAsync(key, count));
-                tasks.Add(batch.KeyExpireAsync(key, ttl));
+                tasks.Add(batch.KeyExpireAsync(key, window.Ttl));
             }
             batch.Execute();
             await Task.WhenAll(tasks);
