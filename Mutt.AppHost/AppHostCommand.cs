@@ -54,6 +54,18 @@ public static class AppHostCommand
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 
+        // Replicas__<resource>=N scales a project for this run only; the published manifests keep the model's count.
+        foreach (var scale in configuration.GetSection("Replicas").GetChildren())
+        {
+            var project = model.Projects.FirstOrDefault(p => p.Name == scale.Key);
+            if (project is null || !int.TryParse(scale.Value, out var replicas) || replicas is < 1 or > 32)
+            {
+                Console.Error.WriteLine($"[apphost] Replicas:{scale.Key}={scale.Value} is not a project name with a count of 1-32");
+                return 2;
+            }
+            project.Replicas = replicas;
+        }
+
         var options = new RunOptions
         {
             StateDir = configuration["StateDir"],
