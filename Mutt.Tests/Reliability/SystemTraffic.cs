@@ -57,7 +57,7 @@ public static class SystemTraffic
     /// connection error) is resent unchanged, as a real sender does: the same correlation ids and
     /// timestamps, so a batch that landed despite the error is deduplicated by the audit's unique key.
     /// </summary>
-    public sealed class Stream(MuttApplication app, string prefix, string message, int batchSize = 100)
+    public sealed class Stream(MuttApplication app, string prefix, string message, int batchSize = 100, int eventsPerSecond = 400)
     {
         private readonly ConcurrentDictionary<string, byte> _accepted = new();
         private int _retries;
@@ -72,6 +72,7 @@ public static class SystemTraffic
             using var http = IngestClient(app);
             var until = DateTime.UtcNow + deadline;
             var batch = 0;
+            var pace = System.Diagnostics.Stopwatch.StartNew();
             while (_accepted.Count < maximum && (!stop.IsCancellationRequested || _accepted.Count < minimum))
             {
                 if (DateTime.UtcNow > until)
@@ -107,6 +108,12 @@ public static class SystemTraffic
                     await Task.Delay(200, CancellationToken.None);
                 }
                 batch++;
+                // Paced, so the stream spans the fault instead of finishing before it.
+                var due = TimeSpan.FromSeconds((double)batch * batchSize / eventsPerSecond) - pace.Elapsed;
+                if (due > TimeSpan.Zero)
+                {
+                    await Task.Delay(due, CancellationToken.None);
+                }
             }
         }
     }
