@@ -25,5 +25,10 @@ public sealed partial class PipelineTests
         Assert.True(findings.Count == 0, "secrets leaked:\n" + string.Join('\n', findings.Take(20)));
         Assert.True(SecretLeakScan.LinesScanned(App) > 0, "no log lines were scanned");
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(App.Replicas["ingestor"][0].HealthUrl)).StatusCode);
+        // The two files allowed to hold them are readable by their owner only.
+        foreach (var file in new[] { App.EndpointsFile, App.ParametersFile })
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        }
     }
 }
