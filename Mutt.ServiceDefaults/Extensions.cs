@@ -56,6 +56,9 @@ public static class Extensions
         {
             builder.Logging.SetMinimumLevel(minimum);
         }
+        // ASP.NET Core's "Request starting/finished" lines print the full URL, query string included:
+        // a key sent as ?api_key= would be logged. Every service keeps them at Warning (secrets never logged).
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         // JSON is the default: every line carries its scopes, so the correlation id of the
         // request or event travels with it. LOG_JSON_ENABLED=false gives plain text for humans.
         builder.Logging.ClearProviders();

@@ -219,7 +219,39 @@ public sealed partial class MuttApplication : IAsyncDisposable
                 {
                     _ports[(resource.Name, endpoint.Name, i)] = ChoosePort(endpoint);
                 }
+                ShareUdpTcpPorts(resource, i);
             }
+        }
+    }
+
+    /// <summary>
+    /// A UDP and a TCP endpoint declared on the same spec port (syslog 5514) are one setting in the
+    /// service (SYSLOG_PORT binds both), so they must get the same number when free ports are chosen.
+    /// </summary>
+    private void ShareUdpTcpPorts(Resource resource, int replica)
+    {
+        foreach (var udp in resource.Endpoints.Where(e => e.Protocol == EndpointProtocol.Udp))
+        {
+            var tcp = resource.Endpoints.FirstOrDefault(e => e.Protocol == EndpointProtocol.Tcp && !e.IsHttp && e.Port == udp.Port);
+            if (tcp is null || _ports[(resource.Name, udp.Name, replica)] == _ports[(resource.Name, tcp.Name, replica)])
+            {
+                continue;
+            }
+            _assignedPorts.Remove((EndpointProtocol.Tcp, _ports[(resource.Name, tcp.Name, replica)]));
+            var port = _ports[(resource.Name, udp.Name, replica)];
+            while (_assignedPorts.Contains((EndpointProtocol.Tcp, port)) || NativeProcess.PreferredOrFreeTcpPort(port) != port)
+            {
+                _assignedPorts.Remove((EndpointProtocol.Udp, port));
+                do
+                {
+                    port = NativeProcess.FreeUdpPort();
+                }
+                while (_assignedPorts.Contains((EndpointProtocol.Udp, port)));
+                _assignedPorts.Add((EndpointProtocol.Udp, port));
+            }
+            _assignedPorts.Add((EndpointProtocol.Tcp, port));
+            _ports[(resource.Name, udp.Name, replica)] = port;
+            _ports[(resource.Name, tcp.Name, replica)] = port;
         }
     }
 

@@ -1,0 +1,157 @@
+using System.Net;
+using System.Text;
+using Mutt.AppHost.Run;
+
+namespace Mutt.Tests.Reliability;
+
+/// <summary>
+/// Secrets never leak (issue 7 item 6): the API keys appear in no log line and no /health or
+/// /metrics body, the PostgreSQL password in no log line. endpoints.json and parameters.json
+/// (mode 600) are the only places allowed to hold them.
+/// </summary>
+public static class SecretLeakScan
+{
+    public sealed record Secrets(IReadOnlyList<(string Name, string Value)> ApiKeys, IReadOnlyList<(string Name, string Value)> All);
+
+    public static Secrets SecretsOf(MuttApplication app)
+    {
+        var keys = new List<(string, string)>();
+        foreach (var name in new[] { "ingest-api-key", "webui-api-key", "moog-api-key" })
+        {
+            var value = app.GetParameterValue(name);
+            Assert.True(value.Length >= 16, $"{name} is too short to scan for");
+            keys.Add((name, value));
+        }
+        // The Forwarder sends the Moogsoft key as HTTP Basic credentials: that encoding must not leak either.
+        keys.Add(("moog-api-key (Basic)", Convert.ToBase64String(Encoding.UTF8.GetBytes("mutt:" + app.GetParameterValue("moog-api-key")))));
+        var all = new List<(string, string)>(keys) { ("postgres-password", app.GetParameterValue("postgres-password")) };
+        return new Secrets(keys, all);
+    }
+
+    /// <summary>Good and bad requests that carry keys: wrong keys, right keys in headers, the right key in ?api_key=.</summary>
+    public static async Task DriveTrafficAsync(MuttApplication app, HttpClient http)
+    {
+        var ingest = new Uri(app.IngestorUrl, "/api/v2/ingest");
+        var dashboard = app.DashboardUrl;
+        var webuiKey = app.GetParameterValue("webui-api-key");
+        var body = SystemTraffic.Event($"leak-{Guid.NewGuid():N}", "CRITICAL leak drive", "core-router-01");
+
+        await ExpectAsync(http, Request(HttpMethod.Post, ingest, body, ("X-API-KEY", "wrong-" + Guid.NewGuid().ToString("N"))), HttpStatusCode.Unauthorized);
+        await ExpectAsync(http, Request(HttpMethod.Post, ingest, body), HttpStatusCode.Unauthorized);
+        await ExpectAsync(http, Request(HttpMethod.Post, ingest, body, ("X-API-KEY", app.IngestApiKey)), HttpStatusCode.Accepted);
+        // A key in the query string is not how the Ingestor authenticates; it must still not be logged with the URL.
+        await ExpectAsync(http, Request(HttpMethod.Post, new Uri(ingest + "?api_key=" + Uri.EscapeDataString(app.IngestApiKey)), body), HttpStatusCode.Unauthorized);
+
+        await ExpectAsync(http, Request(HttpMethod.Get, new Uri(dashboard, "/api/v2/rules")), HttpStatusCode.Unauthorized);
+        await ExpectAsync(http, Request(HttpMethod.Get, new Uri(dashboard, "/api/v2/rules"), null, ("X-API-KEY", "wrong-key-0123456789")), HttpStatusCode.Unauthorized);
+        await ExpectAsync(http, Request(HttpMethod.Get, new Uri(dashboard, "/api/v2/rules"), null, ("X-API-KEY", webuiKey)), HttpStatusCode.OK);
+        await ExpectAsync(http, Request(HttpMethod.Get, new Uri(dashboard, "/api/v2/rules?api_key=wrong-key-0123456789")), HttpStatusCode.Unauthorized);
+        // The spec's ?api_key= exchange: a valid key → 302 to the same URL without it (the handler follows no redirects).
+        using (var noRedirect = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(15) })
+        {
+            using var response = await noRedirect.GetAsync(new Uri(dashboard, "/?api_key=" + Uri.EscapeDataString(webuiKey)));
+            Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+            Assert.DoesNotContain(webuiKey, response.Headers.Location?.ToString() ?? "", StringComparison.Ordinal);
+            using var api = await noRedirect.GetAsync(new Uri(dashboard, "/api/v2/audit-logs?api_key=" + Uri.EscapeDataString(webuiKey)));
+            Assert.True(api.StatusCode is HttpStatusCode.Redirect or HttpStatusCode.OK, $"dashboard ?api_key= answered {api.StatusCode}");
+        }
+        using (var login = new FormUrlEncodedContent([new("api_key", "wrong-key-0123456789")]))
+        {
+            using var response = await http.PostAsync(new Uri(dashboard, "/login"), login);
+        }
+
+        // The sink with wrong and right Basic credentials (the Forwarder's header).
+        var sinkEvent = "{\"events\":[{\"signature\":\"leak-test\",\"source\":\"h\",\"description\":\"d\",\"severity\":2}]}";
+        var wrongBasic = Convert.ToBase64String(Encoding.UTF8.GetBytes("mutt:wrong-key-0123456789"));
+        await ExpectAsync(http, Request(HttpMethod.Post, new Uri(app.SinkUrl, "/api/v1/events"), sinkEvent, ("Authorization", "Basic " + wrongBasic)), HttpStatusCode.Unauthorized);
+    }
+
+    /// <summary>/health and /metrics of every http endpoint of every replica: no API key in any body.</summary>
+    public static async Task<List<string>> ScanEndpointsAsync(MuttApplication app, HttpClient http, IReadOnlyList<(string Name, string Value)> secrets)
+    {
+        var findings = new List<string>();
+        var scanned = 0;
+        foreach (var (resource, replicas) in app.Replicas)
+        {
+            foreach (var replica in replicas)
+            {
+                foreach (var endpoint in replica.Project.Endpoints.Where(e => e.IsHttp))
+                {
+                    foreach (var path in new[] { "/health", "/metrics" })
+                    {
+                        var url = new Uri(app.GetEndpoint(resource, endpoint.Name, replica.Index), path);
+                        using var response = await http.GetAsync(url);
+                        var text = await response.Content.ReadAsStringAsync();
+                        if (response.StatusCode == HttpStatusCode.OK)
+                        {
+                            scanned++;
+                        }
+                        findings.AddRange(secrets.Where(s => text.Contains(s.Value, StringComparison.Ordinal)).Select(s => $"{s.Name} in {url}"));
+                    }
+                }
+            }
+        }
+        Assert.True(scanned >= 2 * app.Replicas.Count, $"only {scanned} /health and /metrics bodies answered 200");
+        return findings;
+    }
+
+    /// <summary>Every line of every log: the state dir's logs/, the AppHost's own messages and each process's captured output.</summary>
+    public static List<string> ScanLogs(MuttApplication app, IEnumerable<string> appHostLog, IReadOnlyList<(string Name, string Value)> secrets)
+    {
+        var findings = new List<string>();
+        foreach (var (source, line) in Lines(app).Concat(appHostLog.Select(l => ("apphost", l))))
+        {
+            findings.AddRange(secrets.Where(s => line.Contains(s.Value, StringComparison.Ordinal)).Select(s => $"{s.Name} in {source}: {Redact(line, s.Value)}"));
+        }
+        return findings;
+    }
+
+    public static int LinesScanned(MuttApplication app) => Lines(app).Count();
+
+    private static IEnumerable<(string Source, string Line)> Lines(MuttApplication app)
+    {
+        var logs = Path.Combine(app.StateDir, "logs");
+        foreach (var file in Directory.Exists(logs) ? Directory.EnumerateFiles(logs, "*", SearchOption.AllDirectories) : [])
+        {
+            // Read with sharing: the services are still writing.
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            while (reader.ReadLine() is { } line)
+            {
+                yield return (file, line);
+            }
+        }
+        foreach (var replica in app.Replicas.Values.SelectMany(r => r))
+        {
+            foreach (var line in replica.Process?.Output ?? [])
+            {
+                yield return (replica.PodName + " output", line);
+            }
+        }
+    }
+
+    private static string Redact(string line, string secret) => line.Replace(secret, "<SECRET>", StringComparison.Ordinal);
+
+    private static HttpRequestMessage Request(HttpMethod method, Uri url, string? json = null, params (string Name, string Value)[] headers)
+    {
+        var request = new HttpRequestMessage(method, url);
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+        }
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+        return request;
+    }
+
+    private static async Task ExpectAsync(HttpClient http, HttpRequestMessage request, HttpStatusCode expected)
+    {
+        using (request)
+        {
+            using var response = await http.SendAsync(request);
+            Assert.True(response.StatusCode == expected, $"{request.Method} {request.RequestUri?.AbsolutePath} answered {response.StatusCode}, expected {expected}");
+        }
+    }
+}
