@@ -4,6 +4,8 @@ using Mutt.Dashboard;
 using Mutt.Dashboard.Components;
 
 var builder = WebApplication.CreateBuilder(args);
+// Radzen's _content/ assets come from the build output when not published, in every environment.
+builder.WebHost.UseStaticWebAssets();
 builder.ConfigureMuttHttps();
 builder.AddServiceDefaults();
 builder.AddApplicationServices();

@@ -70,9 +70,10 @@ public sealed class ServiceProcess : IAsyncDisposable
         {
             info.ArgumentList.Add(argument);
         }
-        // Development, so Radzen's static web assets resolve from the build output.
-        info.Environment["DOTNET_ENVIRONMENT"] = "Development";
-        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        // Production unless the caller says otherwise: Development would send stack traces to
+        // clients. The Dashboard serves its static web assets from the build output itself.
+        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         foreach (var (key, value) in environment)
         {
             if (value is null)

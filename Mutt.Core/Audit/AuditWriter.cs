@@ -110,7 +110,7 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
             {
                 importer.StartRow();
                 importer.Write(DateTime.SpecifyKind(row.EventTimestamp, DateTimeKind.Utc), NpgsqlDbType.TimestampTz);
-                importer.Write(row.Hostname, NpgsqlDbType.Text);
+                importer.Write(PostgresText.Safe(row.Hostname), NpgsqlDbType.Text);
                 if (row.MatchedRuleId is { } ruleId)
                 {
                     importer.Write(ruleId, NpgsqlDbType.Integer);
@@ -121,8 +121,8 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
                 }
                 importer.Write(row.HandlingDecision, NpgsqlDbType.Text);
                 importer.Write(row.ForwardedToMoog, NpgsqlDbType.Boolean);
-                importer.Write(row.CorrelationId, NpgsqlDbType.Text);
-                importer.Write(row.RawMessageUtf8, NpgsqlDbType.Jsonb);
+                importer.Write(PostgresText.Safe(row.CorrelationId), NpgsqlDbType.Text);
+                importer.Write(PostgresText.SafeJson(row.RawMessageUtf8), NpgsqlDbType.Jsonb);
             }
             // Without Complete the importer's dispose cancels the COPY and nothing is written.
             await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);

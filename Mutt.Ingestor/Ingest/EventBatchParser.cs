@@ -42,6 +42,13 @@ public static class EventBatchParser
         using var writer = new Utf8JsonWriter(output);
         var receivedText = receivedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
 
+        // System.Text.Json checks UTF-8 only when a string is read, which would surface as an
+        // exception deep in validation; bad bytes anywhere make the whole body invalid input (400).
+        if (!System.Text.Unicode.Utf8.IsValid(body.Span))
+        {
+            return new ParsedBatch { Outcome = BatchOutcome.InvalidJson, Detail = "The body is not valid UTF-8." };
+        }
+
         if (ndjson)
         {
             return ParseNdjson(body, options, limits, receivedText, output, writer);

@@ -32,4 +32,28 @@ public sealed class AlerterAuditWriterTests(InfrastructureFixture infra)
         Assert.Equal(161, reader.GetInt64(1));
         Assert.Equal(161, reader.GetInt64(2));
     }
+
+    [Fact]
+    public async Task Nul_characters_from_senders_are_audited_as_replacement_characters_instead_of_failing_the_batch()
+    {
+        var connectionString = await infra.CreateDatabaseAsync();
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var writer = new AuditWriter(dataSource);
+        var ts = new DateTime(2025, 3, 15, 12, 0, 0, DateTimeKind.Utc);
+        AuditRow[] rows =
+        [
+            new(ts, "bad\0host", null, "unhandled", false, "nul-1", """{"message":"a\u0000b","note":"\\u0000 stays text"}"""),
+            new(ts, "good", null, "unhandled", false, "nul-2", """{"message":"fine"}"""),
+        ];
+
+        Assert.Equal(2, await writer.WriteAsync(rows));
+
+        await using var command = dataSource.CreateCommand(
+            "SELECT hostname, raw_message->>'message', raw_message->>'note' FROM event_audit_log WHERE correlation_id = 'nul-1'");
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal("bad\uFFFDhost", reader.GetString(0));
+        Assert.Equal("a\uFFFDb", reader.GetString(1));
+        Assert.Equal("\\u0000 stays text", reader.GetString(2));
+    }
 }

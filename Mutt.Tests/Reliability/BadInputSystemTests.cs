@@ -43,13 +43,7 @@ public sealed partial class SystemReliabilityTests
             output.WriteLine($"  {group.Key.Category}/{group.Key.Transport}: {group.Count()} sent, {group.Count(o => o.Error is not null)} errors, {group.Count(o => o.ExpectedStatus is not null && !o.AsExpected)} mismatches");
         }
 
-        // KNOWN INGESTOR BUG (reported to the lead, RELIABILITY.md): invalid UTF-8 *inside a JSON string*
-        // passes Utf8JsonReader's structural check and throws from JsonElement.GetString() in
-        // EventBatchParser.AddItem → 500 instead of the documented 400. Nothing is enqueued. Tolerated
-        // here as exactly that and nothing else; delete this filter once the Ingestor answers 400.
-        var knownBug = result.Mismatches.Where(o => o.Category == "invalid-utf8" && o.ActualStatus == 500).ToList();
-        output.WriteLine($"KNOWN INGESTOR BUG: {knownBug.Count} invalid-utf8 cases answered 500 instead of 400");
-        var mismatches = result.Mismatches.Except(knownBug).ToList();
+        var mismatches = result.Mismatches.ToList();
         Assert.True(mismatches is [], "REST cases without their documented status:\n" + string.Join('\n', mismatches.Take(30)));
         Assert.DoesNotContain(result.Outcomes, o => o.Skipped);
         Assert.Empty(result.GoodFailures);
