@@ -386,7 +386,7 @@ public sealed class AlerterWorker(
         }
         var transaction = queue.BeginCompletion();
         _ = transaction.ListLeftPushAsync(_options.DlqName,
-            items.Select(i => (RedisValue)_planner.DeadLetterJson(i!, "shed", $"alert queue depth {depth} >= alerter_queue_shed_threshold {shed}")).ToArray());
+            items.Select(i => (RedisValue)_planner.DeadLetterJson(i!, Mutt.Core.DeadLetters.DeadLetterPolicy.ShedReason, $"alert queue depth {depth} >= alerter_queue_shed_threshold {shed}")).ToArray());
         _ = queue.AckIn(transaction);
         if (!await transaction.ExecuteAsync())
         {

@@ -25,6 +25,9 @@ public static class DeadLetterPolicy
         "invalid_json", "http_4xx", "validation", "invalid_payload",
     };
 
+    /// <summary>The Alerter's reason for events it moved aside under backpressure (alerter_shed_mode=dlq).</summary>
+    public const string ShedReason = "shed";
+
     public static bool IsPermanent(DeadLetter letter) =>
         PermanentReasons.Contains(letter.Reason)
         || letter.HttpStatus is >= 400 and < 500 and not 408 and not 429;
@@ -35,6 +38,16 @@ public static class DeadLetterPolicy
         if (IsPermanent(letter))
         {
             return new RemediationDecision(RemediationAction.Poison, $"permanent cause ({letter.Reason}{(letter.HttpStatus is { } s ? " " + s : "")}): replaying cannot help");
+        }
+        if (string.Equals(letter.Reason, ShedReason, StringComparison.OrdinalIgnoreCase))
+        {
+            // Shed events failed nothing: the Alerter parked them because Moogsoft's backlog was too
+            // deep. They are replayed with (capped) backoff for as long as the outage lasts and never
+            // count towards poison, so a long outage cannot strand them unaudited.
+            var shedDue = letter.NextReplayAt ?? letter.FailedAt + backoffBase * Math.Min(attempts + 1, 10);
+            return now >= shedDue
+                ? new RemediationDecision(RemediationAction.Replay, $"replay of a shed event ({attempts + 1})", shedDue)
+                : new RemediationDecision(RemediationAction.Wait, "backoff", shedDue);
         }
         if (attempts >= maxRetries)
         {

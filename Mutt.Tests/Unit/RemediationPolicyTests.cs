@@ -26,6 +26,15 @@ public sealed class RemediationPolicyTests
         Assert.Equal(RemediationAction.Poison, DeadLetterPolicy.Decide(letter, 3, T0.AddDays(1), 3, Base).Action);
     }
 
+    [Fact]
+    public void Shed_events_are_replayed_with_backoff_and_never_poisoned()
+    {
+        var letter = new DeadLetter { Reason = DeadLetterPolicy.ShedReason, FailedAt = T0 };
+        Assert.Equal(RemediationAction.Replay, DeadLetterPolicy.Decide(letter, 3, T0.AddDays(1), 3, Base).Action);
+        Assert.Equal(RemediationAction.Replay, DeadLetterPolicy.Decide(letter, 50, T0.AddDays(1), 3, Base).Action);
+        Assert.Equal(RemediationAction.Wait, DeadLetterPolicy.Decide(letter, 50, T0.AddSeconds(599), 3, Base).Action);
+    }
+
     [Theory]
     [InlineData("invalid_json", null)]
     [InlineData("http_4xx", 400)]
