@@ -19,25 +19,12 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
 
         var rules = new List<AlertRule>();
         await using (var command = new NpgsqlCommand(
-            "SELECT id, match_string, trap_oid, syslog_severity, match_type, priority, prod_handling, dev_handling, team_assignment, is_active " +
-            "FROM alert_rules WHERE is_active ORDER BY priority, id", connection, transaction))
+            $"SELECT {RuleColumns} FROM alert_rules WHERE is_active ORDER BY priority, id", connection, transaction))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                rules.Add(new AlertRule
-                {
-                    Id = reader.GetInt32(0),
-                    MatchString = reader.IsDBNull(1) ? null : reader.GetString(1),
-                    TrapOid = reader.IsDBNull(2) ? null : reader.GetString(2),
-                    SyslogSeverity = reader.IsDBNull(3) ? null : reader.GetInt32(3),
-                    MatchType = reader.GetString(4),
-                    Priority = reader.GetInt32(5),
-                    ProdHandling = reader.GetString(6),
-                    DevHandling = reader.GetString(7),
-                    TeamAssignment = reader.GetString(8),
-                    IsActive = reader.GetBoolean(9),
-                });
+                rules.Add(ReadRule(reader));
             }
         }
 
@@ -63,4 +50,22 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return new RuleData(rules, hosts, teams);
     }
+
+    /// <summary>The alert_rules columns in the order <see cref="ReadRule"/> reads them.</summary>
+    public const string RuleColumns = "id, match_string, trap_oid, syslog_severity, match_type, priority, prod_handling, dev_handling, team_assignment, is_active";
+
+    /// <summary>Reads one alert_rules row selected with <see cref="RuleColumns"/>; the Dashboard's store reads rules the same way.</summary>
+    public static AlertRule ReadRule(NpgsqlDataReader reader) => new()
+    {
+        Id = reader.GetInt32(0),
+        MatchString = reader.IsDBNull(1) ? null : reader.GetString(1),
+        TrapOid = reader.IsDBNull(2) ? null : reader.GetString(2),
+        SyslogSeverity = reader.IsDBNull(3) ? null : reader.GetInt32(3),
+        MatchType = reader.GetString(4),
+        Priority = reader.GetInt32(5),
+        ProdHandling = reader.GetString(6),
+        DevHandling = reader.GetString(7),
+        TeamAssignment = reader.GetString(8),
+        IsActive = reader.GetBoolean(9),
+    };
 }

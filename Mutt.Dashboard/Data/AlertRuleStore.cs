@@ -6,7 +6,7 @@ namespace Mutt.Dashboard.Data;
 /// <summary>alert_rules. Writes take the caller's connection so the change and its config audit row commit together.</summary>
 public sealed class AlertRuleStore(NpgsqlDataSource db)
 {
-    private const string Columns = "id, match_string, trap_oid, syslog_severity, match_type, priority, prod_handling, dev_handling, team_assignment, is_active";
+    private const string Columns = Mutt.Core.Rules.RuleStore.RuleColumns;
 
     public async Task<List<AlertRule>> ListAsync(CancellationToken ct = default)
     {
@@ -70,19 +70,7 @@ public sealed class AlertRuleStore(NpgsqlDataSource db)
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            rules.Add(new AlertRule
-            {
-                Id = reader.GetInt32(0),
-                MatchString = reader.IsDBNull(1) ? null : reader.GetString(1),
-                TrapOid = reader.IsDBNull(2) ? null : reader.GetString(2),
-                SyslogSeverity = reader.IsDBNull(3) ? null : reader.GetInt32(3),
-                MatchType = reader.GetString(4),
-                Priority = reader.GetInt32(5),
-                ProdHandling = reader.GetString(6),
-                DevHandling = reader.GetString(7),
-                TeamAssignment = reader.GetString(8),
-                IsActive = reader.GetBoolean(9),
-            });
+            rules.Add(Mutt.Core.Rules.RuleStore.ReadRule(reader));
         }
         return rules;
     }
