@@ -24,42 +24,23 @@ public sealed class SnmpTrapWorker(IOptions<SnmpOptions> options, ListenerQueue 
         }
         var communities = settings.SNMP_COMMUNITIES.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(c => Encoding.UTF8.GetBytes(c)).ToArray();
-        var endpoint = new IPEndPoint(IPAddress.Parse(settings.SNMP_BIND), settings.SNMP_PORT);
-        using var socket = new Socket(endpoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        socket.ReceiveBufferSize = 4 * 1024 * 1024;
-        socket.Bind(endpoint);
-        logger.LogInformation("SNMP trap receiver listening on {Endpoint}", endpoint);
+        using var socket = UdpReceiver.Bind(settings.SNMP_BIND, settings.SNMP_PORT, 4 * 1024 * 1024);
+        logger.LogInformation("SNMP trap receiver listening on {Endpoint}", socket.LocalEndPoint);
         var buffer = new byte[65_536];
-        EndPoint any = new IPEndPoint(endpoint.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
-        while (!stoppingToken.IsCancellationRequested)
+        await foreach (var (length, remote) in UdpReceiver.ReceiveAsync(socket, buffer, logger, "SNMP", stoppingToken))
         {
-            SocketReceiveFromResult result;
-            try
-            {
-                result = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            catch (SocketException ex)
-            {
-                logger.LogDebug("SNMP receive error {Error}", ex.SocketErrorCode);
-                continue;
-            }
             var receivedAt = DateTimeOffset.UtcNow;
-            var remote = (IPEndPoint)result.RemoteEndPoint;
             var sender = remote.Address.ToString();
             SnmpTrap trap;
             try
             {
-                trap = SnmpDecoder.Decode(buffer.AsMemory(0, result.ReceivedBytes).ToArray());
+                trap = SnmpDecoder.Decode(buffer.AsMemory(0, length).ToArray());
             }
             catch (SnmpDecodeException ex)
             {
                 metrics.SnmpDecodeErrors.Add(1);
                 metrics.SnmpDropped.Add(1, new KeyValuePair<string, object?>("reason", "decode_error"));
-                logger.LogDebug("SNMP datagram from {Sender} ({Bytes} bytes) dropped: {Error}", sender, result.ReceivedBytes, ex.Message);
+                logger.LogDebug("SNMP datagram from {Sender} ({Bytes} bytes) dropped: {Error}", sender, length, ex.Message);
                 continue;
             }
             var community = Encoding.UTF8.GetBytes(trap.Community);

@@ -18,31 +18,12 @@ public sealed class SyslogUdpWorker(IOptions<SyslogOptions> options, ListenerQue
         {
             return;
         }
-        var endpoint = new IPEndPoint(IPAddress.Parse(settings.SYSLOG_BIND), settings.SYSLOG_PORT);
-        using var socket = new Socket(endpoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        socket.ReceiveBufferSize = 8 * 1024 * 1024;
-        socket.Bind(endpoint);
-        logger.LogInformation("Syslog UDP listening on {Endpoint}", endpoint);
+        using var socket = UdpReceiver.Bind(settings.SYSLOG_BIND, settings.SYSLOG_PORT, 8 * 1024 * 1024);
+        logger.LogInformation("Syslog UDP listening on {Endpoint}", socket.LocalEndPoint);
         var buffer = new byte[65_536];
-        EndPoint any = new IPEndPoint(endpoint.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
-        while (!stoppingToken.IsCancellationRequested)
+        await foreach (var (length, remote) in UdpReceiver.ReceiveAsync(socket, buffer, logger, "Syslog UDP", stoppingToken))
         {
-            SocketReceiveFromResult result;
-            try
-            {
-                result = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            catch (SocketException ex)
-            {
-                logger.LogDebug("Syslog UDP receive error {Error}", ex.SocketErrorCode);
-                continue;
-            }
             var receivedAt = DateTimeOffset.UtcNow;
-            var length = result.ReceivedBytes;
             metrics.SyslogBytes.Add(length, Udp);
             metrics.SyslogReceived.Add(1, Udp);
             var truncated = length > settings.SYSLOG_MAX_MESSAGE_BYTES;
@@ -51,7 +32,7 @@ public sealed class SyslogUdpWorker(IOptions<SyslogOptions> options, ListenerQue
                 metrics.SyslogTruncated.Add(1);
             }
             var frame = buffer.AsSpan(0, Math.Min(length, settings.SYSLOG_MAX_MESSAGE_BYTES));
-            var sender = ((IPEndPoint)result.RemoteEndPoint).Address.ToString();
+            var sender = remote.Address.ToString();
             var parsed = SyslogParser.Parse(frame, receivedAt);
             if (parsed.ParseError is not null)
             {
