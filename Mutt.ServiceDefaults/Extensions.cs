@@ -135,6 +135,17 @@ public static class Extensions
         return app;
     }
 
+    /// <summary>Checks with this tag only add data (e.g. <c>redis_master</c>) to /health, no dependency field.</summary>
+    public const string InfoTag = "info";
+
+    /// <summary>Spec 004 names the dependencies <c>redis</c> and <c>postgres</c>; Aspire's client integrations name their checks after the library.</summary>
+    private static string SpecName(string check) => check switch
+    {
+        "StackExchange.Redis" => "redis",
+        "PostgreSql" => "postgres",
+        _ => check,
+    };
+
     /// <summary>Spec 004 "Health Check Response Format": one field per dependency, plus any data a check reports (queue_depth).</summary>
     private static Task WriteHealthAsync(HttpContext context, HealthReport report, string service)
     {
@@ -146,7 +157,10 @@ public static class Extensions
             json.WriteString("status", report.Status == HealthStatus.Unhealthy ? "unhealthy" : report.Status == HealthStatus.Degraded ? "degraded" : "healthy");
             foreach (var (name, entry) in report.Entries)
             {
-                json.WriteString(name, entry.Status == HealthStatus.Healthy ? "connected" : entry.Status == HealthStatus.Degraded ? "degraded" : "disconnected");
+                if (!entry.Tags.Contains(InfoTag))
+                {
+                    json.WriteString(SpecName(name), entry.Status == HealthStatus.Healthy ? "connected" : entry.Status == HealthStatus.Degraded ? "degraded" : "disconnected");
+                }
             }
             json.WriteString("timestamp", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture));
             foreach (var (name, entry) in report.Entries)
@@ -156,9 +170,9 @@ public static class Extensions
                     json.WritePropertyName(key);
                     JsonSerializer.Serialize(json, value, value?.GetType() ?? typeof(object));
                 }
-                if (entry.Status != HealthStatus.Healthy && entry.Description is { } description)
+                if (entry.Status != HealthStatus.Healthy && (entry.Description ?? entry.Exception?.GetType().Name) is { } description)
                 {
-                    json.WriteString(name + "_error", description);
+                    json.WriteString(SpecName(name) + "_error", description);
                 }
             }
             json.WriteString("version", "2.5");

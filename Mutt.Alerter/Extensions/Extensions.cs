@@ -14,8 +14,8 @@ public static class Extensions
 {
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddRedisClient("redis");
-        builder.AddNpgsqlDataSource("muttdb");
+        builder.AddMuttRedisClient();
+        builder.AddMuttNpgsqlDataSource();
 
         builder.Services.AddOptions<AlerterOptions>()
             .BindConfiguration("")

@@ -22,7 +22,7 @@ public sealed class DynamicConfig
     {
         _redis = redis;
         _ttl = cacheTtl ?? TimeSpan.FromSeconds(5);
-        _redis.GetSubscriber().Subscribe(MuttKeys.ConfigUpdatesChannel, (channel, message) =>
+        _redis.GetSubscriber().Subscribe(RedisChannel.Literal(MuttKeys.ConfigUpdatesChannel), (channel, message) =>
         {
             var key = (string?)message ?? "*";
             if (key == "*")
@@ -90,7 +90,7 @@ public sealed class DynamicConfig
         var db = _redis.GetDatabase();
         await db.StringSetAsync(MuttKeys.Config(key), value).ConfigureAwait(false);
         _cache.TryRemove(key, out _);
-        await db.PublishAsync(MuttKeys.ConfigUpdatesChannel, key).ConfigureAwait(false);
+        await db.PublishAsync(RedisChannel.Literal(MuttKeys.ConfigUpdatesChannel), key).ConfigureAwait(false);
     }
 
     public async Task DeleteAsync(string key)
@@ -98,6 +98,6 @@ public sealed class DynamicConfig
         var db = _redis.GetDatabase();
         await db.KeyDeleteAsync(MuttKeys.Config(key)).ConfigureAwait(false);
         _cache.TryRemove(key, out _);
-        await db.PublishAsync(MuttKeys.ConfigUpdatesChannel, key).ConfigureAwait(false);
+        await db.PublishAsync(RedisChannel.Literal(MuttKeys.ConfigUpdatesChannel), key).ConfigureAwait(false);
     }
 }

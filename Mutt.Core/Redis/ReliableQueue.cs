@@ -102,7 +102,7 @@ public sealed class ReliableQueue
         foreach (var endpoint in _redis.GetEndPoints())
         {
             var server = _redis.GetServer(endpoint);
-            if (!server.IsConnected || server.IsSlave)
+            if (!server.IsConnected || server.IsReplica)
             {
                 continue;
             }

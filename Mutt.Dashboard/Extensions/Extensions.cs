@@ -14,8 +14,8 @@ public static class Extensions
 {
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddRedisClient("redis");
-        builder.AddNpgsqlDataSource("muttdb");
+        builder.AddMuttRedisClient();
+        builder.AddMuttNpgsqlDataSource();
 
         // Hosting's "Request starting" line prints the full URL, query string included, and the
         // spec's ?api_key= would land in the log. Requests are measured by DashboardMetrics instead.

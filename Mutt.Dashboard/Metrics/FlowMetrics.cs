@@ -66,7 +66,7 @@ public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, DashboardMetr
         foreach (var endpoint in redis.GetEndPoints())
         {
             var server = redis.GetServer(endpoint);
-            if (server.IsSlave || !server.IsConnected)
+            if (server.IsReplica || !server.IsConnected)
             {
                 continue;
             }

@@ -212,7 +212,7 @@ public sealed class ManagementService(NpgsqlDataSource db, IConnectionMultiplexe
         });
         if (result.Status == ChangeStatus.Ok)
         {
-            await redis.GetDatabase().PublishAsync(MuttKeys.ConfigUpdatesChannel, channelMessage);
+            await redis.GetDatabase().PublishAsync(RedisChannel.Literal(MuttKeys.ConfigUpdatesChannel), channelMessage);
             logger.LogInformation("{Operation} by {ChangedBy} committed and published on {Channel}", operation, change.ChangedBy, MuttKeys.ConfigUpdatesChannel);
         }
         return result;

@@ -9,7 +9,7 @@ public static class Extensions
 {
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddRedisClient("redis");
+        builder.AddMuttRedisClient();
         builder.Services.AddOptions<ForwarderOptions>()
             .BindConfiguration("")
             .PostConfigure<IConfiguration>((o, configuration) =>

@@ -13,7 +13,7 @@ public static class Extensions
 {
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddRedisClient("redis");
+        builder.AddMuttRedisClient();
         if (builder.Configuration["LOG_LEVEL"]?.ToUpperInvariant() is not ("DEBUG" or "TRACE"))
         {
             // ASP.NET Core's per-request Information lines (request starting/finished, endpoint

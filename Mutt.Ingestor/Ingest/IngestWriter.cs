@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Mutt.Core.Redis;
+using Mutt.ServiceDefaults.Clients;
 using StackExchange.Redis;
 
 namespace Mutt.Ingestor.Ingest;
@@ -7,21 +7,30 @@ namespace Mutt.Ingestor.Ingest;
 public enum PushOutcome
 {
     Pushed,
+    /// <summary>The events are in Redis, but not confirmed on enough replicas in time (or not provably: the connection changed).</summary>
     ReplicaTimeout,
 }
 
 /// <summary>
 /// The REST write path: one variadic LPUSH per request and, with INGEST_WAIT_REPLICAS &gt; 0,
 /// a Redis <c>WAIT n timeout</c> after it (docs/reliability.md, "durability decision").
-/// WAIT blocks the connection it is sent on and covers every earlier write of that connection,
-/// so with waiting on the pushes go through a multiplexer of their own: health checks, depth
-/// samples and counters on the shared one are never queued behind a slow WAIT.
+/// <para>
+/// WAIT only covers the writes of the connection it is sent on, so a 202 is honest only when the
+/// LPUSH and its WAIT went over one connection to one server. The four commands
+/// <c>CLIENT ID</c>, <c>LPUSH</c>, <c>WAIT</c>, <c>CLIENT ID</c> are pipelined to the primary's
+/// <see cref="IServer"/> (one endpoint, one interactive connection); if that connection breaks
+/// in between, the later commands fail or the two ids differ, and the request is not confirmed.
+/// A failover moves the primary: the old endpoint refuses the LPUSH (READONLY) or cannot reach
+/// its replicas (WAIT gives 0): again no 202.
+/// </para>
+/// WAIT blocks the connection it is sent on, so with waiting on the pushes use a multiplexer of
+/// their own: health checks, depth samples and counters on the shared one never queue behind it.
 /// </summary>
-public sealed class IngestWriter : IDisposable
+public sealed class IngestWriter
 {
     private readonly IConnectionMultiplexer _shared;
     private readonly Lazy<IConnectionMultiplexer>? _own;
-    private readonly string _queue;
+    private readonly RedisKey _queue;
     private readonly int _replicas;
     private readonly TimeSpan _timeout;
 
@@ -48,14 +57,27 @@ public sealed class IngestWriter : IDisposable
             await _shared.GetDatabase().ListLeftPushAsync(_queue, values).ConfigureAwait(false);
             return PushOutcome.Pushed;
         }
-        var db = _own.Value.GetDatabase();
-        await db.ListLeftPushAsync(_queue, values).ConfigureAwait(false);
-        var confirmed = await SentinelConnectionManager.WaitForReplicasAsync(db, _replicas, _timeout).ConfigureAwait(false);
-        return confirmed >= _replicas ? PushOutcome.Pushed : PushOutcome.ReplicaTimeout;
+        return await DurablePushAsync(_own.Value, _queue, values, _replicas, _timeout).ConfigureAwait(false);
     }
 
-    /// <summary>The dedicated multiplexer belongs to the <see cref="RedisConnectionFactory"/>, which closes it.</summary>
-    public void Dispose()
+    /// <summary>LPUSH then WAIT over one connection to the primary; <see cref="PushOutcome.Pushed"/> only when provably so.</summary>
+    public static async Task<PushOutcome> DurablePushAsync(IConnectionMultiplexer multiplexer, RedisKey queue, RedisValue[] values, int replicas, TimeSpan timeout)
     {
+        var primary = multiplexer.GetServers().FirstOrDefault(s => s.IsConnected && !s.IsReplica)
+            ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, "No connected Redis primary.");
+        var args = new object[values.Length + 1];
+        args[0] = queue;
+        for (var i = 0; i < values.Length; i++)
+        {
+            args[i + 1] = values[i];
+        }
+        // Pipelined: written together to the endpoint's one interactive connection, answered in order.
+        var before = primary.ExecuteAsync("CLIENT", "ID");
+        var push = primary.ExecuteAsync("LPUSH", args);
+        var wait = primary.ExecuteAsync("WAIT", replicas, (long)timeout.TotalMilliseconds);
+        var after = primary.ExecuteAsync("CLIENT", "ID");
+        await Task.WhenAll(before, push, wait, after).ConfigureAwait(false);
+        var sameConnection = (long)before.Result == (long)after.Result;
+        return sameConnection && (long)wait.Result >= replicas ? PushOutcome.Pushed : PushOutcome.ReplicaTimeout;
     }
 }

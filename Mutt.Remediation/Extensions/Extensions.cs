@@ -9,8 +9,8 @@ public static class Extensions
 {
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddRedisClient("redis");
-        builder.AddNpgsqlDataSource("muttdb");
+        builder.AddMuttRedisClient();
+        builder.AddMuttNpgsqlDataSource();
         builder.Services.AddOptions<RemediationOptions>().BindConfiguration("")
             .Validate(o => o.ScanIntervalSeconds > 0 && o.MaxRetries >= 0 && o.BackoffBaseSeconds >= 0, "Remediation intervals must be positive.")
             .ValidateOnStart();

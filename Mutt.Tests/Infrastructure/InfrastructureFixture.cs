@@ -38,7 +38,7 @@ public sealed class InfrastructureFixture : IAsyncLifetime
             throw;
         }
         // allowAdmin: the fixture flushes Redis between tests (FLUSHALL is an admin command).
-        Multiplexer = ClientIntegrationExtensionsAccessor.Connect(Redis.ConnectionString + ",allowAdmin=true");
+        Multiplexer = ConnectionMultiplexer.Connect(Redis.ConnectionString + ",allowAdmin=true,abortConnect=false");
     }
 
     /// <summary>A new, migrated database (optionally seeded with spec 002's sample data); returns its connection string.</summary>
@@ -100,12 +100,6 @@ public sealed class InfrastructureFixture : IAsyncLifetime
             await postgres.Result.DisposeAsync();
         }
     }
-}
-
-internal static class ClientIntegrationExtensionsAccessor
-{
-    public static ConnectionMultiplexer Connect(string connectionString) =>
-        Microsoft.Extensions.Hosting.ClientIntegrationExtensions.ConnectRedis(connectionString);
 }
 
 [CollectionDefinition(Name)]

@@ -145,7 +145,7 @@ public sealed class AlerterTests(InfrastructureFixture infra)
         {
             // Publishing is the only trigger (the interval is 300 s); repeated per probe because
             // Redis pub/sub is fire-and-forget and a message sent before a subscription settles is gone.
-            await Redis.PublishAsync("mutt:config:updates", "alert_rules");
+            await Redis.PublishAsync(RedisChannel.Literal("mutt:config:updates"), "alert_rules");
             var id = $"after-{probe++}";
             await PushAsync(Redis, "mutt:ingest_queue", [Event(id, "FAN-FAIL tray 2")]);
             await Eventually.WaitForAsync(() => ScalarAsync(db, $"SELECT count(*) FROM event_audit_log WHERE correlation_id = '{id}'"), n => n == 1, Deadline, "probe audited");

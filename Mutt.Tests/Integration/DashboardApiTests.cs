@@ -28,7 +28,7 @@ public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifet
         _factory = new DashboardApiFactory(infra.RedisConnectionString, _db, ApiKey);
         _api = _factory.CreateClient(new() { AllowAutoRedirect = false });
         _api.DefaultRequestHeaders.Add("X-API-KEY", ApiKey);
-        await infra.Multiplexer.GetSubscriber().SubscribeAsync(MuttKeys.ConfigUpdatesChannel, (_, m) => _published.Enqueue((string)m!));
+        await infra.Multiplexer.GetSubscriber().SubscribeAsync(RedisChannel.Literal(MuttKeys.ConfigUpdatesChannel), (_, m) => _published.Enqueue((string)m!));
     }
 
     public async Task DisposeAsync()

@@ -32,20 +32,27 @@ public sealed class RotationRedisTests : IAsyncLifetime
     {
         var secrets = new FixedSecretStore((SecretNames.RedisPassCurrent, "stale-" + Guid.NewGuid().ToString("N")), (SecretNames.RedisPassNext, _current));
         var logs = new CapturingLoggerProvider();
-        using var manager = new RedisConnectionManager(_redis.ConnectionString, new RedisTlsSettings(false), secrets, logs.Logger<RedisConnectionManager>());
-        await Eventually.WaitForAsync(async () =>
+        await using var client = await RedisClientHost.StartAsync(_redis.ConnectionString, secrets: secrets, logs: logs);
+        try
         {
-            try
+            await Eventually.WaitForAsync(async () =>
             {
-                return await manager.Multiplexer.GetDatabase().PingAsync() > TimeSpan.Zero;
-            }
-            catch (StackExchange.Redis.RedisException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(30), "PING with the next password");
-        Assert.Equal("next", manager.ActivePassword);
-        Assert.Contains(logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("current password", StringComparison.Ordinal));
+                try
+                {
+                    return await client.Multiplexer.GetDatabase().PingAsync() > TimeSpan.Zero;
+                }
+                catch (StackExchange.Redis.RedisException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(30), "PING with the next password");
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException(ex.Message + "; client log:\n" + string.Join("\n", logs.Lines.Take(30)), ex);
+        }
+        Assert.Equal("next", client.Rules.ActivePassword);
+        Assert.Contains(logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("authenticates with the next password", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -53,10 +60,10 @@ public sealed class RotationRedisTests : IAsyncLifetime
     {
         var secrets = new FixedSecretStore((SecretNames.RedisPassCurrent, _current), (SecretNames.RedisPassNext, _next));
         var logs = new CapturingLoggerProvider();
-        using var manager = new RedisConnectionManager(_redis.ConnectionString, new RedisTlsSettings(false), secrets, logs.Logger<RedisConnectionManager>());
-        var db = manager.Multiplexer.GetDatabase();
-        manager.Multiplexer.ConnectionRestored += (_, e) => logs.Lines.Enqueue($"restored {e.ConnectionType} {e.FailureType}");
-        Assert.Equal("current", manager.ActivePassword);
+        await using var client = await RedisClientHost.StartAsync(_redis.ConnectionString, secrets: secrets, logs: logs);
+        var db = client.Multiplexer.GetDatabase();
+        client.Multiplexer.ConnectionRestored += (_, e) => logs.Lines.Enqueue($"restored {e.ConnectionType} {e.FailureType}");
+        Assert.Equal("current", client.Rules.ActivePassword);
         const string set = "rotation:written";
 
         using var stop = new CancellationTokenSource();
@@ -96,8 +103,8 @@ public sealed class RotationRedisTests : IAsyncLifetime
         stop.Cancel();
         await writer;
 
-        Assert.Equal("next", manager.ActivePassword);
-        Assert.True(manager.PasswordSwitches >= 1);
+        Assert.Equal("next", client.Rules.ActivePassword);
+        Assert.True(client.Rules.PasswordSwitches >= 1);
         var stored = long.Parse((await CliAsync(_next, "SCARD", set)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal(Volatile.Read(ref written), stored);
         var scanner = new SecretScanner(new Dictionary<string, string> { ["current"] = _current, ["next"] = _next });
@@ -105,11 +112,11 @@ public sealed class RotationRedisTests : IAsyncLifetime
     }
 }
 
-/// <summary>AddRedisClient wiring: the multiplexer consumers resolve authenticates with the secret store's password.</summary>
+/// <summary>AddMuttRedisClient wiring: the multiplexer consumers resolve authenticates with the secret store's password.</summary>
 public sealed class RotationRedisWiringTests
 {
     [Fact]
-    public async Task AddRedisClient_uses_REDIS_PASS_CURRENT_from_configuration_secrets()
+    public async Task AddMuttRedisClient_uses_REDIS_PASS_CURRENT_from_configuration_secrets()
     {
         var folder = Path.Combine(Path.GetTempPath(), "mutt-rot-wiring-" + Guid.NewGuid().ToString("N")[..8]);
         var password = "wired-" + Guid.NewGuid().ToString("N");
@@ -121,11 +128,11 @@ public sealed class RotationRedisWiringTests
                 ["ConnectionStrings:redis"] = redis.ConnectionString,
                 ["REDIS_PASS_CURRENT"] = password,
             });
-            builder.AddRedisClient("redis");
+            builder.AddMuttRedisClient();
             using var host = builder.Build();
             var multiplexer = host.Services.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>();
             Assert.True(await multiplexer.GetDatabase().PingAsync() > TimeSpan.Zero);
-            Assert.Equal("current", host.Services.GetRequiredService<RedisConnectionManager>().ActivePassword);
+            Assert.Equal("current", host.Services.GetRequiredService<Mutt.ServiceDefaults.Clients.RedisConnectionRules>().ActivePassword);
         }
         Directory.Delete(folder, recursive: true);
     }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Hosting;
+using Mutt.ServiceDefaults.Clients;
 using Mutt.AppHost.Hosting;
 using Mutt.Core.Secrets;
 using Mutt.Tests.Infrastructure;

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
+using Mutt.ServiceDefaults.Clients;
+using Mutt.Tests.Infrastructure;
 using StackExchange.Redis;
 
 namespace Mutt.Tests.Integration;
@@ -39,17 +41,16 @@ public sealed class TlsRedisTests : IAsyncLifetime
     [Fact]
     public async Task Client_with_the_right_ca_connects_over_tls()
     {
-        using var manager = new RedisConnectionManager(_redis.ConnectionString, new RedisTlsSettings(true, _certs.CaCertPath, Host: "127.0.0.1"), null);
-        Assert.Equal("over-tls", await RoundTripAsync(manager.Multiplexer));
+        await using var client = await RedisClientHost.StartAsync(_redis.ConnectionString, new Dictionary<string, string?> { ["REDIS_TLS_ENABLED"] = "true", ["REDIS_CA_CERT_PATH"] = _certs.CaCertPath });
+        Assert.Equal("over-tls", await RoundTripAsync(client.Multiplexer));
     }
 
     [Fact]
     public async Task Client_with_a_wrong_ca_is_refused_and_says_so()
     {
         var logs = new CapturingLoggerProvider();
-        using var manager = new RedisConnectionManager(_redis.ConnectionString, new RedisTlsSettings(true, _certs.WrongCaCertPath, Host: "127.0.0.1"),
-            null, logs.Logger<RedisConnectionManager>());
-        var multiplexer = manager.Multiplexer;
+        await using var client = await RedisClientHost.StartAsync(_redis.ConnectionString, new Dictionary<string, string?> { ["REDIS_TLS_ENABLED"] = "true", ["REDIS_CA_CERT_PATH"] = _certs.WrongCaCertPath }, logs: logs);
+        var multiplexer = client.Multiplexer;
         Assert.False(multiplexer.IsConnected);
         await Assert.ThrowsAnyAsync<Exception>(() => multiplexer.GetDatabase().PingAsync());
         Assert.Contains(logs.Lines, l => l.Contains("Redis TLS: server certificate REFUSED", StringComparison.Ordinal) && l.Contains("does not chain to the configured CA", StringComparison.Ordinal));
@@ -58,19 +59,18 @@ public sealed class TlsRedisTests : IAsyncLifetime
     [Fact]
     public async Task Plain_client_cannot_talk_to_a_tls_only_server()
     {
-        using var manager = new RedisConnectionManager(_redis.ConnectionString, new RedisTlsSettings(false), null);
-        Assert.False(manager.Multiplexer.IsConnected);
-        await Assert.ThrowsAnyAsync<Exception>(() => manager.Multiplexer.GetDatabase().PingAsync());
+        await using var client = await RedisClientHost.StartAsync(_redis.ConnectionString, new Dictionary<string, string?> { ["REDIS_TLS_ENABLED"] = "false" });
+        Assert.False(client.Multiplexer.IsConnected);
+        await Assert.ThrowsAnyAsync<Exception>(() => client.Multiplexer.GetDatabase().PingAsync());
     }
 
     [Fact]
     public async Task Mutual_tls_needs_the_client_certificate()
     {
-        using var withCert = new RedisConnectionManager(_mtlsRedis.ConnectionString,
-            new RedisTlsSettings(true, _certs.CaCertPath, _certs.ClientCertPath, _certs.ClientKeyPath, "127.0.0.1"), null);
+        await using var withCert = await RedisClientHost.StartAsync(_mtlsRedis.ConnectionString, new Dictionary<string, string?> { ["REDIS_TLS_ENABLED"] = "true", ["REDIS_CA_CERT_PATH"] = _certs.CaCertPath, ["REDIS_CLIENT_CERT_PATH"] = _certs.ClientCertPath, ["REDIS_CLIENT_KEY_PATH"] = _certs.ClientKeyPath });
         Assert.Equal("over-tls", await RoundTripAsync(withCert.Multiplexer));
 
-        using var withoutCert = new RedisConnectionManager(_mtlsRedis.ConnectionString, new RedisTlsSettings(true, _certs.CaCertPath, Host: "127.0.0.1"), null);
+        await using var withoutCert = await RedisClientHost.StartAsync(_mtlsRedis.ConnectionString, new Dictionary<string, string?> { ["REDIS_TLS_ENABLED"] = "true", ["REDIS_CA_CERT_PATH"] = _certs.CaCertPath });
         Assert.False(withoutCert.Multiplexer.IsConnected);
         await Assert.ThrowsAnyAsync<Exception>(() => withoutCert.Multiplexer.GetDatabase().PingAsync());
     }

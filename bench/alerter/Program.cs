@@ -49,7 +49,7 @@ try
         }
     }
 
-    using var redis = ClientIntegrationExtensions.ConnectRedis(redisServer.ConnectionString);
+    using var redis = ConnectionMultiplexer.Connect(redisServer.ConnectionString + ",abortConnect=false");
     var rdb = redis.GetDatabase();
     var config = new DynamicConfig(redis);
     await config.SetAsync(DynamicConfigKeys.AlerterQueueWarnThreshold, "100000000");

@@ -10,7 +10,7 @@ var seconds = args.Length > 1 ? int.Parse(args[1]) : 10;
 var concurrency = args.Length > 2 ? int.Parse(args[2]) : 16;
 var batch = Enumerable.Range(0, 100).Select(i => (RedisValue)("{\"message\":\"event " + i + "\",\"hostname\":\"h\",\"timestamp\":\"2024-06-01T00:00:00Z\"}")).ToArray();
 using var mux = ConnectionMultiplexer.Connect($"127.0.0.1:{port}");
-mux.PreserveAsyncOrder = false;
+
 foreach (var wait in new[] { false, true })
 {
     var db = mux.GetDatabase();
