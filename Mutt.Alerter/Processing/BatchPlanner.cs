@@ -55,8 +55,8 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
 {
     public const string UnknownHost = "unknown";
 
-    public BatchPlan Plan(IReadOnlyList<string> items, RuleSet rules) =>
-        Plan(items.Select(Encoding.UTF8.GetBytes).ToArray(), rules);
+    public BatchPlan Plan(IReadOnlyList<string> items, RuleSet rules, BatchTrace? trace = null) =>
+        Plan(items.Select(Encoding.UTF8.GetBytes).ToArray(), rules, trace);
 
     /// <summary>Plans a batch straight from the queue items' UTF-8 bytes (no string decoding on the hot path).</summary>
     /// <param name="trace">The batch's spans; null when not tracing (then each alert just keeps its event's traceparent).</param>
