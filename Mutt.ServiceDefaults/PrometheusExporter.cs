@@ -191,10 +191,25 @@ public sealed class PrometheusExporter : IDisposable
 
         public void ResetObservations() => _cells.Clear();
 
+        /// <summary>
+        /// Cells by the tags exactly as recorded, looked up without allocating: a request metric is
+        /// recorded per HTTP request, and formatting its label text each time cost ~2 KB and ~1 µs.
+        /// </summary>
+        private readonly ConcurrentDictionary<TagSet, Cell> _byTags = new(TagSetComparer.Instance);
+
         public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
-            var labels = FormatLabels(tags);
-            var cell = _cells.GetOrAdd(labels, static (_, b) => new Cell(b), _buckets);
+            Cell cell;
+            if (IsObservable)
+            {
+                // Observed only while rendering, and their cells are reset each time: no cache.
+                cell = _cells.GetOrAdd(FormatLabels(tags), static (_, b) => new Cell(b), _buckets);
+            }
+            else if (!_byTags.GetAlternateLookup<ReadOnlySpan<KeyValuePair<string, object?>>>().TryGetValue(tags, out cell!))
+            {
+                cell = _cells.GetOrAdd(FormatLabels(tags), static (_, b) => new Cell(b), _buckets);
+                _byTags.TryAdd(new TagSet(tags.ToArray()), cell);
+            }
             lock (cell)
             {
                 if (_buckets is not null)
@@ -298,6 +313,53 @@ public sealed class PrometheusExporter : IDisposable
             }
             return sb.ToString();
         }
+    }
+
+    private sealed class TagSet(KeyValuePair<string, object?>[] tags)
+    {
+        public KeyValuePair<string, object?>[] Tags { get; } = tags;
+        public int Hash { get; } = TagSetComparer.HashOf(tags);
+    }
+
+    private sealed class TagSetComparer : IEqualityComparer<TagSet>, IAlternateEqualityComparer<ReadOnlySpan<KeyValuePair<string, object?>>, TagSet>
+    {
+        public static readonly TagSetComparer Instance = new();
+
+        public static int HashOf(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var hash = new HashCode();
+            foreach (var tag in tags)
+            {
+                hash.Add(tag.Key);
+                hash.Add(tag.Value);
+            }
+            return hash.ToHashCode();
+        }
+
+        public bool Equals(ReadOnlySpan<KeyValuePair<string, object?>> alternate, TagSet other)
+        {
+            var tags = other.Tags;
+            if (alternate.Length != tags.Length)
+            {
+                return false;
+            }
+            for (var i = 0; i < tags.Length; i++)
+            {
+                if (!string.Equals(alternate[i].Key, tags[i].Key, StringComparison.Ordinal) || !Equals(alternate[i].Value, tags[i].Value))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        public int GetHashCode(ReadOnlySpan<KeyValuePair<string, object?>> alternate) => HashOf(alternate);
+
+        public TagSet Create(ReadOnlySpan<KeyValuePair<string, object?>> alternate) => new(alternate.ToArray());
+
+        public bool Equals(TagSet? x, TagSet? y) => ReferenceEquals(x, y) || (x is not null && y is not null && Equals(new ReadOnlySpan<KeyValuePair<string, object?>>(x.Tags), y));
+
+        public int GetHashCode(TagSet obj) => obj.Hash;
     }
 
     private sealed class Cell(double[]? buckets)
