@@ -130,7 +130,7 @@ public static class Extensions
         }
     }
 
-    /// <summary>Meters and activity sources of MUTT's own code: one per service, named <c>Mutt.&lt;Service&gt;</c> (Mutt.Core.Telemetry.MuttActivitySources).</summary>
+    /// <summary>Meters and activity sources of MUTT's own code: one per service, named <c>Mutt.&lt;Service&gt;</c> (Mutt.Core.Telemetry.MuttTracing).</summary>
     public const string MuttMeters = "Mutt.*";
     public const string MuttSources = "Mutt.*";
 
