@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Mutt.ServiceDefaults;
+using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -17,8 +18,8 @@ namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
 /// Cross-cutting defaults every MUTT service shares, in the shape of Aspire's ServiceDefaults:
-/// JSON logs with correlation ids, OpenTelemetry over OTLP when configured, health checks, and
-/// Prometheus metrics.
+/// JSON logs with correlation ids, OpenTelemetry (traces, metrics, logs; OTLP when configured),
+/// health checks, and Prometheus metrics.
 /// </summary>
 public static class Extensions
 {
@@ -36,7 +37,7 @@ public static class Extensions
         builder.ConfigureLogging();
         builder.ConfigureOpenTelemetry();
         builder.AddDefaultHealthChecks();
-        builder.Services.AddSingleton<PrometheusExporter>();
+        builder.Services.AddSingleton(sp => new PrometheusExporter(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         builder.Services.AddProblemDetails();
         return builder;
     }
@@ -83,28 +84,68 @@ public static class Extensions
         }
     }
 
+    /// <summary>
+    /// Traces, metrics and logs through OpenTelemetry (as in Aspire's ServiceDefaults). Metrics are
+    /// always collected; they leave the process over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set
+    /// (and Prometheus /metrics is served either way). Tracing follows spec 004's OTEL_ENABLED; when
+    /// it is not set, tracing is on exactly when an OTLP endpoint is (Aspire sets one for its
+    /// dashboard). Off means no TracerProvider: nothing listens to the Mutt.* sources, so the
+    /// per-event span code in the Alerter and Forwarder costs nothing.
+    /// </summary>
     private static void ConfigureOpenTelemetry(this IHostApplicationBuilder builder)
     {
-        var endpoint = builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
-        if (string.IsNullOrWhiteSpace(endpoint))
+        var configuration = builder.Configuration;
+        var otlp = !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var serviceName = configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } configured ? configured : builder.Environment.ServiceName();
+
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(serviceName, serviceInstanceId: configuration["POD_NAME"]))
+            .WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddNpgsqlInstrumentation()
+                .AddMeter(MuttMeters));
+
+        if (IsTracingEnabled(configuration))
         {
-            return;
+            telemetry.WithTracing(tracing => tracing
+                .AddSource(MuttSources)
+                .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsProbePath(context.Request.Path.Value))
+                // The Dashboard scrapes the other services' /metrics and /health: probes on both ends stay out of traces.
+                .AddHttpClientInstrumentation(o => o.FilterHttpRequestMessage = request => !IsProbePath(request.RequestUri?.AbsolutePath))
+                .AddNpgsql());
         }
-        // OpenTelemetry.Extensions.Hosting is not available here: the providers are built
-        // directly and disposed with the container, which flushes them on shutdown.
-        var resource = ResourceBuilder.CreateDefault().AddService(builder.Environment.ServiceName());
-        builder.Services.AddSingleton(_ => Sdk.CreateMeterProviderBuilder()
-            .SetResourceBuilder(resource)
-            .AddMeter("Mutt.*")
-            .AddOtlpExporter()
-            .Build());
-        builder.Services.AddSingleton(_ => Sdk.CreateTracerProviderBuilder()
-            .SetResourceBuilder(resource)
-            .AddSource("Mutt.*")
-            .AddOtlpExporter()
-            .Build());
-        builder.Services.AddHostedService<OpenTelemetryActivator>();
+
+        if (otlp)
+        {
+            // The JSON console stays the primary log; OTLP gets a copy with the same scopes (correlation ids).
+            telemetry.WithLogging(configureBuilder: null, configureOptions: o =>
+            {
+                o.IncludeScopes = true;
+                o.IncludeFormattedMessage = true;
+            });
+            // Endpoint, protocol, headers and timeouts come from the standard OTEL_EXPORTER_OTLP_* variables.
+            telemetry.UseOtlpExporter();
+        }
     }
+
+    /// <summary>Meters and activity sources of MUTT's own code: one per service, named <c>Mutt.&lt;Service&gt;</c> (Mutt.Core.Telemetry.MuttTracing).</summary>
+    public const string MuttMeters = "Mutt.*";
+    public const string MuttSources = "Mutt.*";
+
+    /// <summary>OTEL_ENABLED (spec 004) when set; otherwise on exactly when OTEL_EXPORTER_OTLP_ENDPOINT is set.</summary>
+    public static bool IsTracingEnabled(IConfiguration configuration) =>
+        bool.TryParse(configuration["OTEL_ENABLED"], out var enabled)
+            ? enabled
+            : !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
+    /// <summary>Health probes and scrapes: frequent, never interesting as traces.</summary>
+    public static bool IsProbePath(string? path) =>
+        path is not null && (IsUnder(path, HealthEndpointPath) || IsUnder(path, AlivenessEndpointPath) || IsUnder(path, MetricsEndpointPath));
+
+    private static bool IsUnder(string path, string prefix) =>
+        path.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) && (path.Length == prefix.Length || path[prefix.Length] == '/');
 
     public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
@@ -180,18 +221,6 @@ public static class Extensions
             json.WriteEndObject();
         }
         return context.Response.Body.WriteAsync(stream.ToArray()).AsTask();
-    }
-
-    private sealed class OpenTelemetryActivator(IServiceProvider services) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            services.GetService<MeterProvider>();
-            services.GetService<TracerProvider>();
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
 

@@ -6,14 +6,32 @@ using System.Text;
 namespace Mutt.ServiceDefaults;
 
 /// <summary>
-/// Renders the process's <see cref="System.Diagnostics.Metrics"/> instruments (meters whose
-/// name starts with "Mutt") in the Prometheus text exposition format (version 0.0.4).
-/// prometheus-net is not available here, and the OpenTelemetry Prometheus exporter is not
-/// either, so this small listener aggregates counters, up-down counters, histograms and
-/// observable instruments itself. Instrument names are the spec's metric names verbatim.
+/// Renders the process's <see cref="System.Diagnostics.Metrics"/> instruments in the Prometheus
+/// text exposition format (version 0.0.4): MUTT's own meters ("Mutt.*"), whose instrument names
+/// are spec 004's metric names verbatim, and the platform's runtime, ASP.NET Core hosting and
+/// Kestrel meters, named as OpenTelemetry's Prometheus exporter names them
+/// (<c>http.server.request.duration</c> → <c>http_server_request_duration_seconds</c>).
+/// <para>
+/// Why our own exporter and not OpenTelemetry.Exporter.Prometheus.AspNetCore (evaluated at
+/// 1.20.1-beta.1, the only version served; it is also a beta against the 1.21 SDK): by default
+/// it appends unit suffixes (<c>mutt_db_write_latency_ms</c> becomes
+/// <c>mutt_db_write_latency_ms_milliseconds</c>), adds an <c>otel_scope_name</c> label to every
+/// sample and a <c>target_info</c> metric. Its <c>UnderscoreEscapingWithoutSuffixes</c> strategy
+/// with scope and target info off does keep the spec names, and views give the buckets, but
+/// the strategy is exporter-wide (the runtime and ASP.NET Core metrics then lose the unit
+/// suffixes the standard .NET dashboards query), a counter that never moved is not exposed at
+/// all (we expose 0, so <c>increase()</c> sees the first failure), and unlabelled samples are
+/// written <c>name{} value</c>, which operators' greps and our tests do not expect.
+/// </para>
 /// </summary>
 public sealed class PrometheusExporter : IDisposable
 {
+    /// <summary>MUTT's meters: names rendered verbatim (spec 004).</summary>
+    public const string MuttMeterPrefix = "Mutt.";
+
+    /// <summary>The platform's meters exposed beside MUTT's, with OpenTelemetry's Prometheus naming.</summary>
+    public static readonly IReadOnlyList<string> PlatformMeters = ["System.Runtime", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel"];
+
     private static readonly double[] SecondsBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
     private static readonly double[] MillisecondsBuckets = [0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 
@@ -21,11 +39,18 @@ public sealed class PrometheusExporter : IDisposable
     private readonly ConcurrentDictionary<Instrument, Family> _families = new();
     private readonly Lock _collectLock = new();
 
-    public PrometheusExporter(string meterPrefix = "Mutt")
+    /// <param name="meterFactory">
+    /// This host's factory: ASP.NET Core's meters are created per host through it, and several
+    /// hosts in one process (tests) must each expose only their own.
+    /// </param>
+    /// <param name="meterFilter">Which meters to expose; default MUTT's and <see cref="PlatformMeters"/>.</param>
+    public PrometheusExporter(IMeterFactory? meterFactory = null, Func<Meter, bool>? meterFilter = null)
     {
+        meterFilter ??= IsExposed;
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name.StartsWith(meterPrefix, StringComparison.Ordinal))
+            var meter = instrument.Meter;
+            if (meterFilter(meter) && (meter.Scope is null || meterFactory is null || ReferenceEquals(meter.Scope, meterFactory)))
             {
                 _families.TryAdd(instrument, new Family(instrument));
                 listener.EnableMeasurementEvents(instrument);
@@ -67,30 +92,124 @@ public sealed class PrometheusExporter : IDisposable
 
     public void Dispose() => _listener.Dispose();
 
+    public static bool IsExposed(Meter meter) =>
+        meter.Name.StartsWith(MuttMeterPrefix, StringComparison.Ordinal) || PlatformMeters.Contains(meter.Name);
+
+    private static bool IsMutt(Instrument instrument) => instrument.Meter.Name.StartsWith(MuttMeterPrefix, StringComparison.Ordinal);
+
+    private static bool IsMonotonic(Instrument instrument) =>
+        instrument is Counter<long> or Counter<double> or Counter<int> or ObservableCounter<long> or ObservableCounter<double> or ObservableCounter<int>;
+
+    /// <summary>
+    /// The exposed name: a MUTT instrument's name is spec 004's, verbatim. A platform instrument
+    /// gets OpenTelemetry's Prometheus translation: illegal characters to '_', the unit as a
+    /// suffix (s → _seconds, By → _bytes, {annotations} dropped), and _total on counters.
+    /// </summary>
+    public static string MetricName(Instrument instrument)
+    {
+        if (IsMutt(instrument))
+        {
+            return Sanitize(instrument.Name);
+        }
+        var name = Sanitize(instrument.Name);
+        var unit = UnitSuffix(instrument.Unit, gauge: !IsMonotonic(instrument) && Buckets(instrument) is null);
+        if (unit.Length > 0 && !name.EndsWith("_" + unit, StringComparison.Ordinal))
+        {
+            name += "_" + unit;
+        }
+        if (IsMonotonic(instrument) && !name.EndsWith("_total", StringComparison.Ordinal))
+        {
+            name += "_total";
+        }
+        return name;
+    }
+
+    private static string UnitSuffix(string? unit, bool gauge)
+    {
+        if (string.IsNullOrEmpty(unit) || unit.StartsWith('{'))
+        {
+            return "";
+        }
+        if (unit == "1")
+        {
+            return gauge ? "ratio" : "";
+        }
+        var slash = unit.IndexOf('/');
+        if (slash > 0)
+        {
+            var per = UnitWord(unit[(slash + 1)..], singular: true);
+            var of = unit[..slash].StartsWith('{') ? "" : UnitWord(unit[..slash], singular: false);
+            return of.Length == 0 ? "per_" + per : of + "_per_" + per;
+        }
+        return UnitWord(unit, singular: false);
+    }
+
+    private static string UnitWord(string unit, bool singular)
+    {
+        var word = unit switch
+        {
+            "d" => "days",
+            "h" => "hours",
+            "min" => "minutes",
+            "s" => "seconds",
+            "ms" => "milliseconds",
+            "us" => "microseconds",
+            "ns" => "nanoseconds",
+            "By" => "bytes",
+            "KiBy" => "kibibytes",
+            "MiBy" => "mebibytes",
+            "KBy" => "kilobytes",
+            "MBy" => "megabytes",
+            "%" => "percent",
+            _ => Sanitize(unit),
+        };
+        return singular && word.EndsWith('s') ? word[..^1] : word;
+    }
+
+    private static double[]? Buckets(Instrument instrument) => instrument switch
+    {
+        // The platform's instruments advise their boundaries (http.server.request.duration: 5 ms … 10 s).
+        Histogram<double> { Advice.HistogramBucketBoundaries: { Count: > 0 } advised } when !IsMutt(instrument) => [.. advised],
+        Histogram<double> or Histogram<long> or Histogram<int> =>
+            instrument.Name.EndsWith("_ms", StringComparison.Ordinal) || instrument.Unit == "ms" ? MillisecondsBuckets : SecondsBuckets,
+        _ => null,
+    };
+
     private sealed class Family(Instrument instrument)
     {
         private readonly ConcurrentDictionary<string, Cell> _cells = new();
-        private readonly double[]? _buckets = instrument is Histogram<double> or Histogram<long> or Histogram<int>
-            ? (instrument.Name.EndsWith("_ms", StringComparison.Ordinal) ? MillisecondsBuckets : SecondsBuckets)
-            : null;
+        private readonly double[]? _buckets = Buckets(instrument);
 
-        public string Name { get; } = Sanitize(instrument.Name);
+        public string Name { get; } = MetricName(instrument);
 
         public bool IsObservable { get; } = instrument.IsObservable;
 
-        private string Type => _buckets is not null ? "histogram"
-            : instrument is Counter<long> or Counter<double> or Counter<int> or ObservableCounter<long> or ObservableCounter<double> or ObservableCounter<int> ? "counter"
-            : "gauge";
+        private string Type => _buckets is not null ? "histogram" : IsMonotonic(instrument) ? "counter" : "gauge";
 
         private bool IsCumulativeSum => instrument is Counter<long> or Counter<double> or Counter<int>
             or UpDownCounter<long> or UpDownCounter<double> or UpDownCounter<int>;
 
         public void ResetObservations() => _cells.Clear();
 
+        /// <summary>
+        /// Cells by the tags exactly as recorded, looked up without allocating: a request metric is
+        /// recorded per HTTP request, and formatting its label text each time cost ~2 KB and ~1 µs.
+        /// </summary>
+        private readonly ConcurrentDictionary<TagSet, Cell> _byTags = new(TagSetComparer.Instance);
+
         public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
-            var labels = FormatLabels(tags);
-            var cell = _cells.GetOrAdd(labels, static (_, b) => new Cell(b), _buckets);
+            Cell cell;
+            if (IsObservable)
+            {
+                // Observed only while rendering, and their cells are reset each time: no cache.
+                cell = _cells.GetOrAdd(FormatLabels(tags), static (_, b) => new Cell(b), _buckets);
+            }
+            else if (!_byTags.GetAlternateLookup<ReadOnlySpan<KeyValuePair<string, object?>>>().TryGetValue(tags, out cell!))
+            {
+                cell = _cells.GetOrAdd(FormatLabels(tags), static (_, b) => new Cell(b), _buckets);
+                _byTags.TryAdd(new TagSet(tags.ToArray()), cell);
+            }
             lock (cell)
             {
                 if (_buckets is not null)
@@ -194,6 +313,53 @@ public sealed class PrometheusExporter : IDisposable
             }
             return sb.ToString();
         }
+    }
+
+    private sealed class TagSet(KeyValuePair<string, object?>[] tags)
+    {
+        public KeyValuePair<string, object?>[] Tags { get; } = tags;
+        public int Hash { get; } = TagSetComparer.HashOf(tags);
+    }
+
+    private sealed class TagSetComparer : IEqualityComparer<TagSet>, IAlternateEqualityComparer<ReadOnlySpan<KeyValuePair<string, object?>>, TagSet>
+    {
+        public static readonly TagSetComparer Instance = new();
+
+        public static int HashOf(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var hash = new HashCode();
+            foreach (var tag in tags)
+            {
+                hash.Add(tag.Key);
+                hash.Add(tag.Value);
+            }
+            return hash.ToHashCode();
+        }
+
+        public bool Equals(ReadOnlySpan<KeyValuePair<string, object?>> alternate, TagSet other)
+        {
+            var tags = other.Tags;
+            if (alternate.Length != tags.Length)
+            {
+                return false;
+            }
+            for (var i = 0; i < tags.Length; i++)
+            {
+                if (!string.Equals(alternate[i].Key, tags[i].Key, StringComparison.Ordinal) || !Equals(alternate[i].Value, tags[i].Value))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        public int GetHashCode(ReadOnlySpan<KeyValuePair<string, object?>> alternate) => HashOf(alternate);
+
+        public TagSet Create(ReadOnlySpan<KeyValuePair<string, object?>> alternate) => new(alternate.ToArray());
+
+        public bool Equals(TagSet? x, TagSet? y) => ReferenceEquals(x, y) || (x is not null && y is not null && Equals(new ReadOnlySpan<KeyValuePair<string, object?>>(x.Tags), y));
+
+        public int GetHashCode(TagSet obj) => obj.Hash;
     }
 
     private sealed class Cell(double[]? buckets)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -5,6 +6,7 @@ using System.Text.Unicode;
 using Mutt.Core.Audit;
 using Mutt.Core.Events;
 using Mutt.Core.Rules;
+using Mutt.Core.Telemetry;
 
 namespace Mutt.Alerter.Processing;
 
@@ -21,6 +23,8 @@ public sealed class PlannedItem
     public string? AlertJson { get; set; }
     /// <summary>The host whose unhandled counter this event increments, when no rule matched.</summary>
     public string? UnhandledHost { get; set; }
+    /// <summary>The event's span (<see cref="BatchTrace"/>); null when not tracing.</summary>
+    public Activity? Activity { get; init; }
 }
 
 /// <summary>The outcome of a batch before any I/O: audit rows, alerts, retries, dead letters, unhandled counts.</summary>
@@ -51,11 +55,12 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
 {
     public const string UnknownHost = "unknown";
 
-    public BatchPlan Plan(IReadOnlyList<string> items, RuleSet rules) =>
-        Plan(items.Select(Encoding.UTF8.GetBytes).ToArray(), rules);
+    public BatchPlan Plan(IReadOnlyList<string> items, RuleSet rules, BatchTrace? trace = null) =>
+        Plan(items.Select(Encoding.UTF8.GetBytes).ToArray(), rules, trace);
 
     /// <summary>Plans a batch straight from the queue items' UTF-8 bytes (no string decoding on the hot path).</summary>
-    public BatchPlan Plan(IReadOnlyList<byte[]> items, RuleSet rules)
+    /// <param name="trace">The batch's spans; null when not tracing (then each alert just keeps its event's traceparent).</param>
+    public BatchPlan Plan(IReadOnlyList<byte[]> items, RuleSet rules, BatchTrace? trace = null)
     {
         var plan = new BatchPlan();
         foreach (var bytes in items)
@@ -73,13 +78,19 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
                 continue;
             }
 
+            var activity = trace?.StartEvent(evt);
             try
             {
-                plan.Items.Add(PlanEvent(raw, evt, rules, plan));
+                plan.Items.Add(PlanEvent(raw, evt, rules, plan, activity));
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
+                var retried = plan.Retries.Count;
                 Fail(plan, Encoding.UTF8.GetString(raw), evt, ex.Message);
+                if (activity is not null)
+                {
+                    BatchTrace.EndEvent(activity, plan.Retries.Count > retried ? "retry" : "dlq", ex.Message);
+                }
             }
         }
         return plan;
@@ -119,7 +130,7 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
         plan.Retries.Add(JsonSerializer.Serialize(evt, MuttJsonContext.Default.MuttEvent));
     }
 
-    private static PlannedItem PlanEvent(byte[] raw, MuttEvent evt, RuleSet rules, BatchPlan plan)
+    private static PlannedItem PlanEvent(byte[] raw, MuttEvent evt, RuleSet rules, BatchPlan plan, Activity? activity)
     {
         // Keep the id stable across replays and retries: a missing id is derived from the payload
         // as the producer sent it (before any retry_count of ours), then travels in the envelope.
@@ -128,7 +139,9 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
         var eventTime = evt.EventTimeUtc();
         var match = rules.Match(evt);
         plan.RegexTimeouts += match.RegexTimeouts;
-        var item = new PlannedItem { RawUtf8 = raw, Event = evt };
+        var item = new PlannedItem { RawUtf8 = raw, Event = evt, Activity = activity };
+        activity?.SetTag(MuttTracing.Tags.Handling, match.Handling)
+            .SetTag(MuttTracing.Tags.RuleId, match.Rule?.Id);
         if (match.Rule is null)
         {
             plan.Unhandled++;
@@ -153,6 +166,8 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
                 RuleId = match.Rule.Id,
                 Environment = match.IsDevelopmentHost ? "dev" : "prod",
                 EventTimestamp = new DateTimeOffset(eventTime, TimeSpan.Zero),
+                // The event span when tracing, so the Forwarder's span nests under it; else the event's own context.
+                TraceParent = MuttTracing.TraceParentOf(activity) ?? evt.TraceParent,
             };
             item.AlertJson = JsonSerializer.Serialize(alert, MuttJsonContext.Default.AlertMessage);
         }
@@ -160,7 +175,7 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
     }
 
     /// <summary>The meta-alert sent when a host's unhandled events reach the threshold within the window.</summary>
-    public static string MetaAlertJson(string hostname, int threshold, TimeSpan window, string team, DateTime nowUtc)
+    public static string MetaAlertJson(string hostname, int threshold, TimeSpan window, string team, DateTime nowUtc, string? traceParent = null)
     {
         var alert = new AlertMessage
         {
@@ -174,6 +189,7 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
             Environment = "prod",
             EventTimestamp = new DateTimeOffset(nowUtc, TimeSpan.Zero),
             MetaAlert = true,
+            TraceParent = traceParent,
         };
         return JsonSerializer.Serialize(alert, MuttJsonContext.Default.AlertMessage);
     }

@@ -6,6 +6,7 @@ using Mutt.Core.Audit;
 using Mutt.Core.Configuration;
 using Mutt.Core.Events;
 using Mutt.Core.Redis;
+using Mutt.Core.Telemetry;
 using StackExchange.Redis;
 
 namespace Mutt.Alerter.Services;
@@ -111,9 +112,10 @@ public sealed class AlerterWorker(
                     // PostgreSQL. Completions stay strictly in order (N is acked before N+1's starts),
                     // which is what lets the ack trim the oldest batch off the head of the processing list.
                     var started = Stopwatch.GetTimestamp();
-                    var plan = PlanBatch(items);
+                    var trace = BatchTrace.Start(queue.SourceQueue, items.Length);
+                    var plan = PlanBatch(items, trace);
                     await DrainPendingAsync();
-                    _pending = CompleteBatchAsync(plan, items.Length, started, stoppingToken);
+                    _pending = CompleteBatchAsync(plan, items.Length, started, trace, stoppingToken);
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -167,21 +169,49 @@ public sealed class AlerterWorker(
     }
 
     /// <summary>Takes nothing from Redis: parse and match (CPU only).</summary>
-    private BatchPlan PlanBatch(RedisValue[] items)
+    private BatchPlan PlanBatch(RedisValue[] items, BatchTrace? trace)
     {
         var raw = new byte[items.Length][];
         for (var i = 0; i < items.Length; i++)
         {
             raw[i] = (byte[])items[i]! ?? [];
         }
-        return _planner.Plan(raw, rules.Current);
+        return _planner.Plan(raw, rules.Current, trace);
     }
 
     /// <summary>Processes one batch start to end (no pipelining); the batch must be the only one in the processing list.</summary>
     public async Task ProcessBatchAsync(RedisValue[] items, CancellationToken stoppingToken)
     {
         var started = Stopwatch.GetTimestamp();
-        await CompleteBatchAsync(PlanBatch(items), items.Length, started, stoppingToken);
+        var trace = BatchTrace.Start(queue.SourceQueue, items.Length);
+        await CompleteBatchAsync(PlanBatch(items, trace), items.Length, started, trace, stoppingToken);
+    }
+
+    /// <summary>Completes a batch under its batch span (the audit COPY and the Redis transaction become its children), ending its spans whatever happens.</summary>
+    private async Task CompleteBatchAsync(BatchPlan plan, int taken, long started, BatchTrace? trace, CancellationToken stoppingToken)
+    {
+        if (trace is null)
+        {
+            await CompleteBatchCoreAsync(plan, taken, started, null, stoppingToken);
+            return;
+        }
+        // Local to this async method: the consume loop's own Activity.Current is untouched.
+        Activity.Current = trace.Batch;
+        var committed = false;
+        Exception? error = null;
+        try
+        {
+            committed = await CompleteBatchCoreAsync(plan, taken, started, trace, stoppingToken);
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+            throw;
+        }
+        finally
+        {
+            trace.End(plan, committed, error);
+        }
     }
 
     /// <summary>
@@ -190,12 +220,15 @@ public sealed class AlerterWorker(
     /// the oldest there, because batches are appended at the tail and completed in order. A batch
     /// taken meanwhile stays in the list until its own completion.
     /// </summary>
-    private async Task CompleteBatchAsync(BatchPlan plan, int taken, long started, CancellationToken stoppingToken)
+    /// <returns>False when stopping during a PostgreSQL outage: nothing was committed.</returns>
+    private async Task<bool> CompleteBatchCoreAsync(BatchPlan plan, int taken, long started, BatchTrace? trace, CancellationToken stoppingToken)
     {
+        var auditStarted = trace is null ? default : DateTimeOffset.UtcNow;
         if (!await WriteAuditAsync(plan, stoppingToken))
         {
-            return; // stopping during a PostgreSQL outage: the batch stays in the processing list and is returned at shutdown
+            return false; // stopping during a PostgreSQL outage: the batch stays in the processing list and is returned at shutdown
         }
+        trace?.Audited(plan, auditStarted, DateTimeOffset.UtcNow);
 
         var transaction = queue.BeginCompletion();
         var alerts = plan.Alerts.Select(a => (RedisValue)a).ToArray();
@@ -220,7 +253,8 @@ public sealed class AlerterWorker(
             var window = TimeSpan.FromSeconds(_options.UnhandledExpirySeconds);
             unhandled = plan.Items.Where(i => i.UnhandledHost is not null)
                 .GroupBy(i => i.UnhandledHost!, StringComparer.Ordinal)
-                .Select(g => (g.Key, g.Count(), BatchPlanner.MetaAlertJson(g.Key, _options.UnhandledThreshold, window, _options.UnhandledDefaultTeam, now)))
+                .Select(g => (g.Key, g.Count(), BatchPlanner.MetaAlertJson(g.Key, _options.UnhandledThreshold, window, _options.UnhandledDefaultTeam, now,
+                    MuttTracing.TraceParentOf(trace?.Batch))))
                 .ToList();
             fired = _unhandled.AddAsync(transaction, unhandled);
         }
@@ -260,6 +294,7 @@ public sealed class AlerterWorker(
             metrics.RegexTimeouts.Add(plan.RegexTimeouts);
         }
         metrics.ProcessingLatency.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        return true;
     }
 
     /// <summary>

@@ -24,6 +24,9 @@ public sealed class MuttEvent
     /// <summary>How many times processing this event failed; travels with the event so a requeue keeps it.</summary>
     [JsonPropertyName("retry_count")] public int RetryCount { get; set; }
 
+    /// <summary>The W3C trace context the Ingestor accepted the event in (absent when it was not tracing).</summary>
+    [JsonPropertyName(EnvelopeFields.TraceParent)] public string? TraceParent { get; set; }
+
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
     /// <summary>The event time as UTC: the sender's timestamp when it parses, else when it was received, else now.</summary>
@@ -57,6 +60,21 @@ public sealed class AlertMessage
     /// <summary>True for the Alerter's "unhandled events piling up" meta-alert.</summary>
     [JsonPropertyName("meta_alert")] public bool MetaAlert { get; set; }
     [JsonPropertyName("retry_count")] public int RetryCount { get; set; }
+    /// <summary>The event's trace context, continued by the Forwarder's delivery span (the Alerter's event span when it traced, else the event's own).</summary>
+    [JsonPropertyName(EnvelopeFields.TraceParent)] public string? TraceParent { get; set; }
+}
+
+/// <summary>
+/// Envelope fields that several writers set by name (Utf8JsonWriter, byte splicing) as well as
+/// the serialised types above.
+/// </summary>
+public static class EnvelopeFields
+{
+    /// <summary>
+    /// W3C Trace Context <c>traceparent</c> ("00-&lt;trace-id&gt;-&lt;span-id&gt;-&lt;flags&gt;"), on
+    /// <c>mutt:ingest_queue</c> and <c>mutt:alert_queue</c> items. Optional: written only by a tracing producer.
+    /// </summary>
+    public const string TraceParent = "traceparent";
 }
 
 /// <summary>

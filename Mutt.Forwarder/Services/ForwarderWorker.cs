@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Mutt.Core.Configuration;
 using Mutt.Core.Events;
 using Mutt.Core.Moogsoft;
 using Mutt.Core.Redis;
+using Mutt.Core.Telemetry;
 using Mutt.Forwarder.Moogsoft;
 using StackExchange.Redis;
 
@@ -116,6 +118,7 @@ public sealed class ForwarderWorker(
     {
         var events = new List<MoogEvent>(items.Length);
         var rejects = new List<DeadLetter>();
+        var traced = MuttTracing.Forwarder.HasListeners() ? new List<ActivityContext>() : null;
         foreach (var item in items)
         {
             AlertMessage? alert = null;
@@ -134,7 +137,12 @@ public sealed class ForwarderWorker(
                 continue;
             }
             events.Add(MoogEventBuilder.Build(alert, _agentLocation));
+            if (traced is not null && MuttTracing.TryGetSampledContext(alert.TraceParent, out var context))
+            {
+                traced.Add(context);
+            }
         }
+        using var activity = traced is null ? null : StartBatchActivity(traced, items.Length);
         if (events.Count == 0)
         {
             await CompleteAsync(rejects, ok: 0);
@@ -152,6 +160,7 @@ public sealed class ForwarderWorker(
             {
                 // Not sent, not dead-lettered: back to the queue until the circuit lets traffic through.
                 await _queue.ReturnInFlightAsync();
+                activity?.SetTag(MuttTracing.Tags.Outcome, "returned");
                 return false;
             }
             await WaitForRateSlotAsync(ct);
@@ -166,6 +175,7 @@ public sealed class ForwarderWorker(
                     }
                     metrics.Request("success", outcome.Reason);
                     await CompleteAsync(rejects, events.Count);
+                    activity?.SetTag(MuttTracing.Tags.Outcome, "delivered");
                     return true;
 
                 case SendResult.Throttled:
@@ -190,6 +200,7 @@ public sealed class ForwarderWorker(
                     logger.LogError("Moogsoft rejected a batch of {Count} alerts with HTTP {Status}: {Excerpt}; dead-lettering to {Dlq}",
                         events.Count, outcome.HttpStatus, outcome.BodyExcerpt, _o.DlqName);
                     await DeadLetterBatchAsync(items, rejects, outcome, "http_4xx");
+                    activity?.SetTag(MuttTracing.Tags.Outcome, "dlq").SetStatus(ActivityStatusCode.Error, "http_4xx");
                     return true;
 
                 default:
@@ -201,6 +212,7 @@ public sealed class ForwarderWorker(
                         logger.LogError("Delivery of {Count} alerts failed {Attempts} times ({Reason} {Status}); dead-lettering to {Dlq}",
                             events.Count, retry, outcome.Reason, outcome.HttpStatus, _o.DlqName);
                         await DeadLetterBatchAsync(items, rejects, outcome, "max_retries");
+                        activity?.SetTag(MuttTracing.Tags.Outcome, "dlq").SetStatus(ActivityStatusCode.Error, "max_retries");
                         return true;
                     }
                     metrics.Request("retry", outcome.Reason);
@@ -211,6 +223,24 @@ public sealed class ForwarderWorker(
                     continue;
             }
         }
+    }
+
+    /// <summary>
+    /// The batch's span, current while it is delivered, so each Moogsoft POST (HttpClient
+    /// instrumentation) is its child. One POST carries many events' alerts but can have one
+    /// parent: the first traced alert's context (the Alerter's event span); every other alert's
+    /// trace is linked. A one-alert batch is thus entirely inside its event's trace.
+    /// </summary>
+    private Activity? StartBatchActivity(List<ActivityContext> traced, int count)
+    {
+        var parent = traced.Count > 0 ? traced[0] : default;
+        Activity.Current = null; // no ambient parent: the batch continues its first alert's trace or starts its own
+        var activity = MuttTracing.Forwarder.StartActivity(MuttTracing.Spans.ForwarderBatch, ActivityKind.Consumer, parent,
+            links: traced.Count > 1 ? traced.Skip(1).Select(c => new ActivityLink(c)) : null);
+        activity?.SetTag(MuttTracing.Tags.MessagingSystem, "redis")
+            .SetTag(MuttTracing.Tags.MessagingDestination, _o.AlertQueue)
+            .SetTag(MuttTracing.Tags.MessagingBatchCount, count);
+        return activity;
     }
 
     private async Task<CircuitState> RecordCircuitAsync(bool success)

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Mutt.Core.Telemetry;
 using Mutt.Ingestor.Ingest;
 using StackExchange.Redis;
 
@@ -65,6 +66,8 @@ public static class IngestApi
             {
                 return TooLarge(metrics, $"The body may be at most {limit} bytes.");
             }
+            // The queue items carry this span's context: the Alerter and Forwarder continue the request's trace.
+            using var send = MuttTracing.Ingestor.StartActivity(MuttTracing.Spans.IngestSend, ActivityKind.Producer);
             ParsedBatch batch;
             try
             {
@@ -75,13 +78,18 @@ public static class IngestApi
                 batch = EventBatchParser.Parse(buffer.AsMemory(0, length), ndjson,
                     settings.Limits(),
                     header.Length > 0 && context.Items[Microsoft.Extensions.Hosting.Extensions.CorrelationIdHeader] is string kept && kept == header ? header : null,
-                    DateTimeOffset.UtcNow);
+                    DateTimeOffset.UtcNow,
+                    MuttTracing.TraceParentOf(send ?? Activity.Current));
             }
             finally
             {
                 ArrayPool<byte>.Shared.Return(buffer);
             }
 
+            if (batch.Outcome != BatchOutcome.Accepted)
+            {
+                send?.SetTag(MuttTracing.Tags.Outcome, "rejected");
+            }
             switch (batch.Outcome)
             {
                 case BatchOutcome.TooLarge:
@@ -98,6 +106,13 @@ public static class IngestApi
                         detail: "No event of this request was enqueued; fix the listed fields and send it again.");
             }
 
+            send?.SetTag(MuttTracing.Tags.MessagingSystem, "redis")
+                .SetTag(MuttTracing.Tags.MessagingDestination, settings.INGEST_QUEUE_NAME)
+                .SetTag(MuttTracing.Tags.MessagingBatchCount, batch.Items.Count);
+            if (batch.CorrelationIds.Count == 1)
+            {
+                send?.SetTag(MuttTracing.Tags.CorrelationId, batch.CorrelationIds[0]);
+            }
             var values = new RedisValue[batch.Items.Count];
             for (var i = 0; i < values.Length; i++)
             {
@@ -111,6 +126,7 @@ public static class IngestApi
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
                 metrics.Request("fail", "redis_error");
+                send?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
                 logger.LogWarning("Could not enqueue {Count} events: {Error}", values.Length, ex.GetType().Name);
                 context.Response.Headers.RetryAfter = settings.INGEST_RETRY_AFTER_SECONDS.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 return TypedResults.Problem("The event queue is unavailable; retry later.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Queue unavailable");
@@ -120,6 +136,7 @@ public static class IngestApi
                 // On the master, not yet confirmed by INGEST_WAIT_REPLICAS replicas: a failover now could lose it,
                 // so the sender must not forget it. Its retry may duplicate the event (at-least-once).
                 metrics.Request("fail", "replica_timeout");
+                send?.SetStatus(ActivityStatusCode.Error, "replica_timeout");
                 context.Response.Headers.RetryAfter = settings.INGEST_RETRY_AFTER_SECONDS.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 return TypedResults.Problem($"The events were not confirmed by {writer.Replicas} Redis replica(s) in time; retry later.",
                     statusCode: StatusCodes.Status503ServiceUnavailable, title: "Replica timeout");

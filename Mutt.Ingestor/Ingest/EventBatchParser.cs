@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Mutt.Core.Events;
 
 namespace Mutt.Ingestor.Ingest;
 
@@ -26,17 +28,25 @@ public sealed record BatchLimits(string[] RequiredFields, int MaxDepth, int MaxB
 
 /// <summary>
 /// Turns a REST body (one object, an array, or NDJSON) into queue items (spec 004 Event Message
-/// plus <c>correlation_id</c> and <c>received_at</c>). Pure: no I/O. All-or-nothing: any bad item
+/// plus <c>correlation_id</c>, <c>received_at</c> and, when the request is traced, <c>traceparent</c>).
+/// Pure: no I/O. All-or-nothing: any bad item
 /// makes the whole batch invalid, so a client can retry the same body after fixing it without
 /// creating duplicates of the good items.
 /// </summary>
 public static class EventBatchParser
 {
     /// <summary>Fields the Ingestor sets itself; a sender's values are replaced.</summary>
-    private static readonly string[] Reserved = ["correlation_id", "received_at", "retry_count"];
+    private static readonly string[] Reserved = ["correlation_id", "received_at", "retry_count", EnvelopeFields.TraceParent];
 
-    public static ParsedBatch Parse(ReadOnlyMemory<byte> body, bool ndjson, BatchLimits limits, string? headerCorrelationId, DateTimeOffset receivedAt)
+    /// <param name="traceParent">The W3C traceparent every item of the batch carries (null: not traced, no field).</param>
+    public static ParsedBatch Parse(ReadOnlyMemory<byte> body, bool ndjson, BatchLimits limits, string? headerCorrelationId, DateTimeOffset receivedAt,
+        string? traceParent = null)
     {
+        // Spliced into the bytes unescaped below, so only the W3C form (hex digits and dashes) is taken.
+        if (traceParent is not null && !ActivityContext.TryParse(traceParent, null, out _))
+        {
+            traceParent = null;
+        }
         var options = new JsonDocumentOptions { MaxDepth = limits.MaxDepth };
         var output = new ArrayBufferWriter<byte>(512);
         using var writer = new Utf8JsonWriter(output);
@@ -51,7 +61,7 @@ public static class EventBatchParser
 
         if (ndjson)
         {
-            return ParseNdjson(body, options, limits, receivedText, output, writer);
+            return ParseNdjson(body, options, limits, receivedText, traceParent, output, writer);
         }
 
         JsonDocument document;
@@ -81,19 +91,19 @@ public static class EventBatchParser
                 var index = 0;
                 foreach (var item in root.EnumerateArray())
                 {
-                    AddItem(batch, item, $"[{index}]", limits, null, receivedText, output, writer);
+                    AddItem(batch, item, $"[{index}]", limits, null, receivedText, traceParent, output, writer);
                     index++;
                 }
                 return Finish(batch);
             }
             var single = new ParsedBatch { Outcome = BatchOutcome.Accepted };
-            AddItem(single, root, "", limits, headerCorrelationId, receivedText, output, writer);
+            AddItem(single, root, "", limits, headerCorrelationId, receivedText, traceParent, output, writer);
             return Finish(single);
         }
     }
 
     private static ParsedBatch ParseNdjson(ReadOnlyMemory<byte> body, JsonDocumentOptions options, BatchLimits limits, string receivedText,
-        ArrayBufferWriter<byte> output, Utf8JsonWriter writer)
+        string? traceParent, ArrayBufferWriter<byte> output, Utf8JsonWriter writer)
     {
         var batch = new ParsedBatch { Outcome = BatchOutcome.Accepted };
         var rest = body;
@@ -115,7 +125,7 @@ public static class EventBatchParser
             try
             {
                 using var document = JsonDocument.Parse(line, options);
-                AddItem(batch, document.RootElement, $"[{index}]", limits, null, receivedText, output, writer);
+                AddItem(batch, document.RootElement, $"[{index}]", limits, null, receivedText, traceParent, output, writer);
             }
             catch (JsonException ex)
             {
@@ -162,7 +172,7 @@ public static class EventBatchParser
     }
 
     private static void AddItem(ParsedBatch batch, JsonElement item, string prefix, BatchLimits limits, string? headerCorrelationId,
-        string receivedText, ArrayBufferWriter<byte> output, Utf8JsonWriter writer)
+        string receivedText, string? traceParent, ArrayBufferWriter<byte> output, Utf8JsonWriter writer)
     {
         if (item.ValueKind != JsonValueKind.Object)
         {
@@ -235,7 +245,7 @@ public static class EventBatchParser
         }
 
         correlationId ??= headerCorrelationId ?? Guid.NewGuid().ToString();
-        if (TrySplice(item, correlationId, receivedText, out var spliced))
+        if (TrySplice(item, correlationId, receivedText, traceParent, out var spliced))
         {
             batch.Items.Add(spliced);
             batch.CorrelationIds.Add(correlationId);
@@ -253,6 +263,10 @@ public static class EventBatchParser
         }
         writer.WriteString("correlation_id", correlationId);
         writer.WriteString("received_at", receivedText);
+        if (traceParent is not null)
+        {
+            writer.WriteString(EnvelopeFields.TraceParent, traceParent);
+        }
         writer.WriteEndObject();
         writer.Flush();
         batch.Items.Add(output.WrittenSpan.ToArray());
@@ -261,14 +275,15 @@ public static class EventBatchParser
 
     private static ReadOnlySpan<byte> CorrelationIdPrefix => ",\"correlation_id\":\""u8;
     private static ReadOnlySpan<byte> ReceivedAtPrefix => "\",\"received_at\":\""u8;
+    private static ReadOnlySpan<byte> TraceParentPrefix => "\",\"traceparent\":\""u8; // EnvelopeFields.TraceParent
 
     /// <summary>
     /// The common case without re-serialising: when the object carries none of the reserved fields,
-    /// its original bytes are kept and the two fields are appended before the closing brace. Both
-    /// values are plain ASCII (validated correlation ids, GUIDs, a fixed timestamp format), so they
-    /// need no escaping; anything else takes the general path.
+    /// its original bytes are kept and our fields are appended before the closing brace. Every
+    /// value is plain ASCII (validated correlation ids, GUIDs, a fixed timestamp format, a parsed
+    /// W3C traceparent), so none needs escaping; anything else takes the general path.
     /// </summary>
-    private static bool TrySplice(JsonElement item, string correlationId, string receivedText, out byte[] spliced)
+    private static bool TrySplice(JsonElement item, string correlationId, string receivedText, string? traceParent, out byte[] spliced)
     {
         spliced = [];
         foreach (var name in Reserved)
@@ -288,7 +303,8 @@ public static class EventBatchParser
         {
             return false; // not the expected shape, or an empty object (no comma allowed)
         }
-        var length = close + CorrelationIdPrefix.Length + correlationId.Length + ReceivedAtPrefix.Length + receivedText.Length + 2;
+        var length = close + CorrelationIdPrefix.Length + correlationId.Length + ReceivedAtPrefix.Length + receivedText.Length + 2
+            + (traceParent is null ? 0 : TraceParentPrefix.Length + traceParent.Length);
         spliced = new byte[length];
         var span = spliced.AsSpan();
         raw[..close].CopyTo(span);
@@ -299,6 +315,12 @@ public static class EventBatchParser
         ReceivedAtPrefix.CopyTo(span[at..]);
         at += ReceivedAtPrefix.Length;
         at += System.Text.Encoding.ASCII.GetBytes(receivedText, span[at..]);
+        if (traceParent is not null)
+        {
+            TraceParentPrefix.CopyTo(span[at..]);
+            at += TraceParentPrefix.Length;
+            at += System.Text.Encoding.ASCII.GetBytes(traceParent, span[at..]);
+        }
         span[at++] = (byte)'"';
         span[at] = (byte)'}';
         return true;

@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Mutt.Core.Telemetry;
 using Mutt.Ingestor.Ingest;
 using Mutt.Ingestor.Snmp;
 
@@ -15,6 +17,8 @@ namespace Mutt.Ingestor.Services;
 /// </summary>
 public sealed class SnmpTrapWorker(IOptions<SnmpOptions> options, ListenerQueue queue, IngestMetrics metrics, ILogger<SnmpTrapWorker> logger) : BackgroundService
 {
+    private static readonly KeyValuePair<string, object?> Udp = new("transport", "udp");
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
@@ -31,6 +35,7 @@ public sealed class SnmpTrapWorker(IOptions<SnmpOptions> options, ListenerQueue 
         {
             var receivedAt = DateTimeOffset.UtcNow;
             var sender = remote.Address.ToString();
+            using var activity = ListenerTracing.StartReceive(MuttTracing.Spans.SnmpReceive, Udp, remote);
             SnmpTrap trap;
             try
             {
@@ -38,6 +43,7 @@ public sealed class SnmpTrapWorker(IOptions<SnmpOptions> options, ListenerQueue 
             }
             catch (SnmpDecodeException ex)
             {
+                activity?.SetStatus(ActivityStatusCode.Error, "decode_error");
                 metrics.SnmpDecodeErrors.Add(1);
                 metrics.SnmpDropped.Add(1, new KeyValuePair<string, object?>("reason", "decode_error"));
                 logger.LogDebug("SNMP datagram from {Sender} ({Bytes} bytes) dropped: {Error}", sender, length, ex.Message);
@@ -46,12 +52,15 @@ public sealed class SnmpTrapWorker(IOptions<SnmpOptions> options, ListenerQueue 
             var community = Encoding.UTF8.GetBytes(trap.Community);
             if (!communities.Any(allowed => CryptographicOperations.FixedTimeEquals(allowed, community)))
             {
+                activity?.SetStatus(ActivityStatusCode.Error, "community");
                 metrics.SnmpDropped.Add(1, new KeyValuePair<string, object?>("reason", "community"));
                 logger.LogWarning("SNMP {Version} {Pdu} from {Sender} dropped: community not allowed", trap.Version, trap.PduType, sender);
                 continue;
             }
-            if (!queue.TryEnqueue(SnmpEventWriter.Write(trap, sender, receivedAt)))
+            activity?.SetTag("snmp.pdu_type", trap.PduType).SetTag("snmp.trap_oid", trap.TrapOid);
+            if (!queue.TryEnqueue(SnmpEventWriter.Write(trap, sender, receivedAt, MuttTracing.TraceParentOf(activity))))
             {
+                activity?.SetStatus(ActivityStatusCode.Error, "buffer_full");
                 // Not acknowledged either: the agent will resend the inform.
                 metrics.SnmpDropped.Add(1, new KeyValuePair<string, object?>("reason", "buffer_full"));
                 logger.LogWarning("SNMP {Pdu} from {Sender} dropped: push buffer full (Redis slow or down)", trap.PduType, sender);

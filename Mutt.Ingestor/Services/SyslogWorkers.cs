@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
+using System.Diagnostics;
+using Mutt.Core.Telemetry;
 using Mutt.Ingestor.Ingest;
 using Mutt.Ingestor.Syslog;
 
@@ -24,6 +26,8 @@ public sealed class SyslogUdpWorker(IOptions<SyslogOptions> options, ListenerQue
         await foreach (var (length, remote) in UdpReceiver.ReceiveAsync(socket, buffer, logger, "Syslog UDP", stoppingToken))
         {
             var receivedAt = DateTimeOffset.UtcNow;
+            // One datagram, one message, one trace (null, and free, when nothing listens).
+            using var activity = ListenerTracing.StartReceive(MuttTracing.Spans.SyslogReceive, Udp, remote);
             metrics.SyslogBytes.Add(length, Udp);
             metrics.SyslogReceived.Add(1, Udp);
             var truncated = length > settings.SYSLOG_MAX_MESSAGE_BYTES;
@@ -38,8 +42,9 @@ public sealed class SyslogUdpWorker(IOptions<SyslogOptions> options, ListenerQue
             {
                 metrics.SyslogParseErrors.Add(1);
             }
-            if (!queue.TryEnqueue(SyslogEventWriter.Write(parsed, sender, receivedAt, truncated, "udp")))
+            if (!queue.TryEnqueue(SyslogEventWriter.Write(parsed, sender, receivedAt, truncated, "udp", MuttTracing.TraceParentOf(activity))))
             {
+                activity?.SetStatus(ActivityStatusCode.Error, "buffer_full");
                 metrics.SyslogDropped.Add(1, new KeyValuePair<string, object?>("reason", "buffer_full"));
                 logger.LogWarning("Syslog UDP message from {Sender} dropped: push buffer full (Redis slow or down)", sender);
             }
@@ -103,7 +108,8 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerQue
 
     private async Task HandleAsync(Socket client, int maxFrame, CancellationToken stoppingToken)
     {
-        var sender = (client.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "unknown";
+        var remote = client.RemoteEndPoint as IPEndPoint;
+        var sender = remote?.Address.ToString() ?? "unknown";
         var framer = new SyslogFramer(maxFrame);
         var frames = new List<SyslogFrame>();
         var buffer = new byte[32 * 1024];
@@ -117,12 +123,12 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerQue
                     if (read == 0)
                     {
                         framer.Flush(frames);
-                        await EnqueueAsync(frames, sender, stoppingToken);
+                        await EnqueueAsync(frames, sender, remote, stoppingToken);
                         break;
                     }
                     metrics.SyslogBytes.Add(read, Tcp);
                     framer.Feed(buffer.AsSpan(0, read), frames);
-                    await EnqueueAsync(frames, sender, stoppingToken);
+                    await EnqueueAsync(frames, sender, remote, stoppingToken);
                 }
             }
         }
@@ -139,13 +145,17 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerQue
         }
     }
 
-    private async ValueTask EnqueueAsync(List<SyslogFrame> frames, string sender, CancellationToken stoppingToken)
+    private async ValueTask EnqueueAsync(List<SyslogFrame> frames, string sender, IPEndPoint? remote, CancellationToken stoppingToken)
     {
         if (frames.Count == 0)
         {
             return;
         }
         var receivedAt = DateTimeOffset.UtcNow;
+        // One span per read: the frames that arrived together share a trace.
+        using var activity = ListenerTracing.StartReceive(MuttTracing.Spans.SyslogReceive, Tcp, remote);
+        activity?.SetTag(MuttTracing.Tags.MessagingBatchCount, frames.Count);
+        var traceParent = MuttTracing.TraceParentOf(activity);
         long errors = 0, truncated = 0;
         foreach (var frame in frames)
         {
@@ -158,7 +168,7 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerQue
             {
                 truncated++;
             }
-            await queue.EnqueueAsync(SyslogEventWriter.Write(parsed, sender, receivedAt, frame.Truncated, "tcp"), stoppingToken);
+            await queue.EnqueueAsync(SyslogEventWriter.Write(parsed, sender, receivedAt, frame.Truncated, "tcp", traceParent), stoppingToken);
         }
         metrics.SyslogReceived.Add(frames.Count, Tcp);
         if (errors > 0)
@@ -172,3 +182,4 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerQue
         frames.Clear();
     }
 }
+

@@ -2,13 +2,15 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Mutt.Core.Events;
 
 namespace Mutt.Ingestor.Snmp;
 
 /// <summary>Builds the ingest-queue item for a trap: spec 004 fields, every varbind, and never the community. Pure.</summary>
 public static class SnmpEventWriter
 {
-    public static byte[] Write(SnmpTrap trap, string sender, DateTimeOffset receivedAt)
+    /// <param name="traceParent">The listener span's W3C traceparent (null: not traced, no field).</param>
+    public static byte[] Write(SnmpTrap trap, string sender, DateTimeOffset receivedAt, string? traceParent = null)
     {
         var agent = trap.AgentAddress is { } address && address != "0.0.0.0" ? address : sender;
         var summary = new StringBuilder($"SNMP {trap.PduType} {trap.TrapOid} from {agent}");
@@ -31,6 +33,10 @@ public static class SnmpEventWriter
             json.WriteString("trap_oid", trap.TrapOid);
             json.WriteString("correlation_id", Guid.NewGuid().ToString());
             json.WriteString("received_at", received);
+            if (traceParent is not null)
+            {
+                json.WriteString(EnvelopeFields.TraceParent, traceParent);
+            }
             json.WriteString("snmp_version", trap.Version);
             json.WriteString("pdu_type", trap.PduType);
             json.WriteString("sender", sender);

@@ -1,13 +1,15 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using Mutt.Core.Events;
 
 namespace Mutt.Ingestor.Syslog;
 
 /// <summary>Builds the ingest-queue item (spec 004 Event Message + syslog fields) for a parsed message. Pure.</summary>
 public static class SyslogEventWriter
 {
-    public static byte[] Write(SyslogMessage message, string sender, DateTimeOffset receivedAt, bool truncated, string transport)
+    /// <param name="traceParent">The listener span's W3C traceparent (null: not traced, no field).</param>
+    public static byte[] Write(SyslogMessage message, string sender, DateTimeOffset receivedAt, bool truncated, string transport, string? traceParent = null)
     {
         var output = new ArrayBufferWriter<byte>(256 + message.Message.Length);
         using (var json = new Utf8JsonWriter(output))
@@ -24,6 +26,7 @@ public static class SyslogEventWriter
             }
             json.WriteString("correlation_id", Guid.NewGuid().ToString());
             json.WriteString("received_at", received);
+            WriteIfSet(json, EnvelopeFields.TraceParent, traceParent);
             if (message.Facility is { } facility)
             {
                 json.WriteNumber("facility", facility);

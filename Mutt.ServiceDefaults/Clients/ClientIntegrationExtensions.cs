@@ -20,10 +20,15 @@ public static class ClientIntegrationExtensions
     public static IHostApplicationBuilder AddMuttRedisClient(this IHostApplicationBuilder builder, string connectionName = "redis")
     {
         builder.Services.AddMuttSecrets(builder.Configuration);
+        var tracing = Extensions.IsTracingEnabled(builder.Configuration);
         builder.AddRedisClient(connectionName, settings =>
+        {
             // Translated before Aspire parses it; a malformed string stops the start with its reason (never a password).
             settings.ConnectionString = RedisConnectionStrings.ToStackExchange(settings.ConnectionString
-                ?? throw new InvalidOperationException($"ConnectionStrings:{connectionName} is not configured.")));
+                ?? throw new InvalidOperationException($"ConnectionStrings:{connectionName} is not configured."));
+            // Redis spans only when MUTT traces at all: a profiling session per command is not free on the hot paths.
+            settings.DisableTracing = !tracing;
+        });
         builder.Services.TryAddSingleton<RedisConnectionRules>();
         // For every options name: Aspire names its options after the connection in some versions and not in others.
         builder.Services.AddSingleton<IConfigureOptions<ConfigurationOptions>>(sp => new ConfigureNamedOptions<ConfigurationOptions>(null,
@@ -41,7 +46,8 @@ public static class ClientIntegrationExtensions
         // Aspire's data source callback runs inside its singleton factory, which has no access to the
         // container; the secret store is handed over when that factory runs (see below).
         var services = new ServiceProviderSlot();
-        builder.AddNpgsqlDataSource(connectionName, configureDataSourceBuilder: dataSource =>
+        var tracing = Extensions.IsTracingEnabled(builder.Configuration);
+        builder.AddNpgsqlDataSource(connectionName, settings => settings.DisableTracing = !tracing, dataSource =>
         {
             var provider = services.Provider ?? throw new InvalidOperationException("The data source was built outside the container.");
             MuttNpgsql.Configure(dataSource, PostgresTlsSettings.FromConfiguration(configuration, dataSource.ConnectionString),

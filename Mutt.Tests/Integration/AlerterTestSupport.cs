@@ -27,7 +27,8 @@ public sealed class AlerterTestHost : IAsyncDisposable
     public string BaseAddress => _app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
         .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
 
-    public static async Task<AlerterTestHost> StartAsync(string redis, string database, string pod, IDictionary<string, string?>? settings = null)
+    public static async Task<AlerterTestHost> StartAsync(string redis, string database, string pod, IDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ApplicationName = "Mutt.Alerter", EnvironmentName = "Development" });
         var config = new Dictionary<string, string?>
@@ -48,6 +49,7 @@ public sealed class AlerterTestHost : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.AddServiceDefaults();
         builder.AddApplicationServices();
+        configureServices?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapDefaultEndpoints();
         await app.StartAsync();
