@@ -4,7 +4,8 @@ using Mutt.Dashboard;
 using Mutt.Dashboard.Components;
 
 var builder = WebApplication.CreateBuilder(args);
-// Radzen's _content/ assets come from the build output when not published, in every environment.
+// Static web assets (_framework/blazor.web.js, Radzen's _content/) come from the build output when
+// not published, in every environment: services run as Production under the AppHost.
 builder.WebHost.UseStaticWebAssets();
 builder.ConfigureMuttHttps();
 builder.AddServiceDefaults();
@@ -14,7 +15,6 @@ var app = builder.Build();
 app.UseDashboardPipeline();
 app.MapDefaultEndpoints();
 app.MapLoginEndpoints();
-app.MapBlazorScript();
 app.MapManagementApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode().RequireAuthorization();
 await app.RunAsync();

@@ -30,13 +30,7 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
         await DashboardApiTests.ClearMuttKeysAsync(infra.Multiplexer);
         _db = await infra.CreateDatabaseAsync(seed: true);
         _baseUrl = ChildService.FreeUrl();
-        _app = await ChildService.StartAsync("dashboard", "Mutt.Dashboard", _baseUrl, new Dictionary<string, string?>
-        {
-            ["ConnectionStrings__redis"] = infra.RedisConnectionString,
-            ["ConnectionStrings__muttdb"] = _db,
-            ["WEBUI_API_KEY"] = ApiKey,
-            ["LOG_JSON_ENABLED"] = "false",
-        });
+        _app = await StartAppAsync();
 
         var chromium = NativeProcess.FindExecutable("chromium") ?? throw new InvalidOperationException("Debian's chromium is not on PATH.");
         _playwright = await Playwright.CreateAsync();
@@ -64,6 +58,18 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
         }
     }
 
+    /// <summary>The Dashboard from its build output, as the AppHost runs it (Production unless told otherwise).</summary>
+    private Task<ServiceProcess> StartAppAsync(string environment = "Production") =>
+        ChildService.StartAsync("dashboard", "Mutt.Dashboard", _baseUrl, new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__redis"] = infra.RedisConnectionString,
+            ["ConnectionStrings__muttdb"] = _db,
+            ["WEBUI_API_KEY"] = ApiKey,
+            ["LOG_JSON_ENABLED"] = "false",
+            ["ASPNETCORE_ENVIRONMENT"] = environment,
+            ["DOTNET_ENVIRONMENT"] = environment,
+        });
+
     private async Task SignInAsync()
     {
         await _page.GotoAsync(_baseUrl + "/");
@@ -86,6 +92,82 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
 
     private Task WaitTextAsync(string selector, Func<string, bool> done, string what) =>
         Eventually.WaitForAsync(async () => done(await _page.Locator(selector).InnerTextAsync()), TimeSpan.FromSeconds(30), what);
+
+    [Theory]
+    [InlineData("Production")]
+    [InlineData("Development")]
+    public async Task Framework_blazor_script_and_Radzen_assets_load_from_the_build_output_and_the_circuit_connects(string environment)
+    {
+        if (environment != "Production")
+        {
+            await _app.DisposeAsync();
+            _app = await StartAppAsync(environment);
+        }
+        var failed = new List<string>();
+        _page.RequestFailed += (_, request) => failed.Add(request.Url);
+        _page.Response += (_, response) =>
+        {
+            if (response.Status >= 400)
+            {
+                failed.Add($"{response.Status} {response.Url}");
+            }
+        };
+
+        await SignInAsync(); // waits for #circuit-ready: the circuit is connected
+        var scripts = await _page.EvalOnSelectorAllAsync<string[]>("script[src]", "s => s.map(e => e.getAttribute('src'))");
+        var blazorScript = Assert.Single(scripts, s => s.Contains("blazor.web", StringComparison.Ordinal));
+        Assert.StartsWith("_framework/blazor.web", blazorScript);
+        Assert.Contains(scripts, s => s.StartsWith("_content/Radzen.Blazor/Radzen.Blazor", StringComparison.Ordinal));
+        Assert.True(await _page.EvaluateAsync<bool>("() => typeof Blazor.resumeCircuit === 'function'"), "window.Blazor is .NET 10's (resumeCircuit)");
+        Assert.NotEmpty((await _page.EvaluateAsync<string>("() => getComputedStyle(document.body).getPropertyValue('--rz-primary')")).Trim());
+        Assert.Equal(0, await _page.EvaluateAsync<int>("() => document.getElementById('components-reconnect-modal').open ? 1 : 0"));
+        await ShotAsync("overview-" + environment.ToLowerInvariant());
+
+        // The framework's own file, served by MapStaticAssets (ETag), not a copy extracted from a .NET 9 assembly.
+        var response = await _page.APIRequest.GetAsync(_baseUrl + "/_framework/blazor.web.js");
+        Assert.Equal(200, response.Status);
+        Assert.StartsWith("text/javascript", response.Headers["content-type"]);
+        Assert.True(response.Headers.ContainsKey("etag"), "static asset endpoints send an ETag");
+        var script = await response.TextAsync();
+        Assert.Contains("resumeCircuit", script);
+        Assert.Contains("components-reconnect-state-changed", script);
+        // The page links the fingerprinted name of the same file.
+        Assert.Matches(@"^_framework/blazor\.web\.[a-z0-9]+\.js$", blazorScript);
+        Assert.Equal(script, await (await _page.APIRequest.GetAsync(_baseUrl + "/" + blazorScript)).TextAsync());
+
+        var output = Path.GetDirectoryName(ServiceProcess.AssemblyPath(ChildService.RepositoryRoot, "Mutt.Dashboard"))!;
+        Assert.False(Directory.Exists(Path.Combine(output, "blazor-script")), "no .NET 9 assembly copied for its embedded script");
+        using var endpoints = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "Mutt.Dashboard.staticwebassets.endpoints.json")));
+        Assert.Contains(endpoints.RootElement.GetProperty("Endpoints").EnumerateArray(), e => e.GetProperty("Route").GetString() == "_framework/blazor.web.js");
+        Assert.Empty(failed);
+    }
+
+    [Fact]
+    public async Task Reconnect_dialog_shows_while_the_server_is_gone_and_the_page_reloads_when_it_is_back()
+    {
+        await SignInAsync();
+        await _page.EvaluateAsync("() => window.beforeRestart = true");
+        await _app.KillAsync();
+        await _page.Locator("#components-reconnect-modal[open]").WaitForAsync(new() { State = WaitForSelectorState.Visible });
+        await ShotAsync("reconnect");
+
+        // A new process has no record of the old circuit: blazor.web.js reports "rejected" and
+        // ReconnectModal.razor.js reloads the page.
+        _app = await StartAppAsync();
+        await Eventually.WaitForAsync(async () =>
+        {
+            try
+            {
+                return await _page.EvaluateAsync<bool>("() => window.beforeRestart === undefined");
+            }
+            catch (PlaywrightException)
+            {
+                return false; // the reload is under way
+            }
+        }, TimeSpan.FromSeconds(60), "the page to reload once the server is back");
+        await _page.WaitForLoadStateAsync(LoadState.Load);
+        Assert.False(await _page.Locator("#components-reconnect-modal[open]").IsVisibleAsync());
+    }
 
     [Fact]
     public async Task Wrong_key_is_refused_on_the_login_page()
