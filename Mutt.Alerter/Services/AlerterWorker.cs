@@ -61,7 +61,7 @@ public sealed class AlerterWorker(
         _planner = new BatchPlanner(_options.PodName, _options.IngestQueueName, _options.MaxRetries);
         _unhandled = new UnhandledCounter(_options.UnhandledPrefix, _options.UnhandledThreshold,
             TimeSpan.FromSeconds(_options.UnhandledExpirySeconds), _options.AlertQueueName);
-        redis.GetSubscriber().Subscribe(RedisChannel.Literal(MuttKeys.QueueNudgeChannel), (_, _) => Nudge());
+        redis.GetSubscriber().Subscribe(RedisChannel.Literal(MuttKeys.QueueNudgeChannel), (_, _) => Nudge(), CommandFlags.FireAndForget);
 
         logger.LogInformation("Alerter {Pod} consuming {Queue} into {ProcessingList}", _options.PodName, queue.SourceQueue, queue.ProcessingKey);
         // Own loop: a long batch or a PostgreSQL outage must never let the heartbeat expire,

@@ -16,6 +16,8 @@ public sealed class RedisServer : IAsyncDisposable
         DataDir = dataDir;
     }
 
+    private Action<ConfigurationOptions>? _configureClient;
+
     public Process Process { get; }
     public int Port { get; }
     public string DataDir { get; }
@@ -25,7 +27,8 @@ public sealed class RedisServer : IAsyncDisposable
     public string ConnectionString => $"127.0.0.1:{Port}";
 
     public static async Task<RedisServer> StartAsync(string dataDir, int? port = null, bool appendOnly = true,
-        IEnumerable<string>? extraArgs = null, Action<string>? output = null, TimeSpan? timeout = null, string? executable = null, bool ownSession = false)
+        IEnumerable<string>? extraArgs = null, Action<string>? output = null, TimeSpan? timeout = null, string? executable = null, bool ownSession = false,
+        Action<ConfigurationOptions>? configureClient = null)
     {
         executable ??= NativeProcess.FindExecutable("redis-server", "/usr/sbin", "/usr/local/bin")
             ?? throw new InvalidOperationException("redis-server was not found on PATH. Install it with: apt-get install -y redis-server");
@@ -64,7 +67,7 @@ public sealed class RedisServer : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var server = new RedisServer(process, chosenPort, dataDir);
+        var server = new RedisServer(process, chosenPort, dataDir) { _configureClient = configureClient };
         try
         {
             await server.WaitUntilReadyAsync(timeout ?? TimeSpan.FromSeconds(30)).ConfigureAwait(false);
@@ -89,7 +92,9 @@ public sealed class RedisServer : IAsyncDisposable
             }
             try
             {
-                using var mux = await ConnectionMultiplexer.ConnectAsync($"{ConnectionString},abortConnect=false,connectTimeout=1000").ConfigureAwait(false);
+                var options = ConfigurationOptions.Parse($"{ConnectionString},abortConnect=false,connectTimeout=1000");
+                _configureClient?.Invoke(options);
+                using var mux = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
                 await mux.GetDatabase().PingAsync().ConfigureAwait(false);
                 return;
             }

@@ -11,6 +11,74 @@ namespace Mutt.AppHost.Hosting;
 /// </summary>
 public sealed class SentinelCluster : IAsyncDisposable
 {
+    /// <summary>
+    /// Optional password (requirepass of data nodes and Sentinels, masterauth, auth-pass, sentinel-pass)
+    /// and TLS (every node listens on TLS only, replication and Sentinel links over TLS).
+    /// </summary>
+    public sealed record Security(string? Password = null, string? TlsCertFile = null, string? TlsKeyFile = null, string? TlsCaFile = null)
+    {
+        public bool Tls => TlsCertFile is not null;
+
+        internal IEnumerable<string> DataNodeArgs(int port)
+        {
+            var inv = CultureInfo.InvariantCulture;
+            if (Tls)
+            {
+                yield return "--port"; yield return "0";
+                yield return "--tls-port"; yield return port.ToString(inv);
+                yield return "--tls-cert-file"; yield return TlsCertFile!;
+                yield return "--tls-key-file"; yield return TlsKeyFile!;
+                yield return "--tls-ca-cert-file"; yield return TlsCaFile!;
+                yield return "--tls-auth-clients"; yield return "no";
+                yield return "--tls-replication"; yield return "yes";
+            }
+            if (Password is not null)
+            {
+                yield return "--requirepass"; yield return Password;
+                yield return "--masterauth"; yield return Password;
+            }
+        }
+
+        internal IEnumerable<string> SentinelLines(string serviceName, int port)
+        {
+            var inv = CultureInfo.InvariantCulture;
+            if (Tls)
+            {
+                yield return "port 0";
+                yield return $"tls-port {port.ToString(inv)}";
+                yield return $"tls-cert-file {TlsCertFile}";
+                yield return $"tls-key-file {TlsKeyFile}";
+                yield return $"tls-ca-cert-file {TlsCaFile}";
+                yield return "tls-auth-clients no";
+                yield return "tls-replication yes";
+            }
+            else
+            {
+                yield return $"port {port.ToString(inv)}";
+            }
+            if (Password is not null)
+            {
+                yield return $"requirepass {Password}";
+                yield return $"sentinel auth-pass {serviceName} {Password}";
+                yield return $"sentinel sentinel-pass {Password}";
+            }
+        }
+
+        /// <summary>How this harness's own probes connect (TLS accepted without verification: the harness checks liveness, the system under test checks certificates).</summary>
+        public void ConfigureClient(ConfigurationOptions options, string? password)
+        {
+            options.Password = password;
+            if (Tls)
+            {
+                options.Ssl = true;
+                options.SslHost = "127.0.0.1";
+                options.CertificateValidation += (_, _, _, _) => true;
+            }
+        }
+    }
+
+    private Security _security = new();
+
     public const string DefaultServiceName = "mymaster";
 
     private readonly List<Process> _sentinels = [];
@@ -30,33 +98,31 @@ public sealed class SentinelCluster : IAsyncDisposable
     public IReadOnlyList<int> SentinelPorts { get; private set; } = [];
     public IReadOnlyList<int> SentinelPids => _sentinels.Select(p => p.Id).ToList();
 
-    /// <summary>The form <c>SentinelOptions.Parse</c> reads: <c>sentinel=h:p,h:p,h:p;serviceName=mymaster</c>.</summary>
+    /// <summary>The Sentinel form of MUTT's runbooks (<c>RedisConnectionStrings</c>): <c>sentinel=h:p,h:p,h:p;serviceName=mymaster</c>.</summary>
     public string ConnectionString =>
         $"sentinel={string.Join(',', SentinelPorts.Select(p => $"127.0.0.1:{p}"))};serviceName={ServiceName}";
 
     /// <param name="baseDir">Folder for data and configs; a fresh temp folder (deleted on dispose) when null.</param>
     public static async Task<SentinelCluster> StartAsync(string? baseDir = null, string serviceName = DefaultServiceName,
         int downAfterMilliseconds = 1000, int failoverTimeoutMilliseconds = 5000, int quorum = 2,
-        Action<string>? output = null, TimeSpan? timeout = null)
+        Action<string>? output = null, TimeSpan? timeout = null, Security? security = null)
     {
         var owns = baseDir is null;
         baseDir ??= Path.Combine(Path.GetTempPath(), "mutt-sentinel-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(baseDir);
-        var cluster = new SentinelCluster(baseDir, owns, serviceName);
+        var cluster = new SentinelCluster(baseDir, owns, serviceName) { _security = security ?? new Security() };
         var wait = timeout ?? TimeSpan.FromSeconds(60);
         try
         {
-            cluster.Master = await RedisServer.StartAsync(Path.Combine(baseDir, "master"), appendOnly: true,
-                output: Prefix(output, "master"), timeout: wait).ConfigureAwait(false);
-            cluster.Replica = await RedisServer.StartAsync(Path.Combine(baseDir, "replica"), appendOnly: true,
-                extraArgs: ["--replicaof", "127.0.0.1", cluster.Master.Port.ToString(CultureInfo.InvariantCulture)],
-                output: Prefix(output, "replica"), timeout: wait).ConfigureAwait(false);
+            cluster.Master = await cluster.StartDataNodeAsync(Path.Combine(baseDir, "master"), NativeProcess.FreeTcpPort(), null, Prefix(output, "master"), wait).ConfigureAwait(false);
+            cluster.Replica = await cluster.StartDataNodeAsync(Path.Combine(baseDir, "replica"), NativeProcess.FreeTcpPort(), cluster.Master.Port,
+                Prefix(output, "replica"), wait).ConfigureAwait(false);
             var ports = new List<int>();
             for (var i = 0; i < 3; i++)
             {
                 var port = NativeProcess.FreeTcpPort();
                 ports.Add(port);
-                cluster._sentinels.Add(StartSentinel(Path.Combine(baseDir, $"sentinel{i}"), port, serviceName,
+                cluster._sentinels.Add(cluster.StartSentinel(Path.Combine(baseDir, $"sentinel{i}"), port, serviceName,
                     cluster.Master.Port, quorum, downAfterMilliseconds, failoverTimeoutMilliseconds, Prefix(output, $"sentinel{i}")));
             }
             cluster.SentinelPorts = ports;
@@ -70,6 +136,57 @@ public sealed class SentinelCluster : IAsyncDisposable
         return cluster;
     }
 
+    /// <summary>Client options for a direct connection to a node of this cluster (harness use: TLS not verified).</summary>
+    public void ConfigureClient(ConfigurationOptions options) => _security.ConfigureClient(options, _security.Password);
+
+    /// <summary>The password the nodes require now (changes with <see cref="RotatePasswordAsync"/>).</summary>
+    public string? Password => _security.Password;
+
+    private Task<RedisServer> StartDataNodeAsync(string dir, int port, int? replicaOf, Action<string>? output, TimeSpan timeout)
+    {
+        var args = _security.DataNodeArgs(port).ToList();
+        if (replicaOf is { } master)
+        {
+            args.AddRange(["--replicaof", "127.0.0.1", master.ToString(CultureInfo.InvariantCulture)]);
+        }
+        return RedisServer.StartAsync(dir, port: port, appendOnly: true, extraArgs: args, output: output, timeout: timeout,
+            configureClient: o => _security.ConfigureClient(o, _security.Password));
+    }
+
+    /// <summary>Starts the first master again, in its data folder on its port (as systemd would after a crash); Sentinel makes it a replica.</summary>
+    public Task<RedisServer> RestartOldMasterAsync() =>
+        StartDataNodeAsync(Master.DataDir, Master.Port, null, null, TimeSpan.FromSeconds(30));
+
+    /// <summary>
+    /// Rotates the password everywhere, as an operator would: data nodes (requirepass, masterauth) and
+    /// Sentinels (their own password, auth-pass for the master, sentinel-pass between them). Clients
+    /// keep their authenticated connections; new connections need <paramref name="newPassword"/>.
+    /// </summary>
+    public async Task RotatePasswordAsync(string newPassword)
+    {
+        var old = _security.Password;
+        foreach (var node in new[] { Master, Replica })
+        {
+            if (node.Process.HasExited)
+            {
+                continue;
+            }
+            using var mux = await ConnectAsync(node.Port, old, sentinel: false).ConfigureAwait(false);
+            var server = mux.GetServer(mux.GetEndPoints()[0]);
+            await server.ExecuteAsync("CONFIG", "SET", "masterauth", newPassword).ConfigureAwait(false);
+            await server.ExecuteAsync("CONFIG", "SET", "requirepass", newPassword).ConfigureAwait(false);
+        }
+        foreach (var port in SentinelPorts)
+        {
+            using var mux = await ConnectAsync(port, old, sentinel: true).ConfigureAwait(false);
+            var server = mux.GetServer(mux.GetEndPoints()[0]);
+            await server.ExecuteAsync("SENTINEL", "SET", ServiceName, "auth-pass", newPassword).ConfigureAwait(false);
+            await server.ExecuteAsync("SENTINEL", "CONFIG", "SET", "sentinel-pass", newPassword).ConfigureAwait(false);
+            await server.ExecuteAsync("ACL", "SETUSER", "default", "resetpass", ">" + newPassword).ConfigureAwait(false);
+        }
+        _security = _security with { Password = newPassword };
+    }
+
     /// <summary>kill -9 of the current master process as started (not necessarily the master any more).</summary>
     public void KillMaster() => Master.Kill();
 
@@ -79,7 +196,7 @@ public sealed class SentinelCluster : IAsyncDisposable
     /// </summary>
     public async Task FailoverAsync()
     {
-        using var mux = await ConnectSentinelAsync(SentinelPorts[0]).ConfigureAwait(false);
+        using var mux = await ConnectAsync(SentinelPorts[0], _security.Password, sentinel: true).ConfigureAwait(false);
         await mux.GetServer("127.0.0.1", SentinelPorts[0]).SentinelFailoverAsync(ServiceName).ConfigureAwait(false);
     }
 
@@ -90,7 +207,7 @@ public sealed class SentinelCluster : IAsyncDisposable
         {
             try
             {
-                using var mux = await ConnectSentinelAsync(port).ConfigureAwait(false);
+                using var mux = await ConnectAsync(port, _security.Password, sentinel: true).ConfigureAwait(false);
                 var endpoint = await mux.GetServer("127.0.0.1", port).SentinelGetMasterAddressByNameAsync(ServiceName).ConfigureAwait(false);
                 if (endpoint is System.Net.IPEndPoint ip)
                 {
@@ -127,7 +244,7 @@ public sealed class SentinelCluster : IAsyncDisposable
                 var ready = true;
                 foreach (var port in SentinelPorts)
                 {
-                    using var mux = await ConnectSentinelAsync(port).ConfigureAwait(false);
+                    using var mux = await ConnectAsync(port, _security.Password, sentinel: true).ConfigureAwait(false);
                     var fields = (await mux.GetServer("127.0.0.1", port).SentinelMasterAsync(ServiceName).ConfigureAwait(false))
                         .ToDictionary(kv => kv.Key, kv => kv.Value);
                     var replicas = int.Parse(fields.GetValueOrDefault("num-slaves", "0"), CultureInfo.InvariantCulture);
@@ -153,22 +270,27 @@ public sealed class SentinelCluster : IAsyncDisposable
         throw new TimeoutException($"Sentinels did not see the replica and each other within {timeout}: {last}");
     }
 
-    private static async Task<ConnectionMultiplexer> ConnectSentinelAsync(int port)
+    private async Task<ConnectionMultiplexer> ConnectAsync(int port, string? password, bool sentinel)
     {
         var config = new ConfigurationOptions
         {
-            CommandMap = CommandMap.Sentinel,
             TieBreaker = "",
             ConfigurationChannel = "",
             AbortOnConnectFail = false,
+            AllowAdmin = true,
             ConnectTimeout = 1000,
             SyncTimeout = 2000,
         };
+        if (sentinel)
+        {
+            config.CommandMap = CommandMap.Sentinel;
+        }
+        _security.ConfigureClient(config, password);
         config.EndPoints.Add("127.0.0.1", port);
         return await ConnectionMultiplexer.ConnectAsync(config).ConfigureAwait(false);
     }
 
-    private static Process StartSentinel(string dir, int port, string serviceName, int masterPort, int quorum,
+    private Process StartSentinel(string dir, int port, string serviceName, int masterPort, int quorum,
         int downAfterMilliseconds, int failoverTimeoutMilliseconds, Action<string>? output)
     {
         var executable = NativeProcess.FindExecutable("redis-sentinel", "/usr/bin", "/usr/sbin", "/usr/local/bin")
@@ -180,7 +302,7 @@ public sealed class SentinelCluster : IAsyncDisposable
         var inv = CultureInfo.InvariantCulture;
         File.WriteAllLines(config,
         [
-            $"port {port.ToString(inv)}",
+            .. _security.SentinelLines(serviceName, port).Where(l => !l.StartsWith("sentinel ", StringComparison.Ordinal)),
             "bind 127.0.0.1",
             "daemonize no",
             $"dir {dir}",
@@ -188,6 +310,7 @@ public sealed class SentinelCluster : IAsyncDisposable
             $"sentinel down-after-milliseconds {serviceName} {downAfterMilliseconds.ToString(inv)}",
             $"sentinel failover-timeout {serviceName} {failoverTimeoutMilliseconds.ToString(inv)}",
             $"sentinel parallel-syncs {serviceName} 1",
+            .. _security.SentinelLines(serviceName, port).Where(l => l.StartsWith("sentinel ", StringComparison.Ordinal)),
         ]);
         var info = new ProcessStartInfo(executable)
         {

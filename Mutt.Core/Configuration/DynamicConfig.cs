@@ -22,6 +22,8 @@ public sealed class DynamicConfig
     {
         _redis = redis;
         _ttl = cacheTtl ?? TimeSpan.FromSeconds(5);
+        // Fire-and-forget: registered now, sent when Redis is reachable and renewed on every reconnect;
+        // a start while Redis is down must not block or fail here.
         _redis.GetSubscriber().Subscribe(RedisChannel.Literal(MuttKeys.ConfigUpdatesChannel), (channel, message) =>
         {
             var key = (string?)message ?? "*";
@@ -42,7 +44,7 @@ public sealed class DynamicConfig
             {
                 callback(key);
             }
-        });
+        }, CommandFlags.FireAndForget);
     }
 
     /// <summary>Registers a callback run (on a Redis thread) with the key name whenever a change is published.</summary>

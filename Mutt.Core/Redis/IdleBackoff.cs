@@ -3,7 +3,8 @@ namespace Mutt.Core.Redis;
 /// <summary>
 /// The wait between polls of an empty queue: starts at 1 ms and doubles up to a cap, and is
 /// reset by any non-empty batch. Keeps latency low under load and the CPU idle when there is
-/// none (blocking pops are unavailable with StackExchange.Redis 1.2.6).
+/// none. No blocking pop instead: a StackExchange.Redis multiplexer shares its connection
+/// among all callers, so a BLMOVE would stall every other command of the process behind it.
 /// </summary>
 public sealed class IdleBackoff(TimeSpan max)
 {

@@ -5,9 +5,9 @@ namespace Mutt.Core.Redis;
 
 /// <summary>
 /// At-least-once consumption of a Redis list by one worker (the pod), shared by the Alerter
-/// and the Forwarder. StackExchange.Redis 1.2.6 multiplexes one connection and cannot issue
-/// blocking pops, so a batch is moved atomically by Lua from the queue into the worker's own
-/// processing list; the worker acks by deleting that list (or by a transaction that also
+/// and the Forwarder. A multiplexer shares one connection among all callers, so blocking pops
+/// (BLMOVE) are not an option; and LMOVE moves one item per round trip. So a batch is moved
+/// atomically by Lua from the queue into the worker's own processing list in one round trip; the worker acks by deleting that list (or by a transaction that also
 /// pushes its outputs), and a janitor returns the lists of workers whose heartbeat expired.
 /// </summary>
 public sealed class ReliableQueue

@@ -13,9 +13,11 @@ using Xunit.Abstractions;
 namespace Mutt.Tests.Reliability;
 
 /// <summary>
-/// The whole path under Sentinel: a real Ingestor and Alerter (child processes) on a master + replica +
-/// 3 sentinels, PostgreSQL from the fixture. The master is killed with SIGKILL while batches are posted;
-/// every event answered 202 must end up in the audit log, and both services must follow the new master.
+/// The whole path under Sentinel, as production runs it: a real Ingestor and Alerter (child processes) on a
+/// master + replica + 3 sentinels that speak TLS only (custom CA) and require a password, PostgreSQL from
+/// the fixture. Mid-stream the operator rotates the password everywhere (the services hold CURRENT and
+/// NEXT), then the master is killed with SIGKILL while batches are posted: every event answered 202 must end
+/// up in the audit log, and both services must follow the new master with the new password.
 /// </summary>
 [Collection(InfrastructureCollection.Name)]
 public sealed class SentinelSystemTests(InfrastructureFixture infra, ITestOutputHelper output)
@@ -25,9 +27,21 @@ public sealed class SentinelSystemTests(InfrastructureFixture infra, ITestOutput
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);
 
     [Fact]
-    public async Task Master_kill_9_mid_stream_loses_no_accepted_event_and_services_follow_the_new_master()
+    public async Task Master_kill_9_mid_stream_over_tls_after_a_password_rotation_loses_no_accepted_event_and_services_follow_the_new_master()
     {
-        await using var cluster = await SentinelCluster.StartAsync(downAfterMilliseconds: 1000, failoverTimeoutMilliseconds: 5000, quorum: 2);
+        var folder = Path.Combine(Path.GetTempPath(), "mutt-sentinel-tls-" + Guid.NewGuid().ToString("N")[..8]);
+        using var certs = new Mutt.Tests.Integration.TlsCertificates(Path.Combine(folder, "certs"));
+        var oldPassword = "old-" + Guid.NewGuid().ToString("N");
+        var newPassword = "new-" + Guid.NewGuid().ToString("N");
+        await using var cluster = await SentinelCluster.StartAsync(downAfterMilliseconds: 1000, failoverTimeoutMilliseconds: 5000, quorum: 2,
+            security: new SentinelCluster.Security(oldPassword, certs.ServerCertPath, certs.ServerKeyPath, certs.CaCertPath));
+        var tlsAndPasswords = new Dictionary<string, string?>
+        {
+            ["REDIS_TLS_ENABLED"] = "true",
+            ["REDIS_CA_CERT_PATH"] = certs.CaCertPath,
+            ["REDIS_PASS_CURRENT"] = oldPassword,
+            ["REDIS_PASS_NEXT"] = newPassword,
+        };
         var oldMasterPort = cluster.Master.Port;
         output.WriteLine($"master {oldMasterPort}, replica {cluster.Replica.Port}, sentinels {string.Join(',', cluster.SentinelPorts)}");
         var database = await infra.CreateDatabaseAsync();
@@ -48,7 +62,7 @@ public sealed class SentinelSystemTests(InfrastructureFixture infra, ITestOutput
             ["SNMP_PORT"] = NativeProcess.FreeUdpPort().ToString(CultureInfo.InvariantCulture),
             ["LOG_JSON_ENABLED"] = "false",
             ["LOG_LEVEL"] = "WARNING",
-        });
+        }.Concat(tlsAndPasswords).ToDictionary());
         var alerterUrl = $"http://127.0.0.1:{NativeProcess.FreeTcpPort()}";
         await using var alerter = ServiceProcess.Start("alerter-sentinel", ServiceProcess.AssemblyPath(root, "Mutt.Alerter"), new Dictionary<string, string?>
         {
@@ -59,7 +73,7 @@ public sealed class SentinelSystemTests(InfrastructureFixture infra, ITestOutput
             ["LOG_LEVEL"] = "WARNING",
             ["ALERTER_HEARTBEAT_INTERVAL"] = "1",
             ["ALERTER_JANITOR_TIMEOUT"] = "3",
-        });
+        }.Concat(tlsAndPasswords).ToDictionary());
         RedisServer? restarted = null;
         try
         {
@@ -99,6 +113,8 @@ public sealed class SentinelSystemTests(InfrastructureFixture infra, ITestOutput
             // Mid-stream: batches accepted and the Alerter already auditing.
             await Eventually.WaitForAsync(async () => accepted.Count >= 2000 && await ScalarAsync(database, "SELECT count(*) FROM event_audit_log") > 0,
                 Deadline, "2000 accepted events and audits under way before the kill");
+            // The operator rotates: servers and Sentinels now require NEXT; the services' live connections stay.
+            await cluster.RotatePasswordAsync(newPassword);
             Interlocked.Exchange(ref killed, 1);
             cluster.KillMaster();
             var acceptedBeforeKill = accepted.Count;
@@ -108,7 +124,7 @@ public sealed class SentinelSystemTests(InfrastructureFixture infra, ITestOutput
             Assert.Equal(cluster.Replica.Port, newMasterPort);
             // The old master comes back (as systemd would restart it) and Sentinel makes it a replica of the new
             // one: with INGEST_WAIT_REPLICAS=1 the Ingestor answers 503 until some replica confirms again.
-            restarted = await RedisServer.StartAsync(cluster.Master.DataDir, port: oldMasterPort, appendOnly: true);
+            restarted = await cluster.RestartOldMasterAsync();
 
             await Eventually.WaitForAsync(() => Task.FromResult(accepted.Values.Count(after => after)), n => n >= 2000, Deadline,
                 "2000 events accepted after the failover");
@@ -130,11 +146,16 @@ public sealed class SentinelSystemTests(InfrastructureFixture infra, ITestOutput
             await Eventually.WaitForAsync(() => RedisMasterAsync(http, ingestUrl), m => m == expected, Deadline, "Ingestor /health 200 on the new master");
             await Eventually.WaitForAsync(() => RedisMasterAsync(http, alerterUrl), m => m == expected, Deadline, "Alerter /health 200 on the new master");
             // Pub/sub renewed on the new master: DynamicConfig of both services, the Alerter's nudge listener.
-            using var direct = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{newMasterPort},abortConnect=false");
+            var directOptions = ConfigurationOptions.Parse($"127.0.0.1:{newMasterPort},abortConnect=false");
+            cluster.ConfigureClient(directOptions);
+            using var direct = await ConnectionMultiplexer.ConnectAsync(directOptions);
             var numsub = (RedisResult[])(await direct.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", MuttKeys.ConfigUpdatesChannel, MuttKeys.QueueNudgeChannel))!;
             Assert.True((long)numsub[1] >= 2, $"config update subscribers on the new master: {(long)numsub[1]}");
             Assert.True((long)numsub[3] >= 1, $"nudge subscribers on the new master: {(long)numsub[3]}");
             Assert.False(ingestor.HasExited || alerter.HasExited, "a service exited during the failover");
+            // Neither password ever reaches a log line.
+            var logs = ingestor.Output.Concat(alerter.Output).ToList();
+            Assert.DoesNotContain(logs, l => l.Contains(oldPassword, StringComparison.Ordinal) || l.Contains(newPassword, StringComparison.Ordinal));
         }
         catch (Exception ex) when (ex is TimeoutException or Xunit.Sdk.XunitException)
         {
@@ -149,6 +170,14 @@ public sealed class SentinelSystemTests(InfrastructureFixture infra, ITestOutput
             if (restarted is not null)
             {
                 await restarted.DisposeAsync();
+            }
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Leave the temp folder; never fail the cleanup.
             }
         }
     }
