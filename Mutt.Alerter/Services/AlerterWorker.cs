@@ -90,12 +90,24 @@ public sealed class AlerterWorker(
     private async Task ConsumeLoopAsync(CancellationToken stoppingToken)
     {
         var idle = new IdleBackoff(TimeSpan.FromMilliseconds(_options.IdleMaxMs));
+        var mustReturnInFlight = false;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
                 try
                 {
+                    // After a Redis error nothing new is taken until the processing list is back in the
+                    // queue: this pod keeps its heartbeat alive, so no janitor would ever return it.
+                    if (mustReturnInFlight)
+                    {
+                        if (!await RecoverOwnInFlightAsync())
+                        {
+                            await DelayQuietlyAsync(TimeSpan.FromMilliseconds(500), stoppingToken);
+                            continue;
+                        }
+                        mustReturnInFlight = false;
+                    }
                     if (await ApplyBackpressureAsync(stoppingToken))
                     {
                         continue;
@@ -130,7 +142,7 @@ public sealed class AlerterWorker(
                     logger.LogError(ex, "Redis error in the consume loop; returning in-flight items and retrying");
                     await DrainPendingQuietlyAsync();
                     await DelayQuietlyAsync(TimeSpan.FromMilliseconds(500), stoppingToken);
-                    await RecoverOwnInFlightAsync();
+                    mustReturnInFlight = true;
                 }
             }
         }
@@ -466,7 +478,8 @@ public sealed class AlerterWorker(
         }
     }
 
-    private async Task RecoverOwnInFlightAsync()
+    /// <summary>Returns this pod's processing list to the queue; false when Redis did not answer (the caller retries).</summary>
+    private async Task<bool> RecoverOwnInFlightAsync()
     {
         try
         {
@@ -475,10 +488,12 @@ public sealed class AlerterWorker(
             {
                 logger.LogWarning("Returned {Count} in-flight item(s) of {ProcessingList} to {Queue}", returned, queue.ProcessingKey, queue.SourceQueue);
             }
+            return true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            logger.LogError(ex, "Could not return in-flight items yet; the janitor will once this pod's heartbeat expires");
+            logger.LogError(ex, "Could not return in-flight items yet; retrying (at shutdown: the janitor returns them once this pod's heartbeat expires)");
+            return false;
         }
     }
 
