@@ -5,7 +5,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.Extensions.Hosting;
 using Mutt.AppHost.Hosting;
 using Mutt.Core.Configuration;
 using Mutt.Core.Data;
