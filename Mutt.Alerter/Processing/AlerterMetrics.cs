@@ -3,14 +3,16 @@ using System.Diagnostics.Metrics;
 namespace Mutt.Alerter.Processing;
 
 /// <summary>The Alerter's instruments (spec 004 "Alerter"), names verbatim. Gauges read values the worker samples.</summary>
-public sealed class AlerterMetrics : IDisposable
+public sealed class AlerterMetrics
 {
     public const string MeterName = "Mutt.Alerter";
 
-    private readonly Meter _meter = new(MeterName);
+    private readonly Meter _meter;
 
-    public AlerterMetrics()
+    /// <param name="meterFactory">The host's factory: the meter belongs to this host (several hosts in one process each expose only their own).</param>
+    public AlerterMetrics(IMeterFactory meterFactory)
     {
+        _meter = meterFactory.Create(MeterName);
         EventsProcessed = _meter.CreateCounter<long>("mutt_alerter_events_processed_total", description: "Events by status (handled/unhandled/poison/error)");
         ProcessingLatency = _meter.CreateHistogram<double>("mutt_alerter_processing_latency_seconds", "s", "Event processing time (per batch, from take to ack)");
         ShedEvents = _meter.CreateCounter<long>("mutt_alerter_shed_events_total", description: "Shed/deferral events");
@@ -41,6 +43,4 @@ public sealed class AlerterMetrics : IDisposable
     public long RulesCount { get; set; }
     public long DevHostsCount { get; set; }
     public long TeamsCount { get; set; }
-
-    public void Dispose() => _meter.Dispose();
 }

@@ -5,12 +5,14 @@ using Microsoft.AspNetCore.Routing;
 namespace Mutt.Dashboard.Metrics;
 
 /// <summary>Spec 004 Web UI metrics.</summary>
-public sealed class DashboardMetrics : IDisposable
+public sealed class DashboardMetrics
 {
-    private readonly Meter _meter = new("Mutt.Dashboard");
+    private readonly Meter _meter;
 
-    public DashboardMetrics()
+    /// <param name="meterFactory">The host's factory: the meter belongs to this host (several hosts in one process each expose only their own).</param>
+    public DashboardMetrics(IMeterFactory meterFactory)
     {
+        _meter = meterFactory.Create("Mutt.Dashboard");
         ApiRequests = _meter.CreateCounter<long>("mutt_webui_api_requests_total", description: "API requests");
         ApiLatency = _meter.CreateHistogram<double>("mutt_webui_api_latency_seconds", "s", "API latency");
         DbQueryLatency = _meter.CreateHistogram<double>("mutt_webui_db_query_latency_ms", "ms", "DB query latency");
@@ -34,8 +36,6 @@ public sealed class DashboardMetrics : IDisposable
             DbQueryLatency.Record(Stopwatch.GetElapsedTime(start).TotalMilliseconds, new KeyValuePair<string, object?>("operation", operation));
         }
     }
-
-    public void Dispose() => _meter.Dispose();
 }
 
 /// <summary>Counts and times /api requests by route pattern (never the raw URL, which could hold a key).</summary>

@@ -3,12 +3,14 @@ using System.Diagnostics.Metrics;
 namespace Mutt.Forwarder.Services;
 
 /// <summary>Spec 004 "Moog Forwarder" metrics, names verbatim.</summary>
-public sealed class ForwarderMetrics : IDisposable
+public sealed class ForwarderMetrics
 {
-    private readonly Meter _meter = new("Mutt.Forwarder");
+    private readonly Meter _meter;
 
-    public ForwarderMetrics()
+    /// <param name="meterFactory">The host's factory: the meter belongs to this host (several hosts in one process each expose only their own).</param>
+    public ForwarderMetrics(IMeterFactory meterFactory)
     {
+        _meter = meterFactory.Create("Mutt.Forwarder");
         Requests = _meter.CreateCounter<long>("mutt_moog_requests_total", description: "Moog webhook requests by status and reason");
         Latency = _meter.CreateHistogram<double>("mutt_moog_request_latency_seconds", "s", "Webhook request latency");
         RateLimitHits = _meter.CreateCounter<long>("mutt_moog_rate_limit_hits_total", description: "Times the shared rate limit (or a 429) made the forwarder wait");
@@ -31,6 +33,4 @@ public sealed class ForwarderMetrics : IDisposable
         Requests.Add(1, new KeyValuePair<string, object?>("status", status), new KeyValuePair<string, object?>("reason", reason));
 
     public void Alerts(string status, long count) => AlertsProcessed.Add(count, new KeyValuePair<string, object?>("status", status));
-
-    public void Dispose() => _meter.Dispose();
 }

@@ -3,12 +3,14 @@ using System.Diagnostics.Metrics;
 namespace Mutt.Ingestor.Ingest;
 
 /// <summary>Instruments of the "Mutt.Ingestor" meter; names are spec 004's, verbatim.</summary>
-public sealed class IngestMetrics : IDisposable
+public sealed class IngestMetrics
 {
-    private readonly Meter _meter = new("Mutt.Ingestor");
+    private readonly Meter _meter;
 
-    public IngestMetrics(QueueDepthSampler sampler)
+    /// <param name="meterFactory">The host's factory: the meter belongs to this host (several hosts in one process each expose only their own).</param>
+    public IngestMetrics(IMeterFactory meterFactory, QueueDepthSampler sampler)
     {
+        _meter = meterFactory.Create("Mutt.Ingestor");
         Requests = _meter.CreateCounter<long>("mutt_ingest_requests_total", description: "Total ingestion requests");
         Events = _meter.CreateCounter<long>("mutt_ingest_events_total", description: "Events accepted onto the ingest queue, by source");
         Latency = _meter.CreateHistogram<double>("mutt_ingest_latency_seconds", unit: "s", description: "Request processing latency");
@@ -39,6 +41,4 @@ public sealed class IngestMetrics : IDisposable
 
     public void Request(string status, string reason) =>
         Requests.Add(1, new KeyValuePair<string, object?>("status", status), new KeyValuePair<string, object?>("reason", reason));
-
-    public void Dispose() => _meter.Dispose();
 }

@@ -3,12 +3,14 @@ using System.Diagnostics.Metrics;
 namespace Mutt.Remediation.Services;
 
 /// <summary>Spec 004 Remediation metrics, names verbatim.</summary>
-public sealed class RemediationMetrics : IDisposable
+public sealed class RemediationMetrics
 {
-    private readonly Meter _meter = new("Mutt.Remediation");
+    private readonly Meter _meter;
 
-    public RemediationMetrics()
+    /// <param name="meterFactory">The host's factory: the meter belongs to this host (several hosts in one process each expose only their own).</param>
+    public RemediationMetrics(IMeterFactory meterFactory)
     {
+        _meter = meterFactory.Create("Mutt.Remediation");
         Replayed = _meter.CreateCounter<long>("mutt_remediation_replayed_total", description: "Replay attempts by source (alerter/moog) and status (success/fail/poison)");
         ScanDuration = _meter.CreateHistogram<double>("mutt_remediation_dlq_scan_duration_seconds", "s", "DLQ scan duration");
         Maintenance = _meter.CreateCounter<long>("mutt_remediation_maintenance_actions_total", description: "Maintenance actions by kind (partition_created/partition_dropped/dlq_trimmed) and dry_run");
@@ -20,6 +22,4 @@ public sealed class RemediationMetrics : IDisposable
 
     public void Replay(string source, string status, long n = 1) =>
         Replayed.Add(n, new KeyValuePair<string, object?>("source", source), new KeyValuePair<string, object?>("status", status));
-
-    public void Dispose() => _meter.Dispose();
 }

@@ -7,6 +7,8 @@ using Mutt.Core.Secrets;
 using Mutt.Forwarder.Moogsoft;
 using Mutt.Forwarder.Services;
 
+using Mutt.Tests.Infrastructure;
+
 namespace Mutt.Tests.Integration;
 
 /// <summary>The Forwarder's Moogsoft client reads MOOG_API_KEY from the secret store per request.</summary>
@@ -41,7 +43,8 @@ public sealed class ForwarderApiKeyRotationTests
 
         var secrets = new FixedSecretStore((SecretNames.MoogApiKey, "old-key"));
         var options = Options.Create(new ForwarderOptions { WebhookUrl = $"http://127.0.0.1:{port}/api/v1/events", ApiKey = "configured-key", ApiUser = "mutt" });
-        using var metrics = new ForwarderMetrics();
+        using var meters = new TestMeterFactory();
+        var metrics = new ForwarderMetrics(meters);
         using var client = new MoogClient(options, metrics, secrets);
         var body = Encoding.UTF8.GetBytes("[]");
 

@@ -43,7 +43,8 @@ public sealed class MaintenanceTests(InfrastructureFixture infra)
         var fresh = new DeadLetter { Payload = "{}", Reason = "max_retries", FailedAt = DateTimeOffset.UtcNow.AddDays(-1) };
         await redisDb.ListLeftPushAsync(MuttKeys.MoogDlq, JsonSerializer.Serialize(stale, MuttJsonContext.Default.DeadLetter));
         await redisDb.ListLeftPushAsync(MuttKeys.MoogDlq, JsonSerializer.Serialize(fresh, MuttJsonContext.Default.DeadLetter));
-        var maintenance = new PartitionMaintenance(db, new DeadLetterOperations(infra.Multiplexer), new RemediationMetrics(),
+        using var meters = new TestMeterFactory();
+        var maintenance = new PartitionMaintenance(db, new DeadLetterOperations(infra.Multiplexer), new RemediationMetrics(meters),
             Options.Create(new RemediationOptions { PrecreateMonths = 5, AuditRetentionDays = 90, DlqRetentionDays = 30 }), NullLogger<PartitionMaintenance>.Instance);
         var now = DateTime.UtcNow;
         string Month(int offset) => "event_audit_log_" + new DateTime(now.Year, now.Month, 1).AddMonths(offset).ToString("yyyy_MM");

@@ -11,11 +11,15 @@ using StackExchange.Redis;
 namespace Mutt.Tests.Integration;
 
 [Collection(InfrastructureCollection.Name)]
-public sealed class RemediationTests(InfrastructureFixture infra)
+public sealed class RemediationTests(InfrastructureFixture infra) : IDisposable
 {
+    private readonly TestMeterFactory _meters = new();
+
+    public void Dispose() => _meters.Dispose();
+
     private IDatabase Db => infra.Multiplexer.GetDatabase();
 
-    private DlqScanner Scanner(int maxRetries = 2) => new(new DeadLetterOperations(infra.Multiplexer), new RemediationMetrics(),
+    private DlqScanner Scanner(int maxRetries = 2) => new(new DeadLetterOperations(infra.Multiplexer), new RemediationMetrics(_meters),
         Options.Create(new RemediationOptions { MaxRetries = maxRetries, BackoffBaseSeconds = 0 }), NullLogger<DlqScanner>.Instance);
 
     private static string Payload(string id) => JsonSerializer.Serialize(ForwarderTestHost.Alert(1, id), MuttJsonContext.Default.AlertMessage);

@@ -8,6 +8,8 @@ using Mutt.AppHost.Hosting;
 using Mutt.Core.Rules;
 using Npgsql;
 
+using Mutt.Tests.Infrastructure;
+
 namespace Mutt.Tests.Unit;
 
 public sealed class AlerterRuleCacheTests
@@ -17,7 +19,8 @@ public sealed class AlerterRuleCacheTests
     {
         // Nothing listens on this port: every load fails at connect.
         await using var unreachable = NpgsqlDataSource.Create($"Host=127.0.0.1;Port={NativeProcess.FreeTcpPort()};Username=x;Password=y;Timeout=3");
-        using var metrics = new AlerterMetrics();
+        using var meters = new TestMeterFactory();
+        var metrics = new AlerterMetrics(meters);
         long failures = 0;
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>

@@ -9,6 +9,8 @@ using Mutt.Ingestor.Ingest;
 using Mutt.Remediation.Services;
 using Mutt.ServiceDefaults;
 
+using Mutt.Tests.Infrastructure;
+
 namespace Mutt.Tests.Unit;
 
 /// <summary>
@@ -30,9 +32,9 @@ public sealed partial class MetricsExpositionGoldenTests
     public void Every_service_exposes_the_spec_metric_names_types_and_labels()
     {
         var actual = new StringBuilder();
-        actual.Append(Shape("mutt-ingestor", "Mutt.Ingestor", () =>
+        actual.Append(Shape("mutt-ingestor", "Mutt.Ingestor", meters =>
         {
-            var m = new IngestMetrics(new QueueDepthSampler(null!, null!, Options.Create(new IngestOptions())));
+            var m = new IngestMetrics(meters, new QueueDepthSampler(null!, null!, Options.Create(new IngestOptions())));
             m.Request("success", "ok");
             m.Events.Add(1, L("source", "rest"));
             m.Latency.Record(0.01);
@@ -45,11 +47,10 @@ public sealed partial class MetricsExpositionGoldenTests
             m.SnmpDecodeErrors.Add(1);
             m.SnmpDropped.Add(1, L("reason", "community"));
             m.PushFailures.Add(1);
-            return m;
         }));
-        actual.Append(Shape("mutt-alerter", AlerterMetrics.MeterName, () =>
+        actual.Append(Shape("mutt-alerter", AlerterMetrics.MeterName, meters =>
         {
-            var m = new AlerterMetrics();
+            var m = new AlerterMetrics(meters);
             m.EventsProcessed.Add(1, L("status", "handled"));
             m.ProcessingLatency.Record(0.01);
             m.ShedEvents.Add(1, L("mode", "dlq"));
@@ -57,33 +58,29 @@ public sealed partial class MetricsExpositionGoldenTests
             m.DbWriteLatency.Record(3);
             m.RegexTimeouts.Add(1);
             m.MetaAlerts.Add(1);
-            return m;
         }));
-        actual.Append(Shape("mutt-forwarder", "Mutt.Forwarder", () =>
+        actual.Append(Shape("mutt-forwarder", "Mutt.Forwarder", meters =>
         {
-            var m = new ForwarderMetrics();
+            var m = new ForwarderMetrics(meters);
             m.Request("success", "ok");
             m.Latency.Record(0.01);
             m.RateLimitHits.Add(1);
             m.Alerts("success", 1);
-            return m;
         }));
-        actual.Append(Shape("mutt-dashboard", "Mutt.Dashboard", () =>
+        actual.Append(Shape("mutt-dashboard", "Mutt.Dashboard", meters =>
         {
-            var m = new DashboardMetrics();
+            var m = new DashboardMetrics(meters);
             m.ApiRequests.Add(1, L("endpoint", "/api/v2/rules"), L("status", "200"));
             m.ApiLatency.Record(0.01, L("endpoint", "/api/v2/rules"));
             m.DbQueryLatency.Record(3, L("operation", "rules"));
             m.RedisScanLatency.Record(0.01);
-            return m;
         }));
-        actual.Append(Shape("mutt-remediation", "Mutt.Remediation", () =>
+        actual.Append(Shape("mutt-remediation", "Mutt.Remediation", meters =>
         {
-            var m = new RemediationMetrics();
+            var m = new RemediationMetrics(meters);
             m.Replay("alerter", "success");
             m.ScanDuration.Record(0.01);
             m.Maintenance.Add(1, L("kind", "partition_created"), L("dry_run", false));
-            return m;
         }));
 
         if (Environment.GetEnvironmentVariable("MUTT_UPDATE_GOLDEN") == "1")
@@ -120,12 +117,12 @@ public sealed partial class MetricsExpositionGoldenTests
     }
 
     /// <summary>The comparable shape of one service's exposition: "type name {label,keys}" per family, sorted.</summary>
-    private static string Shape(string service, string meterName, Func<IDisposable> record)
+    private static string Shape(string service, string meterName, Action<IMeterFactory> record)
     {
-        using var exporter = new PrometheusExporter(meterFilter: m => m.Name == meterName);
-        using var metrics = record();
+        using var meters = new TestMeterFactory();
+        using var exporter = new PrometheusExporter(meters, m => m.Name == meterName);
+        record(meters);
         var text = exporter.Render();
-        // Grouped: a test host running in parallel may own another meter of the same name (same instruments).
         var types = TypeLine().Matches(text).GroupBy(m => m.Groups["name"].Value)
             .ToDictionary(g => g.Key, g => string.Join("|", g.Select(m => m.Groups["type"].Value).Distinct()));
         var labels = types.Keys.ToDictionary(name => name, _ => new SortedSet<string>(StringComparer.Ordinal));
