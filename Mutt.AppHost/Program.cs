@@ -1,87 +1,116 @@
+using System.Net.Sockets;
 using Mutt.AppHost;
-using Mutt.AppHost.Model;
 
-var builder = DistributedApplication.CreateBuilder(args);
-MuttSystem.Declare(builder);
-return await AppHostCommand.RunAsync(builder.Build(), args);
-
-namespace Mutt.AppHost
+// MUTT, declared once. `dotnet run` starts it locally with the Aspire dashboard; `--publisher manifest`
+// writes the Aspire manifest from the same model; `kubernetes MANIFEST DIR` renders deploy/k8s from it.
+if (args is ["kubernetes", var manifest, var output, ..])
 {
-    /// <summary>
-    /// The whole MUTT system, declared once. <c>run</c>, the manifest publisher, the Kubernetes
-    /// publisher and the tests all read this model.
-    /// </summary>
-    public static class MuttSystem
-    {
-        public static void Declare(DistributedApplicationBuilder builder)
-        {
-            var redis = builder.AddRedis("redis");
-            var postgres = builder.AddPostgres("postgres");
-            var muttdb = postgres.AddDatabase("muttdb");
-
-            var ingestKey = builder.AddParameter("ingest-api-key", secret: true);
-            var webuiKey = builder.AddParameter("webui-api-key", secret: true);
-            var moogKey = builder.AddParameter("moog-api-key", secret: true);
-
-            var sink = builder.AddProject("moog-sink", "Mutt.MoogSink")
-                .WithHttpEndpoint(port: 8095, name: "http")
-                .WithHttpHealthCheck("/health")
-                .WithEnvironment("MOOG_API_KEY", moogKey);
-
-            var ingestor = builder.AddProject("ingestor", "Mutt.Ingestor")
-                .WithReference(redis).WaitFor(redis)
-                .WithHttpEndpoint(port: 8080, name: "http")
-                .WithEndpoint(port: 5514, name: "syslog-udp", EndpointProtocol.Udp)
-                .WithEndpoint(port: 5514, name: "syslog-tcp", EndpointProtocol.Tcp)
-                .WithEndpoint(port: 1162, name: "snmp", EndpointProtocol.Udp)
-                .WithHttpHealthCheck("/health")
-                .WithEnvironment("INGEST_API_KEY", ingestKey);
-            ingestor.WithEnvironment("SYSLOG_PORT", ingestor.Resource.TargetPortExpression("syslog-udp"))
-                .WithEnvironment("SNMP_PORT", ingestor.Resource.TargetPortExpression("snmp"));
-
-            var alerter = builder.AddProject("alerter", "Mutt.Alerter")
-                .WithReference(redis).WaitFor(redis)
-                .WithReference(muttdb).WaitFor(muttdb)
-                .WithHttpEndpoint(port: 8081, name: "http")
-                .WithHttpEndpoint(port: 8082, name: "health")
-                .WithHttpHealthCheck("/health", endpointName: "health")
-                .WithReplicas(2);
-
-            var forwarder = builder.AddProject("forwarder", "Mutt.Forwarder")
-                .WithReference(redis).WaitFor(redis)
-                .WithReference(muttdb).WaitFor(muttdb)
-                .WithReference(sink).WaitFor(sink)
-                .WithHttpEndpoint(port: 8083, name: "http")
-                .WithHttpEndpoint(port: 8084, name: "health")
-                .WithHttpHealthCheck("/health", endpointName: "health")
-                .WithEnvironment("MOOG_WEBHOOK_URL", sink.Resource.UrlExpression("http") + "/api/v1/events")
-                .WithEnvironment("MOOG_API_KEY", moogKey);
-
-            var remediation = builder.AddProject("remediation", "Mutt.Remediation")
-                .WithReference(redis).WaitFor(redis)
-                .WithReference(muttdb).WaitFor(muttdb)
-                .WithReference(sink)
-                .WithHttpEndpoint(port: 8086, name: "http")
-                .WithHttpEndpoint(port: 8087, name: "health")
-                .WithHttpHealthCheck("/health", endpointName: "health")
-                .WithEnvironment("MOOG_WEBHOOK_URL", sink.Resource.UrlExpression("http") + "/api/v1/events")
-                .WithEnvironment("MOOG_API_KEY", moogKey);
-
-            builder.AddProject("dashboard", "Mutt.Dashboard")
-                .WithReference(redis).WaitFor(redis)
-                .WithReference(muttdb).WaitFor(muttdb)
-                .WithReference(ingestor).WithReference(alerter).WithReference(forwarder).WithReference(remediation)
-                .WaitFor(remediation)
-                .WithHttpEndpoint(port: 8090, name: "http")
-                .WithHttpHealthCheck("/health")
-                .WithEnvironment("WEBUI_API_KEY", webuiKey);
-        }
-
-        public static AppModel Build(params string[] args)
-        {
-            var builder = DistributedApplication.CreateBuilder(args);
-            Declare(builder);
-            return builder.Build();
-        }
-    }
+    return KubernetesGenerator.Write(manifest, output);
 }
+
+var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions
+{
+    Args = LocalRun.AspireArgs(args),
+    // Aspire 13.6 has no configuration key for this, only the option.
+    DisableDashboard = LocalRun.DashboardDisabled(args),
+});
+var local = LocalRun.From(builder);
+
+// Secrets: Aspire parameters. A local run takes them from configuration (Parameters__<name>) or
+// generates them once into .mutt/parameters.json; a published manifest asks for them.
+var ingestKey = local.Parameter("ingest-api-key");
+var webuiKey = local.Parameter("webui-api-key");
+var moogKey = local.Parameter("moog-api-key");
+var postgresPassword = local.Parameter("postgres-password");
+var dbPassword = local.Parameter("db-password");
+const string DbUser = "mutt_user";
+
+// Redis and PostgreSQL: Debian's servers as local executables (no container engine needed),
+// containers with volumes in the published model.
+IResourceBuilder<IResourceWithConnectionString> redis;
+IResourceBuilder<IResourceWithEndpoints> postgres;
+IResourceBuilder<IResourceWithConnectionString> muttdbAdmin;
+if (builder.ExecutionContext.IsPublishMode)
+{
+    redis = builder.AddRedis("redis").WithDataVolume("mutt-redis-data").WithPersistence();
+    var server = builder.AddPostgres("postgres", password: postgresPassword).WithDataVolume("mutt-postgres-data");
+    postgres = server;
+    muttdbAdmin = server.AddDatabase("muttdb-admin", "muttdb");
+}
+else
+{
+    redis = builder.AddLocalRedis("redis", local);
+    var server = builder.AddLocalPostgres("postgres", local, postgresPassword);
+    postgres = server;
+    muttdbAdmin = server.AddLocalDatabase("muttdb-admin", "muttdb");
+}
+
+// The services' database connection: the least-privilege role the DbManager creates, never the superuser.
+var pg = postgres.Resource.GetEndpoint("tcp");
+var muttdb = builder.AddConnectionString("muttdb", ReferenceExpression.Create(
+    $"Host={pg.Property(EndpointProperty.Host)};Port={pg.Property(EndpointProperty.Port)};Username={DbUser};Password={dbPassword};Database=muttdb"));
+
+var dbManager = builder.AddProject<Projects.Mutt_DbManager>("dbmanager")
+    .WithReference(muttdbAdmin).WaitFor(postgres)
+    .WithEnvironment("DB_USER", DbUser)
+    .WithEnvironment("DB_PASS_CURRENT", dbPassword)
+    .WithEnvironment("DB_SEED", builder.ExecutionContext.IsRunMode ? "true" : "false");
+
+var sink = builder.AddProject<Projects.Mutt_MoogSink>("moog-sink")
+    .WithHttpEndpoint(port: local.Port(8095), name: "http")
+    .WithHttpHealthCheck("/health")
+    .WithEnvironment("MOOG_API_KEY", moogKey);
+
+// Syslog (UDP and TCP on one SYSLOG_PORT) and SNMP are not proxied: Aspire's proxy is TCP-only.
+var syslogPort = local.ListenerPort(5514, ProtocolType.Udp, ProtocolType.Tcp);
+var snmpPort = local.ListenerPort(1162, ProtocolType.Udp);
+var ingestor = builder.AddProject<Projects.Mutt_Ingestor>("ingestor")
+    .WithHttpEndpoint(port: local.Port(8080), name: "http")
+    .WithEndpoint(port: syslogPort, targetPort: syslogPort, name: "syslog-udp", scheme: "udp", protocol: ProtocolType.Udp, isProxied: false)
+    .WithEndpoint(port: syslogPort, targetPort: syslogPort, name: "syslog-tcp", scheme: "tcp", protocol: ProtocolType.Tcp, isProxied: false)
+    .WithEndpoint(port: snmpPort, targetPort: snmpPort, name: "snmp", scheme: "udp", protocol: ProtocolType.Udp, isProxied: false)
+    .WithHttpHealthCheck("/health")
+    .WithReference(redis).WaitFor(redis)
+    .WithEnvironment("INGEST_API_KEY", ingestKey)
+    .WithEnvironment("SYSLOG_PORT", syslogPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
+    .WithEnvironment("SNMP_PORT", snmpPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+var alerter = builder.AddProject<Projects.Mutt_Alerter>("alerter")
+    .WithHttpEndpoint(port: local.Port(8081), name: "http")
+    .WithHttpEndpoint(port: local.Port(8082), name: "health")
+    .WithHttpHealthCheck("/health", endpointName: "health")
+    .WithReference(redis).WaitFor(redis)
+    .WithReference(muttdb).WaitForCompletion(dbManager)
+    .WithReplicas(local.Replicas("alerter", 2))
+    .WithPodName();
+
+var forwarder = builder.AddProject<Projects.Mutt_Forwarder>("forwarder")
+    .WithHttpEndpoint(port: local.Port(8083), name: "http")
+    .WithHttpEndpoint(port: local.Port(8084), name: "health")
+    .WithHttpHealthCheck("/health", endpointName: "health")
+    .WithReference(redis).WaitFor(redis)
+    .WithReference(sink).WaitFor(sink)
+    .WithEnvironment("MOOG_WEBHOOK_URL", ReferenceExpression.Create($"{sink.GetEndpoint("http")}/api/v1/events"))
+    .WithEnvironment("MOOG_API_KEY", moogKey)
+    .WithPodName();
+
+var remediation = builder.AddProject<Projects.Mutt_Remediation>("remediation")
+    .WithHttpEndpoint(port: local.Port(8086), name: "http")
+    .WithHttpEndpoint(port: local.Port(8087), name: "health")
+    .WithHttpHealthCheck("/health", endpointName: "health")
+    .WithReference(redis).WaitFor(redis)
+    .WithReference(muttdb).WaitForCompletion(dbManager)
+    .WithPodName();
+
+var dashboard = builder.AddProject<Projects.Mutt_Dashboard>("dashboard")
+    .WithHttpEndpoint(port: local.Port(8090), name: "http")
+    .WithHttpHealthCheck("/health")
+    .WithReference(redis).WaitFor(redis)
+    .WithReference(muttdb).WaitForCompletion(dbManager)
+    .WithReference(ingestor).WithReference(alerter).WithReference(forwarder).WithReference(remediation)
+    .WithEnvironment("WEBUI_API_KEY", webuiKey)
+    .WithUrlForEndpoint("http", url => url.DisplayText = "MUTT operator console");
+
+local.WriteEndpointsFile(dashboard);
+builder.Build().Run();
+return 0;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Microsoft.Playwright;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Core.Events;
 using Mutt.Core.Redis;
 using Mutt.Tests.Infrastructure;

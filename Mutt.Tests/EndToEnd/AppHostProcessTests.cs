@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Tests.Infrastructure;
 
 namespace Mutt.Tests.EndToEnd;

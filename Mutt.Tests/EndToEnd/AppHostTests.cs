@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json.Nodes;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.AppHost.Run;
 using Mutt.Tests.Infrastructure;
 using Npgsql;

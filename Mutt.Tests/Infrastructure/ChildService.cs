@@ -1,4 +1,4 @@
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 
 namespace Mutt.Tests.Infrastructure;
 

@@ -1,4 +1,4 @@
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Core.Data;
 using Npgsql;
 using StackExchange.Redis;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Core.Events;
 using Mutt.Tests.Infrastructure;
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Tests.Infrastructure;
 
 namespace Mutt.Tests.Integration;

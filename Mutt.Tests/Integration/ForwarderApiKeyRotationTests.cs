@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.Options;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Core.Secrets;
 using Mutt.Forwarder.Moogsoft;
 using Mutt.Forwarder.Services;

@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Core.Events;
 using Mutt.Core.Redis;
 using Mutt.Tests.Infrastructure;

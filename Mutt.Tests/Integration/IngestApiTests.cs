@@ -192,7 +192,7 @@ public sealed class IngestApiTests(InfrastructureFixture infrastructure)
     [Fact]
     public async Task Redis_down_is_503_not_500()
     {
-        var deadPort = Mutt.AppHost.Hosting.NativeProcess.FreeTcpPort();
+        var deadPort = Mutt.Testing.NativeProcess.FreeTcpPort();
         await using var host = await IngestorTestHost.StartAsync(infrastructure, new Dictionary<string, string?>
         {
             ["ConnectionStrings__redis"] = $"127.0.0.1:{deadPort},connectTimeout=500",

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Tests.Infrastructure;
 using StackExchange.Redis;
 

@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Tests.Infrastructure;
 using StackExchange.Redis;
 

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Core.Secrets;
 using Mutt.Tests.Infrastructure;
 

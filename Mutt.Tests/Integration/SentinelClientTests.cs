@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Ingestor.Ingest;
 using Mutt.ServiceDefaults.Clients;
 using Mutt.Tests.Infrastructure;

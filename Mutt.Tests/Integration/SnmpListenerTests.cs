@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using System.Text.Json;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Core.Events;
 using Mutt.Tests.Infrastructure;
 

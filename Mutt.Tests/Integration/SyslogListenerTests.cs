@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Core.Events;
 using Mutt.Tests.Infrastructure;
 

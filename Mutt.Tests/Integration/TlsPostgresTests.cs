@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Mutt.ServiceDefaults.Clients;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Core.Secrets;
 using Mutt.Tests.Infrastructure;
 using Npgsql;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 
 namespace Mutt.Tests.Integration;
 

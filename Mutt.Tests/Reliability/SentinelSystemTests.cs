@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Core.Redis;
 using Mutt.Tests.Infrastructure;
 using Npgsql;

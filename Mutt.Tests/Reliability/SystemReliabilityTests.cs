@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Mutt.AppHost;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.AppHost.Run;
 using Mutt.Core.Redis;
 using Mutt.Tests.EndToEnd;

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 using Mutt.Alerter;
 using Mutt.Alerter.Processing;
 using Mutt.Alerter.Rules;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Core.Rules;
 using Npgsql;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Mutt.AppHost;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.AppHost.Publishing;
 using YamlDotNet.RepresentationModel;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 
 namespace Mutt.Tests.Unit;
 

@@ -5,7 +5,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Core.Configuration;
 using Mutt.Core.Data;
 using Mutt.Core.Events;

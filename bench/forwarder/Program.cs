@@ -4,7 +4,7 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Core.Events;
 using Mutt.Core.Redis;
 using StackExchange.Redis;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
-namespace Mutt.AppHost.Hosting;
+namespace Mutt.Testing;
 
 /// <summary>
 /// One MUTT service (or the sink) running as a real child process: <c>dotnet Mutt.X.dll</c>

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
-namespace Mutt.AppHost.Hosting;
+namespace Mutt.Testing;
 
 /// <summary>Signals, ports and executables: the little of POSIX the orchestrator needs.</summary>
 public static partial class NativeProcess

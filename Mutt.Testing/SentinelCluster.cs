@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using StackExchange.Redis;
 
-namespace Mutt.AppHost.Hosting;
+namespace Mutt.Testing;
 
 /// <summary>
 /// A Redis master, one replica and three <c>redis-sentinel</c> processes on free loopback ports in a

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using StackExchange.Redis;
 
-namespace Mutt.AppHost.Hosting;
+namespace Mutt.Testing;
 
 /// <summary>
 /// A real <c>redis-server</c> process on a loopback port with its data in a folder of ours.

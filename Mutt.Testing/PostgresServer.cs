@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using Npgsql;
 
-namespace Mutt.AppHost.Hosting;
+namespace Mutt.Testing;
 
 /// <summary>
 /// A real PostgreSQL server process on a loopback port, its cluster in a folder of ours.

@@ -1,0 +1,201 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Mutt.AppHost;
+
+/// <summary>
+/// What a local run adds to the model: the state folder (<c>--state-dir</c>, default <c>.mutt/</c>
+/// at the repository root) with the servers' data, generated secrets and endpoints.json; the
+/// spec's ports when they are free (or free ones for tests and parallel runs); replica counts.
+/// In publish mode it only declares parameters, so the manifest carries no local value.
+/// </summary>
+public sealed class LocalRun
+{
+    public const string ParametersFileName = "parameters.json";
+    private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+    private readonly IDistributedApplicationBuilder _builder;
+    private readonly HashSet<(ProtocolType, int)> _taken = [];
+    private Dictionary<string, string>? _stored;
+
+    private LocalRun(IDistributedApplicationBuilder builder)
+    {
+        _builder = builder;
+        var configuration = builder.Configuration;
+        StateDir = Path.GetFullPath(configuration["state-dir"] ?? configuration["AppHost:StateDir"]
+            ?? Path.Combine(builder.AppHostDirectory, "..", ".mutt"));
+        UseFreePorts = configuration.GetValue("AppHost:UseFreePorts", false);
+    }
+
+    public static LocalRun From(IDistributedApplicationBuilder builder) => new(builder);
+
+    /// <summary><c>--no-dashboard</c> on the command line or <c>MUTT_NO_DASHBOARD=1</c>.</summary>
+    public static bool DashboardDisabled(string[] args) =>
+        args.Contains("--no-dashboard") || Environment.GetEnvironmentVariable("MUTT_NO_DASHBOARD") is "1" or "true";
+
+    /// <summary>Arguments for Aspire without MUTT's own switches.</summary>
+    public static string[] AspireArgs(string[] args) => [.. args.Where(a => a != "--no-dashboard")];
+
+    public string StateDir { get; }
+    public bool IsRunMode => _builder.ExecutionContext.IsRunMode;
+    public bool UseFreePorts { get; }
+    public string ParametersFile => Path.Combine(StateDir, ParametersFileName);
+
+    /// <summary>A folder of the state folder, created for this run.</summary>
+    public string Folder(string name)
+    {
+        var path = Path.Combine(StateDir, name);
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    /// <summary>
+    /// A secret parameter. Run mode: configuration <c>Parameters:&lt;name&gt;</c> first, else the value
+    /// generated once into parameters.json (mode 600) and reused by every later run.
+    /// </summary>
+    public IResourceBuilder<ParameterResource> Parameter(string name)
+    {
+        if (!IsRunMode)
+        {
+            return _builder.AddParameter(name, secret: true);
+        }
+        if (_builder.Configuration["Parameters:" + name] is { Length: > 0 })
+        {
+            return _builder.AddParameter(name, secret: true);
+        }
+        var stored = Stored();
+        if (!stored.TryGetValue(name, out var value) || value.Length == 0)
+        {
+            value = RandomNumberGenerator.GetString(Alphabet, 32);
+            stored[name] = value;
+            WriteSecretFile(ParametersFile, JsonSerializer.Serialize(stored, new JsonSerializerOptions { WriteIndented = true }));
+        }
+        return _builder.AddParameter(name, value, secret: true);
+    }
+
+    private Dictionary<string, string> Stored()
+    {
+        if (_stored is null)
+        {
+            Directory.CreateDirectory(StateDir);
+            _stored = File.Exists(ParametersFile)
+                ? JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(ParametersFile)) ?? []
+                : [];
+        }
+        return _stored;
+    }
+
+    /// <summary>Replica count: <c>Replicas:&lt;name&gt;</c> (environment <c>Replicas__alerter=3</c>) for this run, else the model's.</summary>
+    public int Replicas(string resource, int defaultCount)
+    {
+        var configured = _builder.Configuration.GetValue<int?>("Replicas:" + resource);
+        if (configured is null || !IsRunMode)
+        {
+            return defaultCount;
+        }
+        return configured is >= 1 and <= 32
+            ? configured.Value
+            : throw new InvalidOperationException($"Replicas:{resource}={configured} must be 1-32.");
+    }
+
+    /// <summary>An HTTP endpoint's port: the spec's when it is free, otherwise (and with UseFreePorts) Aspire picks one.</summary>
+    public int? Port(int spec)
+    {
+        if (!IsRunMode)
+        {
+            return spec;
+        }
+        return !UseFreePorts && IsFree(spec, ProtocolType.Tcp) && _taken.Add((ProtocolType.Tcp, spec)) ? spec : null;
+    }
+
+    /// <summary>
+    /// A listener's port (not proxied): the spec's when free for every protocol, otherwise one free
+    /// for all of them (syslog binds UDP and TCP on one SYSLOG_PORT).
+    /// </summary>
+    public int ListenerPort(int spec, params ProtocolType[] protocols)
+    {
+        if (!IsRunMode)
+        {
+            return spec;
+        }
+        if (!UseFreePorts && protocols.All(p => IsFree(spec, p)))
+        {
+            Take(spec, protocols);
+            return spec;
+        }
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            using var probe = new Socket(AddressFamily.InterNetwork, protocols[0] == ProtocolType.Udp ? SocketType.Dgram : SocketType.Stream, protocols[0]);
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            var port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+            probe.Dispose();
+            if (protocols.All(p => IsFree(port, p)))
+            {
+                Take(port, protocols);
+                return port;
+            }
+        }
+        throw new InvalidOperationException($"No port free for {string.Join('+', protocols)} was found.");
+    }
+
+    private void Take(int port, ProtocolType[] protocols)
+    {
+        foreach (var protocol in protocols)
+        {
+            _taken.Add((protocol, port));
+        }
+    }
+
+    private bool IsFree(int port, ProtocolType protocol)
+    {
+        if (_taken.Contains((protocol, port)))
+        {
+            return false;
+        }
+        try
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, protocol == ProtocolType.Udp ? SocketType.Dgram : SocketType.Stream, protocol);
+            socket.Bind(new IPEndPoint(IPAddress.Any, port));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Keeps <c>endpoints.json</c> in the state folder current from Aspire's resource notifications (run mode).</summary>
+    public void WriteEndpointsFile(IResourceBuilder<ProjectResource> console)
+    {
+        if (IsRunMode)
+        {
+            _builder.Services.AddSingleton(new EndpointsFile.Settings(StateDir, ParametersFile, console.Resource.Name));
+            _builder.Services.AddHostedService<EndpointsFile>();
+        }
+    }
+
+    /// <summary>Writes a file readable by its owner only; created with mode 600 so it is never briefly world-readable.</summary>
+    public static void WriteSecretFile(string path, string content)
+    {
+        var temp = path + ".tmp";
+        File.Delete(temp);
+        using (var stream = new FileStream(temp, new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        }))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(content);
+        }
+        File.Move(temp, path, overwrite: true);
+    }
+
+    internal static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+}
