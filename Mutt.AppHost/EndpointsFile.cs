@@ -170,7 +170,8 @@ public sealed class EndpointsFile(EndpointsFile.Settings settings, ResourceNotif
         resource is not ParameterResource && !resource.GetType().Name.Contains("Rebuilder", StringComparison.Ordinal);
 
     /// <summary>
-    /// Aspire starts a project as <c>dotnet run --no-build</c>, which runs the service as its child:
+    /// Aspire starts a project as <c>dotnet run --no-build</c>, which runs the service as its child (and the
+    /// local PostgreSQL runs under postgres-run.sh):
     /// the pid that matters to an operator (and to kill -9) is the child's. An executable's own pid
     /// has no such child and is returned as it is.
     /// </summary>
@@ -180,7 +181,7 @@ public sealed class EndpointsFile(EndpointsFile.Settings settings, ResourceNotif
         {
             var children = File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
             var commandLine = File.ReadAllText($"/proc/{pid}/cmdline");
-            return children.Length == 1 && commandLine.StartsWith("dotnet\0run\0", StringComparison.Ordinal)
+            return children.Length == 1 && (commandLine.StartsWith("dotnet\0run\0", StringComparison.Ordinal) || commandLine.Contains("postgres-run.sh", StringComparison.Ordinal))
                 ? int.Parse(children[0], CultureInfo.InvariantCulture)
                 : pid;
         }

@@ -1,5 +1,4 @@
 using System.Net;
-using Mutt.AppHost.Run;
 using Mutt.Tests.Infrastructure;
 using Mutt.Tests.Reliability;
 
@@ -14,7 +13,7 @@ namespace Mutt.Tests.EndToEnd;
 public sealed partial class PipelineTests(AppHostFixture fixture) : IClassFixture<AppHostFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
-    private MuttApplication App => fixture.App;
+    private MuttAppHost App => fixture.App;
 
     private static string NewId(string what) => $"pipe-{what}-{Guid.NewGuid():N}";
 

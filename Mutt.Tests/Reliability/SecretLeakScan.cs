@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
-using Mutt.AppHost.Run;
+
+using Mutt.Tests.Infrastructure;
 
 namespace Mutt.Tests.Reliability;
 
@@ -13,7 +14,7 @@ public static class SecretLeakScan
 {
     public sealed record Secrets(IReadOnlyList<(string Name, string Value)> ApiKeys, IReadOnlyList<(string Name, string Value)> All);
 
-    public static Secrets SecretsOf(MuttApplication app)
+    public static Secrets SecretsOf(MuttAppHost app)
     {
         var keys = new List<(string, string)>();
         foreach (var name in new[] { "ingest-api-key", "webui-api-key", "moog-api-key" })
@@ -29,7 +30,7 @@ public static class SecretLeakScan
     }
 
     /// <summary>Good and bad requests that carry keys: wrong keys, right keys in headers, the right key in ?api_key=.</summary>
-    public static async Task DriveTrafficAsync(MuttApplication app, HttpClient http)
+    public static async Task DriveTrafficAsync(MuttAppHost app, HttpClient http)
     {
         var ingest = new Uri(app.IngestorUrl, "/api/v2/ingest");
         var dashboard = app.DashboardUrl;
@@ -67,7 +68,7 @@ public static class SecretLeakScan
     }
 
     /// <summary>/health and /metrics of every http endpoint of every replica: no API key in any body.</summary>
-    public static async Task<List<string>> ScanEndpointsAsync(MuttApplication app, HttpClient http, IReadOnlyList<(string Name, string Value)> secrets)
+    public static async Task<List<string>> ScanEndpointsAsync(MuttAppHost app, HttpClient http, IReadOnlyList<(string Name, string Value)> secrets)
     {
         var findings = new List<string>();
         var scanned = 0;
@@ -96,7 +97,7 @@ public static class SecretLeakScan
     }
 
     /// <summary>Every line of every log: the state dir's logs/, the AppHost's own messages and each process's captured output.</summary>
-    public static List<string> ScanLogs(MuttApplication app, IEnumerable<string> appHostLog, IReadOnlyList<(string Name, string Value)> secrets)
+    public static List<string> ScanLogs(MuttAppHost app, IEnumerable<string> appHostLog, IReadOnlyList<(string Name, string Value)> secrets)
     {
         var findings = new List<string>();
         foreach (var (source, line) in Lines(app).Concat(appHostLog.Select(l => ("apphost", l))))
@@ -106,9 +107,9 @@ public static class SecretLeakScan
         return findings;
     }
 
-    public static int LinesScanned(MuttApplication app) => Lines(app).Count();
+    public static int LinesScanned(MuttAppHost app) => Lines(app).Count();
 
-    private static IEnumerable<(string Source, string Line)> Lines(MuttApplication app)
+    private static IEnumerable<(string Source, string Line)> Lines(MuttAppHost app)
     {
         var logs = Path.Combine(app.StateDir, "logs");
         foreach (var file in Directory.Exists(logs) ? Directory.EnumerateFiles(logs, "*", SearchOption.AllDirectories) : [])

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Mutt.AppHost;
 using Mutt.Testing;
-using Mutt.AppHost.Run;
 using Mutt.Core.Redis;
 using Mutt.Tests.EndToEnd;
 using Mutt.Tests.Infrastructure;
@@ -20,7 +19,7 @@ public sealed class ReliabilitySystemFixture : IAsyncLifetime
 {
     public string StateDir { get; } = Path.Combine(Path.GetTempPath(), "mutt-reliability-" + Guid.NewGuid().ToString("N")[..8]);
     public ConcurrentQueue<string> Log { get; } = new();
-    public MuttApplication App { get; private set; } = null!;
+    public MuttAppHost App { get; private set; } = null!;
     public ConnectionMultiplexer Redis { get; private set; } = null!;
 
     /// <summary>The Ingestor's limits in this system; the bad-input generator is aligned to them.</summary>
@@ -50,7 +49,7 @@ public sealed class ReliabilitySystemFixture : IAsyncLifetime
         model["remediation"].SetEnvironment("REMEDIATION_SCAN_INTERVAL", "2");
         model["remediation"].SetEnvironment("REMEDIATION_BACKOFF_BASE", "2");
 
-        App = await MuttApplication.StartAsync(model, new RunOptions
+        App = await MuttAppHost.StartAsync(model, new RunOptions
         {
             StateDir = StateDir,
             UseFreePorts = true,
@@ -98,7 +97,7 @@ public sealed partial class SystemReliabilityTests(ReliabilitySystemFixture fixt
     private const int AfterFault = 500;
     private const int Maximum = 6000;
 
-    private MuttApplication App => fixture.App;
+    private MuttAppHost App => fixture.App;
     private IDatabase Redis => fixture.Redis.GetDatabase();
 
     [Fact]

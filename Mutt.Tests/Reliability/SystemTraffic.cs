@@ -4,8 +4,9 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Mutt.AppHost.Run;
 using Npgsql;
+
+using Mutt.Tests.Infrastructure;
 
 namespace Mutt.Tests.Reliability;
 
@@ -29,7 +30,7 @@ public static class SystemTraffic
             ["correlation_id"] = correlationId,
         }, Json);
 
-    public static HttpClient IngestClient(MuttApplication app)
+    public static HttpClient IngestClient(MuttAppHost app)
     {
         var http = new HttpClient { BaseAddress = app.IngestorUrl, Timeout = TimeSpan.FromSeconds(30) };
         http.DefaultRequestHeaders.Add("X-API-KEY", app.IngestApiKey);
@@ -57,7 +58,7 @@ public static class SystemTraffic
     /// connection error) is resent unchanged, as a real sender does: the same correlation ids and
     /// timestamps, so a batch that landed despite the error is deduplicated by the audit's unique key.
     /// </summary>
-    public sealed class Stream(MuttApplication app, string prefix, string message, int batchSize = 100, int eventsPerSecond = 400)
+    public sealed class Stream(MuttAppHost app, string prefix, string message, int batchSize = 100, int eventsPerSecond = 400)
     {
         private readonly ConcurrentDictionary<string, byte> _accepted = new();
         private int _retries;
