@@ -21,10 +21,10 @@ public sealed partial class PipelineTests
 
         var findings = new List<string>();
         findings.AddRange(await SecretLeakScan.ScanEndpointsAsync(App, http, secrets.ApiKeys));
-        findings.AddRange(SecretLeakScan.ScanLogs(App, fixture.Log, secrets.All));
+        findings.AddRange(SecretLeakScan.ScanLogs(App, secrets.All));
         Assert.True(findings.Count == 0, "secrets leaked:\n" + string.Join('\n', findings.Take(20)));
         Assert.True(SecretLeakScan.LinesScanned(App) > 0, "no log lines were scanned");
-        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(App.Replicas["ingestor"][0].HealthUrl)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(App.IngestorUrl, "/health"))).StatusCode);
         // The two files allowed to hold them are readable by their owner only.
         foreach (var file in new[] { App.EndpointsFile, App.ParametersFile })
         {

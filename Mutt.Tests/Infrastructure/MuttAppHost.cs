@@ -21,6 +21,7 @@ public sealed class MuttAppHost : IAsyncDisposable
 
     private readonly DistributedApplication _app;
     private readonly ConcurrentDictionary<string, ReplicaInfo> _replicas = new();
+    private readonly ConcurrentDictionary<string, Task> _logWatchers = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _watcher;
     private IReadOnlyDictionary<string, string> _parameters = new Dictionary<string, string>();
@@ -149,6 +150,7 @@ public sealed class MuttAppHost : IAsyncDisposable
                     continue;
                 }
                 var replica = _replicas.GetOrAdd(change.ResourceId, id => new ReplicaInfo(change.Resource.Name, id));
+                _ = _logWatchers.GetOrAdd(change.ResourceId, id => Task.Run(() => CollectLogsAsync(id)));
                 var wasDown = replica.State is "Exited" or "Finished" or "FailedToStart";
                 replica.State = change.Snapshot.State?.Text is { Length: > 0 } state ? state : replica.State;
                 replica.Health = change.Snapshot.HealthStatus?.ToString();
@@ -171,6 +173,32 @@ public sealed class MuttAppHost : IAsyncDisposable
         {
         }
     }
+
+    /// <summary>Every line each process wrote (Aspire's console log capture), by resource id.</summary>
+    public ConcurrentQueue<(string Source, string Line)> Logs { get; } = new();
+
+    private async Task CollectLogsAsync(string resourceId)
+    {
+        var logs = _app.Services.GetRequiredService<ResourceLoggerService>();
+        try
+        {
+            await foreach (var batch in logs.WatchAsync(resourceId).WithCancellation(_stopping.Token))
+            {
+                foreach (var line in batch)
+                {
+                    Logs.Enqueue((resourceId, line.Content));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>The HTTP endpoints the model gives a project (e.g. http and health).</summary>
+    public IReadOnlyList<string> HttpEndpoints(string resource) =>
+        [.. _app.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == resource)
+            .Annotations.OfType<EndpointAnnotation>().Where(e => e.UriScheme is "http" or "https").Select(e => e.Name)];
 
     /// <summary>kill -9 of a replica's service process; Aspire sees it exit (it does not restart it by itself).</summary>
     public async Task KillAsync(ReplicaInfo replica)
@@ -208,6 +236,7 @@ public sealed class MuttAppHost : IAsyncDisposable
             await _app.DisposeAsync();
             await _stopping.CancelAsync();
             await _watcher;
+            await Task.WhenAll(_logWatchers.Values);
             _stopping.Dispose();
             try
             {

@@ -74,13 +74,14 @@ public static class SecretLeakScan
         var scanned = 0;
         foreach (var (resource, replicas) in app.Replicas)
         {
+            // Through Aspire's proxy, which spreads the requests over the replicas.
             foreach (var replica in replicas)
             {
-                foreach (var endpoint in replica.Project.Endpoints.Where(e => e.IsHttp))
+                foreach (var endpoint in app.HttpEndpoints(resource))
                 {
                     foreach (var path in new[] { "/health", "/metrics" })
                     {
-                        var url = new Uri(app.GetEndpoint(resource, endpoint.Name, replica.Index), path);
+                        var url = new Uri(app.GetEndpoint(resource, endpoint), path);
                         using var response = await http.GetAsync(url);
                         var text = await response.Content.ReadAsStringAsync();
                         if (response.StatusCode == HttpStatusCode.OK)
@@ -96,11 +97,11 @@ public static class SecretLeakScan
         return findings;
     }
 
-    /// <summary>Every line of every log: the state dir's logs/, the AppHost's own messages and each process's captured output.</summary>
-    public static List<string> ScanLogs(MuttAppHost app, IEnumerable<string> appHostLog, IReadOnlyList<(string Name, string Value)> secrets)
+    /// <summary>Every line of every log: each process's output as Aspire captured it (what its dashboard shows).</summary>
+    public static List<string> ScanLogs(MuttAppHost app, IReadOnlyList<(string Name, string Value)> secrets)
     {
         var findings = new List<string>();
-        foreach (var (source, line) in Lines(app).Concat(appHostLog.Select(l => ("apphost", l))))
+        foreach (var (source, line) in Lines(app))
         {
             findings.AddRange(secrets.Where(s => line.Contains(s.Value, StringComparison.Ordinal)).Select(s => $"{s.Name} in {source}: {Redact(line, s.Value)}"));
         }
@@ -109,27 +110,7 @@ public static class SecretLeakScan
 
     public static int LinesScanned(MuttAppHost app) => Lines(app).Count();
 
-    private static IEnumerable<(string Source, string Line)> Lines(MuttAppHost app)
-    {
-        var logs = Path.Combine(app.StateDir, "logs");
-        foreach (var file in Directory.Exists(logs) ? Directory.EnumerateFiles(logs, "*", SearchOption.AllDirectories) : [])
-        {
-            // Read with sharing: the services are still writing.
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var reader = new StreamReader(stream);
-            while (reader.ReadLine() is { } line)
-            {
-                yield return (file, line);
-            }
-        }
-        foreach (var replica in app.Replicas.Values.SelectMany(r => r))
-        {
-            foreach (var line in replica.Process?.Output ?? [])
-            {
-                yield return (replica.PodName + " output", line);
-            }
-        }
-    }
+    private static IEnumerable<(string Source, string Line)> Lines(MuttAppHost app) => app.Logs;
 
     private static string Redact(string line, string secret) => line.Replace(secret, "<SECRET>", StringComparison.Ordinal);
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Mutt.AppHost;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Mutt.Testing;
 using Mutt.Core.Redis;
 using Mutt.Tests.EndToEnd;
@@ -17,8 +18,6 @@ namespace Mutt.Tests.Reliability;
 /// </summary>
 public sealed class ReliabilitySystemFixture : IAsyncLifetime
 {
-    public string StateDir { get; } = Path.Combine(Path.GetTempPath(), "mutt-reliability-" + Guid.NewGuid().ToString("N")[..8]);
-    public ConcurrentQueue<string> Log { get; } = new();
     public MuttAppHost App { get; private set; } = null!;
     public ConnectionMultiplexer Redis { get; private set; } = null!;
 
@@ -28,35 +27,25 @@ public sealed class ReliabilitySystemFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var model = MuttSystem.Build();
-        foreach (var project in new[] { "ingestor", "alerter", "forwarder", "remediation", "dashboard", "moog-sink" })
+        App = await MuttAppHost.StartAsync(builder =>
         {
-            model[project].SetEnvironment("LOG_LEVEL", "WARNING");
-        }
-        // The Ingestor's documented limits, set explicitly (defaults 10 MiB / 64 KiB): the bad-input run stays small.
-        model["ingestor"].SetEnvironment("INGEST_MAX_BODY_BYTES", IngestMaxBodyBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        model["ingestor"].SetEnvironment("SYSLOG_MAX_MESSAGE_BYTES", SyslogMaxMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        // A dead pod is noticed in seconds rather than 30 s.
-        model["alerter"].SetEnvironment("ALERTER_HEARTBEAT_INTERVAL", "1");
-        model["alerter"].SetEnvironment("ALERTER_JANITOR_TIMEOUT", "5");
-        model["forwarder"].SetEnvironment("MOOG_HEARTBEAT_INTERVAL", "1");
-        model["forwarder"].SetEnvironment("MOOG_JANITOR_TIMEOUT", "5");
-        // Outage sizing: retries outlast the CI outage (30 × ≤2 s), the breaker re-probes after 3 s.
-        model["forwarder"].SetEnvironment("MOOG_MAX_RETRIES", "30");
-        model["forwarder"].SetEnvironment("MOOG_RETRY_MAX_DELAY", "2");
-        model["forwarder"].SetEnvironment("MOOG_CIRCUIT_OPEN_SECONDS", "3");
-        // Whatever reaches a DLQ anyway is replayed within seconds.
-        model["remediation"].SetEnvironment("REMEDIATION_SCAN_INTERVAL", "2");
-        model["remediation"].SetEnvironment("REMEDIATION_BACKOFF_BASE", "2");
-
-        App = await MuttAppHost.StartAsync(model, new RunOptions
-        {
-            StateDir = StateDir,
-            UseFreePorts = true,
-            Seed = true,
-            FastAndLoosePostgres = true,
-            HealthTimeout = TimeSpan.FromSeconds(120),
-            Log = Log.Enqueue,
+            void Set(string resource, string name, string value) =>
+                builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == resource)).WithEnvironment(name, value);
+            // The Ingestor's documented limits, set explicitly (defaults 10 MiB / 64 KiB): the bad-input run stays small.
+            Set("ingestor", "INGEST_MAX_BODY_BYTES", IngestMaxBodyBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Set("ingestor", "SYSLOG_MAX_MESSAGE_BYTES", SyslogMaxMessageBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            // A dead pod is noticed in seconds rather than 30 s.
+            Set("alerter", "ALERTER_HEARTBEAT_INTERVAL", "1");
+            Set("alerter", "ALERTER_JANITOR_TIMEOUT", "5");
+            Set("forwarder", "MOOG_HEARTBEAT_INTERVAL", "1");
+            Set("forwarder", "MOOG_JANITOR_TIMEOUT", "5");
+            // Outage sizing: retries outlast the CI outage (30 × ≤2 s), the breaker re-probes after 3 s.
+            Set("forwarder", "MOOG_MAX_RETRIES", "30");
+            Set("forwarder", "MOOG_RETRY_MAX_DELAY", "2");
+            Set("forwarder", "MOOG_CIRCUIT_OPEN_SECONDS", "3");
+            // Whatever reaches a DLQ anyway is replayed within seconds.
+            Set("remediation", "REMEDIATION_SCAN_INTERVAL", "2");
+            Set("remediation", "REMEDIATION_BACKOFF_BASE", "2");
         });
         Redis = await ConnectionMultiplexer.ConnectAsync(App.RedisConnectionString + ",abortConnect=false,connectRetry=5");
         // Backpressure through a Moogsoft outage: with the default shed mode "dlq", events shed while the alert
@@ -72,13 +61,6 @@ public sealed class ReliabilitySystemFixture : IAsyncLifetime
         if (App is not null)
         {
             await App.DisposeAsync();
-        }
-        try
-        {
-            Directory.Delete(StateDir, recursive: true);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
         }
     }
 }
@@ -120,23 +102,24 @@ public sealed partial class SystemReliabilityTests(ReliabilitySystemFixture fixt
     public Task Redis_restarted_mid_stream_with_aof_loses_no_accepted_event() =>
         ScenarioAsync("rel-redis-restart", async () =>
         {
-            var before = App.GetPids("redis").Single();
-            var restarts = App.GetRestartCount("redis");
-            // Graceful: SIGTERM makes redis-server fsync the AOF and exit; the AppHost restarts it on the same port and data.
+            var redis = App.Server("redis");
+            var before = redis.Pid;
+            // Graceful: SIGTERM makes redis-server fsync the AOF and exit; started again through Aspire on the same port and data.
             Assert.True(NativeProcess.Signal(before, NativeProcess.SIGTERM));
-            await Eventually.WaitForAsync(() => Task.FromResult(App.GetRestartCount("redis") == restarts + 1), Deadline, "redis restarted by the AppHost");
-            Assert.NotEqual(before, App.GetPids("redis").Single());
+            await Eventually.WaitForAsync(() => Task.FromResult(!redis.IsUp), Deadline, "redis seen down by Aspire");
+            await App.StartAgainAsync(redis);
+            Assert.NotEqual(before, redis.Pid);
         });
 
     [Fact]
     public Task Postgres_stopped_and_started_mid_stream_loses_no_event() =>
         ScenarioAsync("rel-postgres-restart", async () =>
         {
-            var before = App.GetPids("postgres").Single();
-            var restarts = App.GetRestartCount("postgres");
+            var postgres = App.Server("postgres");
             // SIGINT = PostgreSQL's fast shutdown (pg_ctl stop -m fast): clients are cut off, the postmaster exits.
-            Assert.True(NativeProcess.Signal(before, NativeProcess.SIGINT));
-            await Eventually.WaitForAsync(() => Task.FromResult(App.GetRestartCount("postgres") == restarts + 1), Deadline, "postgres restarted by the AppHost");
+            Assert.True(NativeProcess.Signal(postgres.Pid, NativeProcess.SIGINT));
+            await Eventually.WaitForAsync(() => Task.FromResult(!postgres.IsUp), Deadline, "postgres seen down by Aspire");
+            await App.StartAgainAsync(postgres);
         });
 
     [Fact]
@@ -175,7 +158,7 @@ public sealed partial class SystemReliabilityTests(ReliabilitySystemFixture fixt
         });
 
     /// <summary>kill -9 while the replica holds a batch in its processing list (or, if none is seen in 20 s, anyway), then wait for the AppHost's restart.</summary>
-    private async Task KillMidBatchAsync(Replica replica, string processingList)
+    private async Task KillMidBatchAsync(MuttAppHost.ReplicaInfo replica, string processingList)
     {
         var before = replica.Pid;
         var restarts = replica.Restarts;
@@ -191,8 +174,11 @@ public sealed partial class SystemReliabilityTests(ReliabilitySystemFixture fixt
         }
         Assert.True(NativeProcess.Signal(before, NativeProcess.SIGKILL));
         output.WriteLine($"{replica.PodName} (pid {before}) killed with {inFlight} items in {processingList}");
-        await Eventually.WaitForAsync(() => Task.FromResult(replica.Restarts == restarts + 1 && replica.State == "Running" && replica.Pid != before),
-            Deadline, $"{replica.PodName} restarted by the AppHost");
+        await Eventually.WaitForAsync(() => Task.FromResult(!replica.IsUp), Deadline, $"{replica.PodName} seen down by Aspire");
+        // Aspire does not restart a crashed process by itself (Kubernetes or systemd does in production):
+        // the janitor of the surviving replicas recovers its batch meanwhile, then it is started as an operator would.
+        await App.StartAgainAsync(replica);
+        Assert.Equal(restarts + 1, replica.Restarts);
     }
 
     /// <summary>Traffic before, during and after <paramref name="fault"/>; then every accepted event audited once and alerted once.</summary>
@@ -242,14 +228,14 @@ public sealed partial class SystemReliabilityTests(ReliabilitySystemFixture fixt
         await Eventually.WaitForAsync(async () =>
         {
             using var health = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            foreach (var replica in App.Replicas.Values.SelectMany(r => r))
+            foreach (var (resource, endpoint) in new[] { ("ingestor", "http"), ("alerter", "health"), ("forwarder", "health"), ("remediation", "health"), ("dashboard", "http"), ("moog-sink", "http") })
             {
-                if (!await SystemTraffic.IsHealthyAsync(health, replica.HealthUrl))
+                if (!await SystemTraffic.IsHealthyAsync(health, new Uri(App.GetEndpoint(resource, endpoint), "/health")))
                 {
                     return false;
                 }
             }
-            return true;
+            return App.Replicas.Values.SelectMany(r => r).All(r => r.IsUp);
         }, Deadline, "every replica healthy again");
         output.WriteLine($"{prefix}: {accepted.Count} accepted = {audited.Count} audited = {sink.DistinctSignatures} distinct signatures; " +
                          $"{sink.Deliveries - sink.DistinctSignatures} redelivered duplicates; {clock.Elapsed.TotalSeconds:0.0} s");
