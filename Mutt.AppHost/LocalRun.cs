@@ -169,6 +169,18 @@ public sealed class LocalRun
         }
     }
 
+    /// <summary>LOG_LEVEL of the AppHost's own environment, when set, goes to every service of a local run (benches, quiet runs).</summary>
+    public void ForwardLogLevel()
+    {
+        if (IsRunMode && Environment.GetEnvironmentVariable("LOG_LEVEL") is { Length: > 0 } level)
+        {
+            foreach (var project in _builder.Resources.OfType<ProjectResource>())
+            {
+                _builder.CreateResourceBuilder(project).WithEnvironment("LOG_LEVEL", level);
+            }
+        }
+    }
+
     /// <summary>Keeps <c>endpoints.json</c> in the state folder current from Aspire's resource notifications (run mode).</summary>
     public void WriteEndpointsFile(IResourceBuilder<ProjectResource> console)
     {

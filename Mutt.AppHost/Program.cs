@@ -111,6 +111,7 @@ var dashboard = builder.AddProject<Projects.Mutt_Dashboard>("dashboard")
     .WithEnvironment("WEBUI_API_KEY", webuiKey)
     .WithUrlForEndpoint("http", url => url.DisplayText = "MUTT operator console");
 
+local.ForwardLogLevel();
 local.WriteEndpointsFile(dashboard);
 builder.Build().Run();
 return 0;

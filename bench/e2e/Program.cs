@@ -1,7 +1,5 @@
 // End-to-end benchmark helper (bench/e2e/run.sh drives it).
 //
-//   host  --alerters N [--state-dir DIR]   the AppHost (same MuttSystem model and AppHostCommand as
-//                                          Mutt.AppHost) with the alerter's replica count set to N
 //   drive --state-dir DIR [--rate 10000] [--duration 30] [--events 0] [--connections 8] [--batch 100]
 //         [--warmup 0] [--drain-timeout 300] [--label text] [--json out.json]
 //                                          posts batches of events with unique correlation ids at a target
@@ -13,19 +11,16 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Mutt.AppHost;
-using Mutt.AppHost.Model;
 using Npgsql;
 using NpgsqlTypes;
 using StackExchange.Redis;
 
-if (args.Length == 0 || args[0] is not ("host" or "drive"))
+if (args.Length == 0 || args[0] is not "drive")
 {
-    Console.Error.WriteLine("usage: Mutt.Bench.E2e host --alerters N [--state-dir DIR] | drive --state-dir DIR [options]");
+    Console.Error.WriteLine("usage: Mutt.Bench.E2e drive --state-dir DIR [options] (bench/e2e/run.sh starts MUTT with the AppHost)");
     return 2;
 }
-var options = Options.Parse(args.Skip(1).ToArray());
-return args[0] == "host" ? await Host.RunAsync(options, args.Skip(1).ToArray()) : await Drive.RunAsync(options);
+return await Drive.RunAsync(Options.Parse(args.Skip(1).ToArray()));
 
 internal sealed class Options(Dictionary<string, string> values)
 {
@@ -42,28 +37,6 @@ internal sealed class Options(Dictionary<string, string> values)
     public string? Get(string name) => values.GetValueOrDefault(name);
     public string Required(string name) => Get(name) ?? throw new ArgumentException($"--{name} is required");
     public double Number(string name, double fallback) => Get(name) is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
-}
-
-internal static class Host
-{
-    /// <summary>Mutt.AppHost's Program.cs with one difference: the alerter's replica count comes from --alerters.</summary>
-    public static async Task<int> RunAsync(Options options, string[] args)
-    {
-        var alerters = (int)options.Number("alerters", 2);
-        // AppHostCommand reads --state-dir itself; drop our own switch.
-        var passThrough = new List<string>();
-        for (var i = 0; i + 1 < args.Length; i += 2)
-        {
-            if (args[i] != "--alerters")
-            {
-                passThrough.Add(args[i]);
-                passThrough.Add(args[i + 1]);
-            }
-        }
-        var model = MuttSystem.Build([.. passThrough]);
-        model["alerter"].Replicas = alerters;
-        return await AppHostCommand.RunAsync(model, [.. passThrough]);
-    }
 }
 
 internal static class Drive

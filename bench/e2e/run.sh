@@ -12,7 +12,7 @@
 #   --warmup       seconds of the same load (other correlation ids) sent and drained before the measured run
 #
 # For each run: builds Release (unless E2E_NO_BUILD=1), starts MUTT with a fresh state folder and free
-# ports (bench/e2e's `host` mode: Mutt.AppHost's model and run code with the alerter replica count set),
+# ports (the real Mutt.AppHost, Release, no Aspire dashboard, Replicas:alerter=N),
 # lifts the Forwarder's rate limit and the Alerter's shed threshold through dynamic config (so the run
 # measures MUTT, not the policy), drives the load (bench/e2e `drive`: unique correlation ids, every event
 # matches seeded rule 2 and is forwarded), waits until audit rows == accepted events and sink events ==
@@ -84,8 +84,9 @@ for n in "${counts[@]}"; do
   chmod 755 "$state_dir"   # PostgreSQL runs as the postgres user and must reach its folder inside
   log="$out/apphost-alerters$n.log"
   echo "e2e: starting MUTT with $n alerter(s), state $state_dir (log: $log)"
-  AppHost__UseFreePorts=true AppHost__Quiet=true LOG_LEVEL=${LOG_LEVEL:-Warning} \
-    dotnet "$BENCH_DLL" host --alerters "$n" --state-dir "$state_dir" >"$log" 2>&1 &
+  # The real AppHost (Release), without the Aspire dashboard, on free ports, with N alerter replicas.
+  MUTT_NO_DASHBOARD=1 LOG_LEVEL=${LOG_LEVEL:-Warning} \
+    dotnet Mutt.AppHost/bin/Release/net10.0/Mutt.AppHost.dll --state-dir "$state_dir" --AppHost:UseFreePorts=true --Replicas:alerter="$n" >"$log" 2>&1 &
   apphost_pid=$!
   deadline=$((SECONDS + ${E2E_START_TIMEOUT:-600}))
   until grep -qs "Ctrl+C stops everything" "$log"; do
