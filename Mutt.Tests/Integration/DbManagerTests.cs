@@ -11,6 +11,7 @@ using Mutt.DbManager.Database;
 using Mutt.Remediation.Maintenance;
 using Mutt.Remediation.Services;
 using Mutt.Tests.Infrastructure;
+using Mutt.Tests.Unit;
 using Npgsql;
 
 namespace Mutt.Tests.Integration;
@@ -145,8 +146,8 @@ public sealed class DbManagerTests(InfrastructureFixture infra)
         };
         foreach (var sql in denied)
         {
-            var error = await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(service, sql));
-            Assert.True(error.SqlState is PostgresErrorCodes.InsufficientPrivilege, $"{sql}: {error.SqlState} {error.MessageText}");
+            var error = await Record.ExceptionAsync(() => ExecuteAsync(service, sql));
+            Assert.True(error is PostgresException { SqlState: PostgresErrorCodes.InsufficientPrivilege }, $"{sql}: {error?.Message ?? "allowed"}");
         }
         // The SECURITY DEFINER functions are for the granted role only.
         await using var admin = NpgsqlDataSource.Create(AdminConnectionString(database));
@@ -295,6 +296,44 @@ public sealed class DbManagerTests(InfrastructureFixture infra)
         // Rolled back: the password was not changed.
         Assert.True(await CanLogInAsync(database, role, "before"));
         Assert.False(await CanLogInAsync(database, role, "after"));
+    }
+
+    [Fact]
+    public async Task Deploy_script_installs_the_DbManager_with_the_services_and_a_second_run_is_still_a_no_op()
+    {
+        var work = Directory.CreateTempSubdirectory("mutt-deploy-dbm-");
+        try
+        {
+            var source = Path.Combine(work.FullName, "publish");
+            var root = Path.Combine(work.FullName, "root");
+            foreach (var assembly in new[] { "Mutt.Ingestor", "Mutt.Alerter", "Mutt.Forwarder", "Mutt.Dashboard", "Mutt.Remediation", "Mutt.DbManager" })
+            {
+                Directory.CreateDirectory(Path.Combine(source, assembly));
+                await File.WriteAllTextAsync(Path.Combine(source, assembly, assembly + ".dll"), assembly);
+            }
+            var script = DeployTestSupport.PathIn("deploy", "rhel", "deploy-mutt.sh");
+            Task<DeployTestSupport.Result> RunScript() => DeployTestSupport.RunAsync("bash", [script, "--source", source, "--root", root, "--skip-checks"]);
+
+            var first = await RunScript();
+            Assert.True(first.ExitCode == 0, first.All);
+            Assert.Equal("Mutt.DbManager", await File.ReadAllTextAsync(Path.Combine(root, "opt/mutt/dbmanager/Mutt.DbManager.dll")));
+            Assert.Contains($"[skip]    database: {root}/etc/mutt/dbmanager.env not found", first.StdOut);
+
+            var dbEnv = Path.Combine(root, "etc/mutt/dbmanager.env");
+            await File.WriteAllTextAsync(dbEnv, "ConnectionStrings__muttdb-admin=\"Host=db;Database=mutt_db;Username=mutt_owner\"\n");
+            var second = await RunScript();
+            Assert.True(second.ExitCode == 0, second.All);
+            Assert.Contains($"[apply]   set mode 600 on {dbEnv}", second.StdOut);
+            Assert.Contains("[skip]    database: Mutt.DbManager is not run under --root", second.StdOut);
+
+            var third = await RunScript();
+            Assert.True(third.ExitCode == 0, third.All);
+            Assert.Contains("nothing to do, everything is up to date", third.StdOut);
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
