@@ -72,7 +72,15 @@ public sealed class AdminDatabase : IAsyncDisposable
         }
         // One attempt must not outlast the whole wait (Npgsql's default is 15 s).
         target.Timeout = Math.Min(target.Timeout, Math.Max(1, waitSeconds));
-        return new AdminDatabase(target, configuration, loggerFactory);
+        try
+        {
+            return new AdminDatabase(target, configuration, loggerFactory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new DbManagerFailure(DbManagerExitCode.InvalidConfiguration,
+                $"PostgreSQL TLS settings (DB_TLS_CA_CERT_PATH, DB_TLS_CLIENT_CERT_PATH, DB_TLS_CLIENT_KEY_PATH): {ex.GetType().Name}: {ex.Message}", ex);
+        }
     }
 
     /// <summary>
@@ -95,29 +103,33 @@ public sealed class AdminDatabase : IAsyncDisposable
                 }
                 return;
             }
-            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InvalidCatalogName && !created)
+            catch (Exception caught) when (caught is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException
+                                           && !cancellationToken.IsCancellationRequested)
             {
-                await CreateDatabaseAsync(cancellationToken).ConfigureAwait(false);
-                created = true;
-            }
-            catch (Exception ex) when (PostgresErrors.IsTransient(ex) && !cancellationToken.IsCancellationRequested)
-            {
+                var ex = PostgresErrors.Unwrap(caught);
+                if (ex is PostgresException { SqlState: PostgresErrorCodes.InvalidCatalogName } && !created)
+                {
+                    // false: the server went away meanwhile; the next attempt waits and tries again
+                    created = await CreateDatabaseAsync(cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                if (!PostgresErrors.IsTransient(ex))
+                {
+                    // Waiting cures neither a refused login nor a refused certificate.
+                    throw new DbManagerFailure(DbManagerExitCode.Failed,
+                        $"PostgreSQL {Describe()} refused the admin connection as {Target.Username ?? "(no Username)"}: {PostgresErrors.Describe(ex)}", caught);
+                }
                 var left = wait - clock.Elapsed;
                 if (left <= TimeSpan.Zero)
                 {
                     throw new DbManagerFailure(DbManagerExitCode.Unreachable,
-                        $"PostgreSQL {Describe()} did not accept a connection within DB_WAIT_SECONDS={wait.TotalSeconds:0} ({attempt} attempts): {PostgresErrors.Describe(ex)}", ex);
+                        $"PostgreSQL {Describe()} did not accept a connection within DB_WAIT_SECONDS={wait.TotalSeconds:0} ({attempt} attempts): {PostgresErrors.Describe(ex)}", caught);
                 }
                 _logger.LogWarning("PostgreSQL {Server} not reachable yet (attempt {Attempt}): {Reason}; retrying for {Left:0}s more",
                     Describe(), attempt, PostgresErrors.Describe(ex), left.TotalSeconds);
                 // 0.25 s doubling to 5 s, and a last attempt right at the end of the wait
                 var delay = TimeSpan.FromMilliseconds(Math.Min(250 * Math.Pow(2, attempt - 1), 5000));
                 await Task.Delay(delay < left ? delay : left, cancellationToken).ConfigureAwait(false);
-            }
-            catch (NpgsqlException ex) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new DbManagerFailure(DbManagerExitCode.Failed,
-                    $"PostgreSQL {Describe()} refused the admin connection as {Target.Username ?? "(no Username)"}: {PostgresErrors.Describe(ex)}", ex);
             }
         }
     }
@@ -126,7 +138,7 @@ public sealed class AdminDatabase : IAsyncDisposable
     /// CREATE DATABASE through the maintenance database with the same credentials. The name is
     /// quoted by the server (quote_ident); a concurrent DbManager that won the race is fine.
     /// </summary>
-    private async Task CreateDatabaseAsync(CancellationToken cancellationToken)
+    private async Task<bool> CreateDatabaseAsync(CancellationToken cancellationToken)
     {
         var maintenance = new NpgsqlConnectionStringBuilder(Target.ConnectionString) { Database = MaintenanceDatabase, Pooling = false };
         await using var dataSource = CreateDataSource(maintenance.ConnectionString);
@@ -141,21 +153,26 @@ public sealed class AdminDatabase : IAsyncDisposable
             await using var create = new NpgsqlCommand($"CREATE DATABASE {quoted}", connection);
             await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             _logger.LogInformation("Created database {Database} on {Host}:{Port} (owner {Owner})", DatabaseName, Target.Host, Target.Port, Target.Username);
+            return true;
         }
-        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.DuplicateDatabase or PostgresErrorCodes.UniqueViolation)
+        catch (NpgsqlException caught)
         {
-            _logger.LogInformation("Database {Database} was created meanwhile by another run", DatabaseName);
-        }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege)
-        {
-            throw new DbManagerFailure(DbManagerExitCode.Failed,
-                $"database {DatabaseName} does not exist and {Target.Username} may not create it ({PostgresErrors.Describe(ex)}): " +
-                $"have the DBA run CREATE DATABASE {DatabaseName} OWNER {Target.Username}", ex);
-        }
-        catch (NpgsqlException ex) when (!PostgresErrors.IsTransient(ex))
-        {
-            throw new DbManagerFailure(DbManagerExitCode.Failed,
-                $"database {DatabaseName} does not exist and creating it through the {MaintenanceDatabase} database failed: {PostgresErrors.Describe(ex)}", ex);
+            switch (PostgresErrors.Unwrap(caught))
+            {
+                case PostgresException { SqlState: PostgresErrorCodes.DuplicateDatabase or PostgresErrorCodes.UniqueViolation }:
+                    _logger.LogInformation("Database {Database} was created meanwhile by another run", DatabaseName);
+                    return true;
+                case PostgresException { SqlState: PostgresErrorCodes.InsufficientPrivilege } ex:
+                    throw new DbManagerFailure(DbManagerExitCode.Failed,
+                        $"database {DatabaseName} does not exist and {Target.Username} may not create it ({PostgresErrors.Describe(ex)}): " +
+                        $"have the DBA run CREATE DATABASE {DatabaseName} OWNER {Target.Username}", caught);
+                case var ex when PostgresErrors.IsTransient(ex):
+                    _logger.LogWarning("Creating database {Database} failed for now: {Reason}", DatabaseName, PostgresErrors.Describe(ex));
+                    return false;
+                case var ex:
+                    throw new DbManagerFailure(DbManagerExitCode.Failed,
+                        $"database {DatabaseName} does not exist and creating it through the {MaintenanceDatabase} database failed: {PostgresErrors.Describe(ex)}", caught);
+            }
         }
     }
 

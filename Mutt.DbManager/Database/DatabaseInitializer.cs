@@ -25,8 +25,7 @@ public sealed class DatabaseInitializer(IServiceProvider services, IConfiguratio
         // Checked before connecting: this mistake must not wait for a server.
         if (string.Equals(admin.UserName, options.ServiceUser, StringComparison.Ordinal))
         {
-            throw new DbManagerFailure(DbManagerExitCode.InvalidConfiguration,
-                $"DB_USER={options.ServiceUser} is the admin role of ConnectionStrings:{DbManagerOptions.AdminConnectionName}: the services must not connect as the schema owner; choose another DB_USER (default mutt_user)");
+            throw DbManagerFailure.ServiceUserIsAdmin(options.ServiceUser);
         }
         var password = ReadServicePassword();
         WarnOnServiceConnectionMismatch(options.ServiceUser);

@@ -20,4 +20,8 @@ public enum DbManagerExitCode
 public sealed class DbManagerFailure(DbManagerExitCode exitCode, string message, Exception? inner = null) : Exception(message, inner)
 {
     public DbManagerExitCode ExitCode { get; } = exitCode;
+
+    /// <summary>Checked from the connection string before connecting, and against current_user once connected.</summary>
+    public static DbManagerFailure ServiceUserIsAdmin(string role) => new(DbManagerExitCode.InvalidConfiguration,
+        $"DB_USER={role} is the admin role of ConnectionStrings:{DbManagerOptions.AdminConnectionName}: the services must not connect as the schema owner; choose another DB_USER (default mutt_user)");
 }

@@ -35,8 +35,7 @@ public static class ServiceRole
         var adminRole = await sql.ScalarAsync<string>("SELECT current_user").ConfigureAwait(false);
         if (string.Equals(adminRole, role, StringComparison.Ordinal))
         {
-            throw new DbManagerFailure(DbManagerExitCode.InvalidConfiguration,
-                $"DB_USER={role} is the admin role of ConnectionStrings:{DbManagerOptions.AdminConnectionName}: the services must not connect as the schema owner; choose another DB_USER (default mutt_user)");
+            throw DbManagerFailure.ServiceUserIsAdmin(role);
         }
         var r = await sql.ScalarAsync<string>("SELECT quote_ident($1)", role).ConfigureAwait(false);
         var db = await sql.ScalarAsync<string>("SELECT quote_ident(current_database())").ConfigureAwait(false);

@@ -10,6 +10,7 @@ using Mutt.Core.Rules;
 using Mutt.DbManager.Database;
 using Mutt.Remediation.Maintenance;
 using Mutt.Remediation.Services;
+using Mutt.ServiceDefaults.Clients;
 using Mutt.Tests.Infrastructure;
 using Mutt.Tests.Unit;
 using Npgsql;
@@ -296,6 +297,43 @@ public sealed class DbManagerTests(InfrastructureFixture infra)
         // Rolled back: the password was not changed.
         Assert.True(await CanLogInAsync(database, role, "before"));
         Assert.False(await CanLogInAsync(database, role, "after"));
+    }
+
+    [Fact]
+    public async Task Over_TLS_it_verifies_the_server_like_the_services_and_refuses_a_wrong_ca_at_once()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "mutt-dbm-tls-" + Guid.NewGuid().ToString("N")[..8]);
+        var dataDir = Path.Combine(folder, "postgres");
+        // inside the data folder, so the server's user owns them (the key must be 0600 and owned by postgres)
+        using var certs = new TlsCertificates(Path.Combine(dataDir, "certs"));
+        var postgres = await PostgresServer.StartAsync(dataDir, fastAndLoose: true,
+            extraSettings: ["ssl=on", $"ssl_cert_file={certs.ServerCertPath}", $"ssl_key_file={certs.ServerKeyPath}"]);
+        try
+        {
+            var database = NewName("dbm");
+            var role = NewName("mutt_user");
+            var admin = postgres.ConnectionStringFor(database);
+
+            var wrong = await RunAsync(admin, role, "tls-pass", ("DB_TLS_ENABLED", "true"), ("DB_TLS_CA_CERT_PATH", certs.WrongCaCertPath));
+
+            Assert.Equal((int)DbManagerExitCode.Failed, wrong.ExitCode);
+            Assert.Contains("refused the admin connection", Assert.Single(wrong.Critical), StringComparison.Ordinal);
+            Assert.Contains(wrong.Messages, m => m.Contains("PostgreSQL TLS: server certificate REFUSED", StringComparison.Ordinal));
+            Assert.DoesNotContain(wrong.Messages, m => m.Contains("not reachable yet", StringComparison.Ordinal));
+
+            var right = await RunAsync(admin, role, "tls-pass", ("DB_TLS_ENABLED", "true"), ("DB_TLS_CA_CERT_PATH", certs.CaCertPath));
+
+            Assert.True(right.ExitCode == 0, right.Log);
+            await using var service = MuttNpgsql.CreateDataSource(
+                new NpgsqlConnectionStringBuilder(postgres.ConnectionStringFor(database)) { Username = role, Password = "tls-pass" }.ConnectionString,
+                new PostgresTlsSettings(true, certs.CaCertPath), null);
+            Assert.True(await ScalarAsync<bool>(service, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"));
+        }
+        finally
+        {
+            await postgres.DisposeAsync();
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Fact]
