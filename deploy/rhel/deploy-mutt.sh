@@ -2,23 +2,32 @@
 # deploy-mutt.sh — install or update MUTT on a RHEL-like host (RHEL/Rocky/Alma 8-9) under systemd.
 #
 #   sudo ./deploy-mutt.sh --source DIR [--dry-run] [--skip-checks] [--no-start] [--root PREFIX]
+#                         [--db-env FILE] [--skip-db]
 #
 # DIR holds one `dotnet publish` output per service (framework-dependent, linux-x64 or portable):
 #   DIR/Mutt.Ingestor/Mutt.Ingestor.dll   DIR/Mutt.Alerter/Mutt.Alerter.dll
 #   DIR/Mutt.Forwarder/Mutt.Forwarder.dll DIR/Mutt.Dashboard/Mutt.Dashboard.dll
 #   DIR/Mutt.Remediation/Mutt.Remediation.dll
-# e.g. for p in Ingestor Alerter Forwarder Dashboard Remediation; do
+# and, to manage the database, DIR/Mutt.DbManager/Mutt.DbManager.dll
+# e.g. for p in Ingestor Alerter Forwarder Dashboard Remediation DbManager; do
 #        dotnet publish Mutt.$p -c Release -o out/Mutt.$p; done
 #
 # Idempotent: every step compares what is there with what should be there and acts only on a
 # difference, so a second run with the same inputs changes nothing and restarts nothing.
 # /etc/mutt/mutt.env is installed from the template only when it does not exist.
+# Database: before any service is (re)started, Mutt.DbManager runs once (migrations, the
+# services' least-privilege role DB_USER; a no-op when all is in place) with mutt.env plus the
+# admin connection in /etc/mutt/dbmanager.env (root, mode 600; see mutt.env.template). Without
+# that file, or without Mutt.DbManager in DIR, the step is skipped and says so. If it fails, the
+# deploy stops and no service is (re)started.
 #
 # --dry-run       print every action that would be taken, change nothing
 # --skip-checks   skip the prerequisite checks (runtime, Redis/PostgreSQL reachable)
 # --no-start      install and enable, but do not (re)start services
 # --root PREFIX   install under PREFIX instead of / (staging, image building, tests). The
 #                 `mutt` user is not created and systemctl is not called under a prefix.
+# --db-env FILE   the DbManager's admin env file (default /etc/mutt/dbmanager.env)
+# --skip-db       do not run Mutt.DbManager (the DBA manages schema and role)
 # Units and the env template are taken from the repository next to this script
 # (deploy/systemd, deploy/env); --units DIR and --env-template FILE override them.
 set -euo pipefail
@@ -29,6 +38,8 @@ ROOT=""
 DRY_RUN=0
 SKIP_CHECKS=0
 NO_START=0
+SKIP_DB=0
+DB_ENV=""
 UNITS_DIR="$SCRIPT_DIR/../systemd"
 ENV_TEMPLATE="$SCRIPT_DIR/../env/mutt.env.template"
 MUTT_USER=mutt
@@ -43,7 +54,7 @@ SERVICES=(
 )
 TEMPLATE_UNITS=("mutt-alerter@.service")
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "deploy-mutt: ERROR: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -55,6 +66,8 @@ while [ $# -gt 0 ]; do
     --dry-run) DRY_RUN=1; shift ;;
     --skip-checks) SKIP_CHECKS=1; shift ;;
     --no-start) NO_START=1; shift ;;
+    --db-env) DB_ENV=${2:?--db-env needs a file}; shift 2 ;;
+    --skip-db) SKIP_DB=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
@@ -71,6 +84,11 @@ OPT="$ROOT/opt/mutt"
 ETC="$ROOT/etc/mutt"
 LOGDIR="$ROOT/var/log/mutt"
 UNIT_DEST="$ROOT/etc/systemd/system"
+DB_ENV=${DB_ENV:-$ETC/dbmanager.env}
+# The DbManager is optional in DIR: without it this deploy leaves schema and role alone.
+DBMANAGER=Mutt.DbManager
+HAVE_DBMANAGER=0
+[ ! -f "$SOURCE/$DBMANAGER/$DBMANAGER.dll" ] || HAVE_DBMANAGER=1
 CHANGES=0
 RESTART=()     # services whose files changed
 RELOAD=0
@@ -217,6 +235,7 @@ for entry in "${SERVICES[@]}"; do
   IFS=: read -r unit dir asm <<<"$entry"
   if sync_tree "$SOURCE/$asm" "$OPT/$dir"; then RESTART+=("$unit"); fi
 done
+if [ "$HAVE_DBMANAGER" -eq 1 ]; then sync_tree "$SOURCE/$DBMANAGER" "$OPT/dbmanager" || true; fi
 
 # ---------------------------------------------------------------------------------------------
 # 5. Environment file: only when missing, never overwritten
@@ -229,7 +248,50 @@ fi
 [ ! -f "$ETC/mutt.env" ] || ensure_owner "$ETC/mutt.env"
 
 # ---------------------------------------------------------------------------------------------
-# 6. systemd units
+# 6. Database: Mutt.DbManager once, before any service is (re)started
+# ---------------------------------------------------------------------------------------------
+# Not counted as an action: it runs on every deploy and itself changes only what differs (a
+# second run applies no migration and grants what is already granted). It runs as the mutt user
+# through systemd-run, so systemd reads both env files exactly as for the services (no shell
+# parsing here) and the admin connection string reaches this one process only.
+run_dbmanager() {
+  local rc=0
+  systemd-run --quiet --wait --pipe --collect --unit=mutt-dbmanager \
+    -p User="$MUTT_USER" -p Group="$MUTT_USER" \
+    -p WorkingDirectory="$OPT/dbmanager" \
+    -p EnvironmentFile="$ETC/mutt.env" -p EnvironmentFile="$DB_ENV" \
+    -p Environment=DOTNET_ENVIRONMENT=Production -p Environment=DOTNET_CLI_TELEMETRY_OPTOUT=1 -p Environment=DOTNET_NOLOGO=1 \
+    -p NoNewPrivileges=yes -p PrivateTmp=yes \
+    "$(command -v dotnet)" "$OPT/dbmanager/$DBMANAGER.dll" || rc=$?
+  # Exit codes: 1 a step failed, 2 a variable is missing or invalid, 3 PostgreSQL unreachable within DB_WAIT_SECONDS.
+  [ "$rc" -eq 0 ] || die "Mutt.DbManager failed (exit code $rc, its error line is above); no service was (re)started"
+}
+
+if [ "$HAVE_DBMANAGER" -eq 0 ]; then
+  echo "[skip]    database: no $DBMANAGER in $SOURCE; schema and service role are not managed by this deploy"
+elif [ "$SKIP_DB" -eq 1 ]; then
+  echo "[skip]    database: --skip-db"
+elif [ ! -f "$DB_ENV" ]; then
+  echo "[skip]    database: $DB_ENV not found (ConnectionStrings__muttdb-admin; see mutt.env.template)"
+else
+  # The owner's password is in it: root only (systemd reads it for the DbManager; no service can).
+  [ "$(mode_of "$DB_ENV")" = 600 ] || act "set mode 600 on $DB_ENV" chmod 600 "$DB_ENV"
+  if [ "$ON_HOST" -eq 1 ] && [ "$(owner_of "$DB_ENV")" != root:root ]; then
+    act "chown root:root $DB_ENV" chown root:root "$DB_ENV"
+  fi
+  if [ "$ON_HOST" -eq 0 ]; then
+    echo "[skip]    database: $DBMANAGER is not run under --root"
+  elif [ "$DRY_RUN" -eq 1 ]; then
+    echo "[db]      would run $OPT/dbmanager/$DBMANAGER.dll once (migrations, role $(env_value DB_USER)) with $ETC/mutt.env and $DB_ENV"
+  else
+    command -v systemd-run >/dev/null 2>&1 || die "systemd-run is missing: it runs $DBMANAGER (or use --skip-db)"
+    echo "[db]      running $DBMANAGER (migrations, role $(env_value DB_USER))"
+    run_dbmanager
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 7. systemd units
 # ---------------------------------------------------------------------------------------------
 for entry in "${SERVICES[@]}"; do
   IFS=: read -r unit _dir _asm <<<"$entry"
