@@ -307,7 +307,7 @@ public static partial class KubernetesGenerator
                 }],
                 "# The Secret carries no data, so `kubectl apply -k` never overwrites the values: create it with\n" +
                 "# the keys listed in the annotation before the first apply (docs/deployment.md).\n");
-            files["base/kustomization.yaml"] = Yaml([Kustomization(baseResources, [], [], labels: true)]);
+            files["base/kustomization.yaml"] = Yaml([Kustomization(baseResources, [], [])]);
 
             foreach (var name in containers)
             {
@@ -316,7 +316,7 @@ public static partial class KubernetesGenerator
             }
             var labPatches = TlsSwitches.Where(t => _config.ContainsKey(t.Value))
                 .Select(t => (object)new Map { ["op"] = "replace", ["path"] = $"/data/{t.Value}", ["value"] = "false" }).ToList();
-            files["overlays/lab/kustomization.yaml"] = Yaml([Kustomization(labResources, ConfigMapPatch(labPatches), [], labels: false)]);
+            files["overlays/lab/kustomization.yaml"] = Yaml([Kustomization(labResources, ConfigMapPatch(labPatches), [])]);
 
             files["overlays/production/external-services.yaml"] = Yaml(containers.Select(ExternalService).ToList());
             var productionPatches = _configExpressions
@@ -330,7 +330,7 @@ public static partial class KubernetesGenerator
                 }).ToList();
             var images = baseImages.Select(i => (object)new Map { ["name"] = i, ["newName"] = $"{ProductionRegistry}/{i}" }).ToList();
             files["overlays/production/kustomization.yaml"] = Yaml([Kustomization(
-                ["../../base", "external-services.yaml"], ConfigMapPatch(productionPatches), images, labels: false)]);
+                ["../../base", "external-services.yaml"], ConfigMapPatch(productionPatches), images)]);
             return files;
         }
 
@@ -845,19 +845,17 @@ public static partial class KubernetesGenerator
             },
         ];
 
-        private static Map Kustomization(List<object> resources, List<object> patches, List<object> images, bool labels)
+        /// <summary>Each level labels what it adds (part-of, not in selectors: those cannot change once applied).</summary>
+        private static Map Kustomization(List<object> resources, List<object> patches, List<object> images)
         {
             var kustomization = new Map
             {
                 ["apiVersion"] = "kustomize.config.k8s.io/v1beta1",
                 ["kind"] = "Kustomization",
                 ["namespace"] = Namespace,
+                ["labels"] = new List<object> { new Map { ["pairs"] = new Map { ["app.kubernetes.io/part-of"] = "mutt" } } },
+                ["resources"] = resources,
             };
-            if (labels)
-            {
-                kustomization["labels"] = new List<object> { new Map { ["pairs"] = new Map { ["app.kubernetes.io/part-of"] = "mutt" } } };
-            }
-            kustomization["resources"] = resources;
             if (patches.Count > 0)
             {
                 kustomization["patches"] = patches;
