@@ -279,6 +279,13 @@ public static partial class KubernetesGenerator
                 baseResources.Add("wait-for-jobs.yaml");
             }
 
+            // Before the Secret is written: the servers' env adds the keys it reads.
+            foreach (var name in containers)
+            {
+                files[$"overlays/lab/{name}.yaml"] = Yaml(StatefulSet(name));
+                labResources.Insert(1 + containers.IndexOf(name), $"{name}.yaml");
+            }
+
             var usedServers = plans.SelectMany(p => p.Servers).ToHashSet();
             foreach (var variable in TlsSwitches.Where(t => usedServers.Contains(t.Key)).Select(t => t.Value))
             {
@@ -309,11 +316,6 @@ public static partial class KubernetesGenerator
                 "# the keys listed in the annotation before the first apply (docs/deployment.md).\n");
             files["base/kustomization.yaml"] = Yaml([Kustomization(baseResources, [], [])]);
 
-            foreach (var name in containers)
-            {
-                files[$"overlays/lab/{name}.yaml"] = Yaml(StatefulSet(name));
-                labResources.Insert(1 + containers.IndexOf(name), $"{name}.yaml");
-            }
             var labPatches = TlsSwitches.Where(t => _config.ContainsKey(t.Value))
                 .Select(t => (object)new Map { ["op"] = "replace", ["path"] = $"/data/{t.Value}", ["value"] = "false" }).ToList();
             files["overlays/lab/kustomization.yaml"] = Yaml([Kustomization(labResources, ConfigMapPatch(labPatches), [])]);
