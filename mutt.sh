@@ -71,8 +71,9 @@ case "$cmd" in
   build) setup; build ;;
   run) run "$@" ;;
   test) test "$@" ;;
-  publish) build; dotnet run --no-build --project Mutt.AppHost -- --publisher manifest --output-path "$ROOT/aspire-manifest.json"
-           dotnet run --no-build --project Mutt.AppHost -- --publisher kubernetes --output-path "$ROOT/deploy/k8s" ;;
+  # Absolute paths: `dotnet run` starts the AppHost in Mutt.AppHost/. deploy/k8s is generated from the manifest just written.
+  publish) build; dotnet run --no-build --project Mutt.AppHost -c "${CONFIGURATION:-Debug}" -- --publisher manifest --output-path "$ROOT/aspire-manifest.json"
+           dotnet run --no-build --project Mutt.AppHost -c "${CONFIGURATION:-Debug}" -- kubernetes "$ROOT/aspire-manifest.json" "$ROOT/deploy/k8s" ;;
   bench) setup; build; exec "$ROOT/bench/run.sh" "$@" ;;
   *) echo "usage: ./mutt.sh {run|test|setup|build|publish|bench}" >&2; exit 2 ;;
 esac

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Mutt.Testing;
+using YamlDotNet.RepresentationModel;
 
 namespace Mutt.Tests.Unit;
 
@@ -44,12 +45,108 @@ internal static class DeployTestSupport
         return new Result(process.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>
+    /// The AppHost as built for this test run: Mutt.AppHost/bin/&lt;configuration&gt;/&lt;tfm&gt;/ mirrors
+    /// this test's own output folder. (The copy next to the test DLL does not start: the test's
+    /// deps.json does not describe the AppHost's dependencies.)
+    /// </summary>
+    public static string AppHostAssembly()
+    {
+        var tfm = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory));
+        var bin = PathIn("Mutt.AppHost", "bin");
+        var mirrored = tfm.Parent is { } configuration ? Path.Combine(bin, configuration.Name, tfm.Name, "Mutt.AppHost.dll") : null;
+        if (mirrored is not null && File.Exists(mirrored))
+        {
+            return mirrored;
+        }
+        // Test output redirected elsewhere: the newest build of the AppHost.
+        return (Directory.Exists(bin) ? Directory.GetFiles(bin, "Mutt.AppHost.dll", SearchOption.AllDirectories) : [])
+            .OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
+            ?? throw new FileNotFoundException($"Mutt.AppHost.dll is not under {bin}; build the solution first (dotnet build Mutt.sln).");
+    }
+
+    /// <summary>
+    /// The manifest the AppHost writes now (as `./mutt.sh publish` runs it). Aspire writes project
+    /// paths relative to the manifest's folder, so it is written next to the committed one (a
+    /// unique name, deleted afterwards) and the texts compare as they are.
+    /// </summary>
+    public static async Task<string> PublishManifestAsync()
+    {
+        var path = PathIn($"aspire-manifest.{Guid.NewGuid():N}.tmp.json");
+        try
+        {
+            var result = await RunAsync("dotnet", [AppHostAssembly(), "--publisher", "manifest", "--output-path", path],
+                workingDirectory: PathIn("Mutt.AppHost"), timeout: TimeSpan.FromSeconds(120));
+            if (result.ExitCode != 0 || !File.Exists(path))
+            {
+                throw new InvalidOperationException($"The AppHost did not write a manifest (exit {result.ExitCode}):\n{result.All}");
+            }
+            return await File.ReadAllTextAsync(path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     /// <summary>The full path of an executable on PATH, or null.</summary>
     public static string? FindOnPath(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "")
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Select(dir => Path.Combine(dir, name))
             .FirstOrDefault(File.Exists);
+}
+
+/// <summary>Kubernetes YAML as mappings, with path lookups that name what is missing.</summary>
+internal static class KubeYaml
+{
+    public static List<YamlMappingNode> Parse(string yaml)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(yaml));
+        return stream.Documents.Where(d => d.RootNode is YamlMappingNode).Select(d => (YamlMappingNode)d.RootNode).ToList();
+    }
+
+    public static YamlNode Node(YamlNode node, params string[] path)
+    {
+        Assert.True(TryNode(node, out var found, path), $"{Describe(node)}: missing {string.Join('.', path)}");
+        return found;
+    }
+
+    public static bool TryNode(YamlNode node, out YamlNode found, params string[] path)
+    {
+        found = node;
+        foreach (var key in path)
+        {
+            if (found is not YamlMappingNode map || !map.Children.TryGetValue(new YamlScalarNode(key), out var next))
+            {
+                return false;
+            }
+            found = next;
+        }
+        return true;
+    }
+
+    public static string? Scalar(YamlNode node, params string[] path) =>
+        TryNode(node, out var found, path) && found is YamlScalarNode scalar ? scalar.Value : null;
+
+    /// <summary>The mappings of a sequence at path; empty when absent.</summary>
+    public static List<YamlMappingNode> Items(YamlNode node, params string[] path) =>
+        TryNode(node, out var found, path) && found is YamlSequenceNode sequence ? sequence.Children.OfType<YamlMappingNode>().ToList() : [];
+
+    public static List<string> Strings(YamlNode node, params string[] path) =>
+        TryNode(node, out var found, path) && found is YamlSequenceNode sequence
+            ? sequence.Children.OfType<YamlScalarNode>().Select(s => s.Value ?? "").ToList()
+            : [];
+
+    public static IEnumerable<YamlMappingNode> OfKind(IEnumerable<YamlMappingNode> objects, string kind) => objects.Where(o => Scalar(o, "kind") == kind);
+
+    public static YamlMappingNode Named(IEnumerable<YamlMappingNode> objects, string kind, string name) =>
+        OfKind(objects, kind).SingleOrDefault(o => Scalar(o, "metadata", "name") == name)
+        ?? throw new Xunit.Sdk.XunitException($"no {kind} {name}");
+
+    private static string Describe(YamlNode node) =>
+        node is YamlMappingNode map && Scalar(map, "kind") is { } kind ? $"{kind} {Scalar(map, "metadata", "name")}" : node.Start.ToString();
 }
 
 /// <summary>A minimal reader for systemd unit files: sections of key=value lines, keys may repeat.</summary>
