@@ -114,6 +114,12 @@ public sealed class LocalRun
     }
 
     /// <summary>
+    /// The port a service listens on: chosen by Aspire in a local run (behind its proxy); the spec's in
+    /// the published model, so containers, probes and Services agree on it.
+    /// </summary>
+    public int? TargetPort(int spec) => IsRunMode ? null : spec;
+
+    /// <summary>
     /// A listener's port (not proxied): the spec's when free for every protocol, otherwise one free
     /// for all of them (syslog binds UDP and TCP on one SYSLOG_PORT).
     /// </summary>

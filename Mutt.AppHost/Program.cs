@@ -57,7 +57,7 @@ var dbManager = builder.AddProject<Projects.Mutt_DbManager>("dbmanager")
     .WithEnvironment("DB_SEED", builder.ExecutionContext.IsRunMode ? "true" : "false");
 
 var sink = builder.AddProject<Projects.Mutt_MoogSink>("moog-sink")
-    .WithHttpEndpoint(port: local.Port(8095), name: "http")
+    .WithHttpEndpoint(port: local.Port(8095), targetPort: local.TargetPort(8095), name: "http")
     .WithHttpHealthCheck("/health")
     .WithEnvironment("MOOG_API_KEY", moogKey);
 
@@ -65,7 +65,7 @@ var sink = builder.AddProject<Projects.Mutt_MoogSink>("moog-sink")
 var syslogPort = local.ListenerPort(5514, ProtocolType.Udp, ProtocolType.Tcp);
 var snmpPort = local.ListenerPort(1162, ProtocolType.Udp);
 var ingestor = builder.AddProject<Projects.Mutt_Ingestor>("ingestor")
-    .WithHttpEndpoint(port: local.Port(8080), name: "http")
+    .WithHttpEndpoint(port: local.Port(8080), targetPort: local.TargetPort(8080), name: "http")
     .WithEndpoint(port: syslogPort, targetPort: syslogPort, name: "syslog-udp", scheme: "udp", protocol: ProtocolType.Udp, isProxied: false)
     .WithEndpoint(port: syslogPort, targetPort: syslogPort, name: "syslog-tcp", scheme: "tcp", protocol: ProtocolType.Tcp, isProxied: false)
     .WithEndpoint(port: snmpPort, targetPort: snmpPort, name: "snmp", scheme: "udp", protocol: ProtocolType.Udp, isProxied: false)
@@ -76,8 +76,8 @@ var ingestor = builder.AddProject<Projects.Mutt_Ingestor>("ingestor")
     .WithEnvironment("SNMP_PORT", snmpPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
 var alerter = builder.AddProject<Projects.Mutt_Alerter>("alerter")
-    .WithHttpEndpoint(port: local.Port(8081), name: "http")
-    .WithHttpEndpoint(port: local.Port(8082), name: "health")
+    .WithHttpEndpoint(port: local.Port(8081), targetPort: local.TargetPort(8081), name: "http")
+    .WithHttpEndpoint(port: local.Port(8082), targetPort: local.TargetPort(8082), name: "health")
     .WithHttpHealthCheck("/health", endpointName: "health")
     .WithReference(redis).WaitFor(redis)
     .WithReference(muttdb).WaitForCompletion(dbManager)
@@ -85,8 +85,8 @@ var alerter = builder.AddProject<Projects.Mutt_Alerter>("alerter")
     .WithPodName();
 
 var forwarder = builder.AddProject<Projects.Mutt_Forwarder>("forwarder")
-    .WithHttpEndpoint(port: local.Port(8083), name: "http")
-    .WithHttpEndpoint(port: local.Port(8084), name: "health")
+    .WithHttpEndpoint(port: local.Port(8083), targetPort: local.TargetPort(8083), name: "http")
+    .WithHttpEndpoint(port: local.Port(8084), targetPort: local.TargetPort(8084), name: "health")
     .WithHttpHealthCheck("/health", endpointName: "health")
     .WithReference(redis).WaitFor(redis)
     .WithReference(sink).WaitFor(sink)
@@ -95,15 +95,15 @@ var forwarder = builder.AddProject<Projects.Mutt_Forwarder>("forwarder")
     .WithPodName();
 
 var remediation = builder.AddProject<Projects.Mutt_Remediation>("remediation")
-    .WithHttpEndpoint(port: local.Port(8086), name: "http")
-    .WithHttpEndpoint(port: local.Port(8087), name: "health")
+    .WithHttpEndpoint(port: local.Port(8086), targetPort: local.TargetPort(8086), name: "http")
+    .WithHttpEndpoint(port: local.Port(8087), targetPort: local.TargetPort(8087), name: "health")
     .WithHttpHealthCheck("/health", endpointName: "health")
     .WithReference(redis).WaitFor(redis)
     .WithReference(muttdb).WaitForCompletion(dbManager)
     .WithPodName();
 
 var dashboard = builder.AddProject<Projects.Mutt_Dashboard>("dashboard")
-    .WithHttpEndpoint(port: local.Port(8090), name: "http")
+    .WithHttpEndpoint(port: local.Port(8090), targetPort: local.TargetPort(8090), name: "http")
     .WithHttpHealthCheck("/health")
     .WithReference(redis).WaitFor(redis)
     .WithReference(muttdb).WaitForCompletion(dbManager)

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Mutt.AppHost.Hosting;
+using Mutt.Testing;
 using Mutt.Core.Audit;
 using Mutt.Core.Data;
 using Mutt.Core.DeadLetters;

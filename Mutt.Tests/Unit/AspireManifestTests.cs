@@ -57,7 +57,8 @@ public sealed partial class AspireManifestTests
         }
 
         var bindings = resources["ingestor"]!["bindings"]!;
-        Assert.Equal(8080, (int)bindings["http"]!["port"]!);
+        Assert.Equal(8080, (int)(bindings["http"]!["port"] ?? bindings["http"]!["targetPort"])!);
+        Assert.Equal(8080, (int)bindings["http"]!["targetPort"]!);
         foreach (var (name, transport, port) in new[] { ("syslog-udp", "udp", 5514), ("syslog-tcp", "tcp", 5514), ("snmp", "udp", 1162) })
         {
             Assert.Equal(transport, (string?)bindings[name]!["transport"]);
