@@ -46,6 +46,8 @@ build() {
 run() {
   setup
   build
+  # The Aspire dashboard is served over HTTPS with the developer certificate.
+  dotnet dev-certs https >/dev/null 2>&1 || echo "mutt: could not create the developer certificate; run with --no-dashboard or MUTT_NO_DASHBOARD=1" >&2
   exec dotnet run --no-build --project Mutt.AppHost -c "${CONFIGURATION:-Debug}" -- "$@"
 }
 
