@@ -149,7 +149,10 @@ public sealed class SentinelSystemTests(InfrastructureFixture infra, ITestOutput
             var directOptions = ConfigurationOptions.Parse($"127.0.0.1:{newMasterPort},abortConnect=false");
             cluster.ConfigureClient(directOptions);
             using var direct = await ConnectionMultiplexer.ConnectAsync(directOptions);
-            var numsub = (RedisResult[])(await direct.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", MuttKeys.ConfigUpdatesChannel, MuttKeys.QueueNudgeChannel))!;
+            // The library renews subscriptions after it reconnects, asynchronously: poll with the deadline.
+            var numsub = await Eventually.WaitForAsync(
+                async () => (RedisResult[])(await direct.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", MuttKeys.ConfigUpdatesChannel, MuttKeys.QueueNudgeChannel))!,
+                n => (long)n[1] >= 2 && (long)n[3] >= 1, Deadline, "config update (2) and nudge (1) subscribers on the new master");
             Assert.True((long)numsub[1] >= 2, $"config update subscribers on the new master: {(long)numsub[1]}");
             Assert.True((long)numsub[3] >= 1, $"nudge subscribers on the new master: {(long)numsub[3]}");
             Assert.False(ingestor.HasExited || alerter.HasExited, "a service exited during the failover");
