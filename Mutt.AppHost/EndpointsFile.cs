@@ -25,7 +25,7 @@ public sealed class EndpointsFile(EndpointsFile.Settings settings, ResourceNotif
         public string State { get; set; } = "Waiting";
         public string? Health { get; set; }
         public int? LauncherPid { get; set; }
-        public int? Pid => LauncherPid is { } pid ? ServiceProcessOf(pid) : null;
+        public int? Pid => LauncherPid is { } pid ? LocalProcesses.ServiceProcessOf(pid) ?? pid : null;
         public int Restarts { get; set; }
         public int? ExitCode { get; set; }
         public Dictionary<string, string> Urls { get; } = [];
@@ -168,28 +168,6 @@ public sealed class EndpointsFile(EndpointsFile.Settings settings, ResourceNotif
     /// <summary>Model resources endpoints.json lists: not parameters, not Aspire's hidden project rebuilders.</summary>
     private static bool IsListed(IResource resource) =>
         resource is not ParameterResource && !resource.GetType().Name.Contains("Rebuilder", StringComparison.Ordinal);
-
-    /// <summary>
-    /// Aspire starts a project as <c>dotnet run --no-build</c>, which runs the service as its child (and the
-    /// local PostgreSQL runs under postgres-run.sh):
-    /// the pid that matters to an operator (and to kill -9) is the child's. An executable's own pid
-    /// has no such child and is returned as it is.
-    /// </summary>
-    private static int ServiceProcessOf(int pid)
-    {
-        try
-        {
-            var children = File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            var commandLine = File.ReadAllText($"/proc/{pid}/cmdline");
-            return children.Length == 1 && (commandLine.StartsWith("dotnet\0run\0", StringComparison.Ordinal) || commandLine.Contains("postgres-run.sh", StringComparison.Ordinal))
-                ? int.Parse(children[0], CultureInfo.InvariantCulture)
-                : pid;
-        }
-        catch (IOException)
-        {
-            return pid;
-        }
-    }
 
     private static JsonObject Urls(Instance? instance)
     {

@@ -47,7 +47,7 @@ public sealed class MuttAppHost : IAsyncDisposable
         public int Restarts => Volatile.Read(ref _restarts);
 
         /// <summary>The service's own process (Aspire runs a project as `dotnet run`, which starts it as a child).</summary>
-        public int Pid => LauncherPid == 0 ? 0 : ChildOf(LauncherPid);
+        public int Pid => LauncherPid == 0 ? 0 : Mutt.AppHost.LocalProcesses.ServiceProcessOf(LauncherPid) ?? 0;
 
         internal void CountRestart() => Interlocked.Increment(ref _restarts);
 
@@ -245,23 +245,6 @@ public sealed class MuttAppHost : IAsyncDisposable
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
             }
-        }
-    }
-
-    private static int ChildOf(int pid)
-    {
-        try
-        {
-            var children = File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            var commandLine = File.ReadAllText($"/proc/{pid}/cmdline");
-            // `dotnet run` (projects) and postgres-run.sh (the local PostgreSQL) each run the real server as their one child.
-            return children.Length == 1 && (commandLine.StartsWith("dotnet\0run\0", StringComparison.Ordinal) || commandLine.Contains("postgres-run.sh", StringComparison.Ordinal))
-                ? int.Parse(children[0], CultureInfo.InvariantCulture)
-                : pid;
-        }
-        catch (IOException)
-        {
-            return 0;
         }
     }
 }
