@@ -77,27 +77,69 @@ public sealed class ForwarderWorker(
     private async Task ConsumeLoopAsync(CancellationToken ct)
     {
         var idle = new IdleBackoff(TimeSpan.FromMilliseconds(200));
+        var mustReturnInFlight = false;
         while (!ct.IsCancellationRequested)
         {
-            // While the circuit is OPEN nothing is taken: the alerts wait in mutt:alert_queue.
-            if (await _circuit.ReadStateAsync() == CircuitState.Open && !await OpenPeriodOverAsync())
+            try
             {
-                await Task.Delay(CircuitPoll, ct);
-                continue;
+                // After a Redis error nothing new is taken until the processing list is back in the queue
+                // (the reply of a take or an ack may have been lost): this pod's heartbeat stays alive, so
+                // no janitor would return it. Alerts already POSTed may be sent again: at-least-once.
+                if (mustReturnInFlight)
+                {
+                    if (!await ReturnInFlightAfterErrorAsync())
+                    {
+                        await Task.Delay(RedisRetryDelay, ct);
+                        continue;
+                    }
+                    mustReturnInFlight = false;
+                }
+                // While the circuit is OPEN nothing is taken: the alerts wait in mutt:alert_queue.
+                if (await _circuit.ReadStateAsync() == CircuitState.Open && !await OpenPeriodOverAsync())
+                {
+                    await Task.Delay(CircuitPoll, ct);
+                    continue;
+                }
+                var batchSize = (int)Math.Clamp(await config.GetInt64Async(DynamicConfigKeys.MoogBatchSize, _o.BatchSize), 1, 1000);
+                var items = await _queue.TakeBatchAsync(batchSize);
+                if (items.Length == 0)
+                {
+                    await Task.Delay(idle.Next(), ct);
+                    continue;
+                }
+                idle.Reset();
+                if (!await DeliverAsync(items, ct))
+                {
+                    // Another replica holds the HALF_OPEN probe (or the circuit just opened): do not spin.
+                    await Task.Delay(CircuitPoll, ct);
+                }
             }
-            var batchSize = (int)Math.Clamp(await config.GetInt64Async(DynamicConfigKeys.MoogBatchSize, _o.BatchSize), 1, 1000);
-            var items = await _queue.TakeBatchAsync(batchSize);
-            if (items.Length == 0)
+            catch (Exception ex) when (ex is RedisException or TimeoutException && !ct.IsCancellationRequested)
             {
-                await Task.Delay(idle.Next(), ct);
-                continue;
+                logger.LogError(ex, "Redis error in the consume loop; returning in-flight alerts and retrying");
+                await Task.Delay(RedisRetryDelay, ct);
+                mustReturnInFlight = true;
             }
-            idle.Reset();
-            if (!await DeliverAsync(items, ct))
+        }
+    }
+
+    private static readonly TimeSpan RedisRetryDelay = TimeSpan.FromMilliseconds(500);
+
+    private async Task<bool> ReturnInFlightAfterErrorAsync()
+    {
+        try
+        {
+            var returned = await _queue.ReturnInFlightAsync();
+            if (returned > 0)
             {
-                // Another replica holds the HALF_OPEN probe (or the circuit just opened): do not spin.
-                await Task.Delay(CircuitPoll, ct);
+                logger.LogWarning("Returned {Count} in-flight alert(s) to {Queue} after a Redis error", returned, _o.AlertQueue);
             }
+            return true;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            logger.LogError(ex, "Could not return in-flight alerts yet; retrying");
+            return false;
         }
     }
 

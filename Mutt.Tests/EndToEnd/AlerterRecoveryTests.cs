@@ -37,11 +37,16 @@ public sealed class AlerterRecoveryTests(InfrastructureFixture infra)
     /// write runs. Killing it with more than one batch (200) in the list checks that the per-batch
     /// ack (LTRIM of the oldest batch) and the replay of both batches lose nothing and duplicate nothing.
     /// </summary>
+    /// <remarks>
+    /// A fast worker rarely shows two batches in its list at a poll: once some batches are audited the
+    /// test holds an exclusive lock on <c>event_audit_log</c>, so the audit write of batch N waits while
+    /// batch N+1 is taken (the pipeline), and the kill lands with both in the list.
+    /// </remarks>
     [Fact]
     public Task Killed_alerter_with_two_batches_in_the_pipeline_loses_nothing_and_duplicates_nothing() =>
-        KillMidStreamAndRescueAsync(inFlight => inFlight > 200, "the victim with two batches in its processing list");
+        KillMidStreamAndRescueAsync(inFlight => inFlight > 200, "the victim with two batches in its processing list", holdAuditWrites: true);
 
-    private async Task KillMidStreamAndRescueAsync(Func<long, bool> killWhen, string what)
+    private async Task KillMidStreamAndRescueAsync(Func<long, bool> killWhen, string what, bool holdAuditWrites = false)
     {
         await FlushRedisAsync(infra.RedisConnectionString);
         var db = await infra.CreateDatabaseAsync();
@@ -58,10 +63,13 @@ public sealed class AlerterRecoveryTests(InfrastructureFixture infra)
         await using var victim = StartAlerter(db, "alerter-victim", portA);
         await victim.WaitForHealthyAsync($"http://127.0.0.1:{portA}/health", Deadline);
         // Kill only while a batch is in flight, after some batches were completed.
+        await using var auditLock = holdAuditWrites ? await LockAuditLogAfterFirstRowsAsync(db) : null;
         await Eventually.WaitForAsync(async () =>
             killWhen(await Redis.ListLengthAsync("mutt:processing:alerter:alerter-victim")) && await ScalarAsync(db, "SELECT count(*) FROM event_audit_log") > 0,
             Deadline, what);
         await victim.KillAsync();
+        if (auditLock is not null)
+            await auditLock.CloseAsync(); // rolls back: the rescuer's writes go through
         var audited = await ScalarAsync(db, "SELECT count(*) FROM event_audit_log");
         Assert.True(audited < total, "the victim finished everything before the kill");
 
@@ -91,6 +99,18 @@ public sealed class AlerterRecoveryTests(InfrastructureFixture infra)
         Assert.Equal(0, await Redis.ListLengthAsync("mutt:dlq:alerter"));
         await rescuer.StopAsync();
         Assert.False(await Redis.KeyExistsAsync("mutt:heartbeat:alerter:alerter-rescuer"), "graceful stop deletes the heartbeat");
+    }
+
+    /// <summary>Waits for the first audited rows, then takes an exclusive lock on the audit table, held until the connection closes.</summary>
+    private static async Task<NpgsqlConnection> LockAuditLogAfterFirstRowsAsync(string db)
+    {
+        await Eventually.WaitForAsync(() => ScalarAsync(db, "SELECT count(*) FROM event_audit_log"), n => n > 0, Deadline, "first batches audited");
+        var connection = new NpgsqlConnection(db);
+        await connection.OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await using (var command = new NpgsqlCommand("LOCK TABLE event_audit_log IN EXCLUSIVE MODE", connection, transaction))
+            await command.ExecuteNonQueryAsync();
+        return connection;
     }
 
     [Fact]

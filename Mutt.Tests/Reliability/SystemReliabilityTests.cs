@@ -215,11 +215,19 @@ public sealed partial class SystemReliabilityTests(ReliabilitySystemFixture fixt
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         (int DistinctSignatures, HashSet<string> Ids, int Deliveries) sink = (0, [], 0);
-        await Eventually.WaitForAsync(async () =>
+        try
         {
-            sink = await SystemTraffic.SinkAlertsAsync(http, App.SinkUrl, prefix);
-            return sink.Ids.Count >= accepted.Count;
-        }, Deadline, $"{accepted.Count} alerts at the sink");
+            await Eventually.WaitForAsync(async () =>
+            {
+                sink = await SystemTraffic.SinkAlertsAsync(http, App.SinkUrl, prefix);
+                return sink.Ids.Count >= accepted.Count;
+            }, Deadline, $"{accepted.Count} alerts at the sink");
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message}\nsink has {sink.Ids.Count}; left over: {await LeftoversAsync(prefix)}; replicas: " +
+                string.Join(", ", App.Replicas.Values.SelectMany(r => r).Select(r => $"{r.PodName} {r.State} up={r.IsUp}")), ex);
+        }
         Assert.True(sink.Ids.SetEquals(accepted), $"sink has {sink.Ids.Count} ids vs {accepted.Count} accepted");
         Assert.Equal(accepted.Count, sink.DistinctSignatures);
 
