@@ -30,4 +30,4 @@ for bench in ${BENCHES:-ingest alerter e2e}; do
   done
 done
 echo "compare: figures"
-grep -H -E "Requests/sec|events/s|msg/s|FAILED|zero loss|loss|end-to-end" "$out"/*.txt || true
+grep -H -E "Requests/sec|events/s|msg/s|CPU|FAILED|zero loss|loss|end-to-end" "$out"/*.txt || true

@@ -34,24 +34,37 @@ ConnectionStrings__redis="127.0.0.1:$REDIS_PORT" ASPNETCORE_URLS="http://127.0.0
 INGESTOR_PID=$!
 until curl -sf "http://127.0.0.1:$HTTP_PORT/health" >/dev/null; do sleep 0.2; done
 rss() { awk '/VmHWM/ {printf "%.0f MB peak RSS", $2/1024}' "/proc/$INGESTOR_PID/status"; }
+# CPU the Ingestor spent (user+system, clock ticks): on a shared, noisy machine the CPU cost per
+# event compares two builds far more steadily than throughput does.
+ticks() { awk '{print $14 + $15}' "/proc/$INGESTOR_PID/stat"; }
+HZ=$(getconf CLK_TCK)
+cpu_per() { # ticks_before events label
+  awk -v t0="$1" -v t1="$(ticks)" -v n="$2" -v hz="$HZ" -v what="$3" 'BEGIN { if (n > 0) printf "ingestor CPU: %.1f us per %s (%d events)\n", (t1 - t0) * 1e6 / hz / n, what, n }'
+}
 
 if [[ -z "${SKIP_REST:-}" ]]; then
 echo "== warm-up"; wrk -t2 -c16 -d2s -s bench/ingest/single.lua "http://127.0.0.1:$HTTP_PORT/api/v2/ingest" >/dev/null; rc del $QUEUE >/dev/null
 
 echo "== REST single event ($DURATION, $CONNECTIONS connections)"
+t0=$(ticks)
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/ingest/single.lua "http://127.0.0.1:$HTTP_PORT/api/v2/ingest" | grep -E "Requests/sec|Latency|99%|Non-2xx|Socket errors"
-echo "queue length: $(rc llen $QUEUE); $(rss)"; rc del $QUEUE >/dev/null
+n=$(rc llen $QUEUE); cpu_per "$t0" "$n" "REST event"
+echo "queue length: $n; $(rss)"; rc del $QUEUE >/dev/null
 
 if [[ -z "${SKIP_BATCH:-}" ]]; then
 echo "== REST batches of 100 ($DURATION, 16 connections)"
+t0=$(ticks)
 wrk -t2 -c16 -d"$DURATION" --latency -s bench/ingest/batch100.lua "http://127.0.0.1:$HTTP_PORT/api/v2/ingest" | grep -E "Requests/sec|events/s|Latency|99%|Non-2xx|Socket errors"
-echo "queue length: $(rc llen $QUEUE); $(rss)"; rc del $QUEUE >/dev/null
+n=$(rc llen $QUEUE); cpu_per "$t0" "$n" "batched event"
+echo "queue length: $n; $(rss)"; rc del $QUEUE >/dev/null
 fi
 
 fi
 [[ -n "${SKIP_SYSLOG:-}" ]] && exit 0
 COUNT=${SYSLOG_COUNT:-1000000}
 echo "== syslog TCP: $COUNT octet-counted RFC 5424 messages over 8 connections"
+t0=$(ticks)
 python3 bench/ingest/syslog_sender.py 127.0.0.1 "$SYSLOG_PORT" "$COUNT" 8 "$REDIS_PORT" "$QUEUE"
+cpu_per "$t0" "$COUNT" "syslog message"
 echo "$(rss)"
 echo "parse errors: $(curl -s "http://127.0.0.1:$HTTP_PORT/metrics" | grep -E '^mutt_syslog_parse_errors_total' || echo 0)"
