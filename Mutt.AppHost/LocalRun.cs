@@ -177,25 +177,26 @@ public sealed class LocalRun
     }
 
     /// <summary>
-    /// A server binary this run needs: the configured path (<paramref name="setting"/>, e.g. <c>Redis:Executable</c>)
-    /// or <paramref name="name"/> on PATH or in the sbin folders Debian installs servers into. When it is
-    /// missing the run is refused before anything starts (<see cref="ReportMissing"/>), naming the apt package.
+    /// A server binary this run needs: <paramref name="setting"/> (e.g. <c>Redis:Executable</c>, a path or a
+    /// name) else <paramref name="name"/>, a name looked up on PATH and in the sbin folders Debian installs
+    /// servers into. When it is missing the run is refused before anything starts (<see cref="ReportMissing"/>).
     /// </summary>
     public string Executable(string setting, string name, string aptPackage)
     {
-        var configured = _builder.Configuration[setting];
-        IEnumerable<string> candidates = configured is { Length: > 0 }
-            ? [configured]
+        var configured = _builder.Configuration[setting] is { Length: > 0 } value ? value : null;
+        var wanted = configured ?? name;
+        IEnumerable<string> candidates = wanted.Contains('/')
+            ? [wanted]
             : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-                .Concat(["/usr/local/sbin", "/usr/sbin", "/sbin"]).Select(folder => Path.Combine(folder, name));
+                .Concat(["/usr/local/sbin", "/usr/sbin", "/sbin"]).Select(folder => Path.Combine(folder, wanted));
         if (candidates.FirstOrDefault(IsExecutable) is { } found)
         {
             return found;
         }
-        _missing.Add(configured is { Length: > 0 }
+        _missing.Add(configured is not null
             ? $"{configured} (set by {setting}) does not exist or is not executable. Install it: apt-get install -y {aptPackage}, or point {setting.Replace(":", "__", StringComparison.Ordinal)} at a {name} binary."
             : $"{name} was not found on PATH or in /usr/sbin. Install it: apt-get install -y {aptPackage} (./mutt.sh setup installs every prerequisite).");
-        return configured ?? name;
+        return wanted;
     }
 
     /// <summary>
