@@ -21,6 +21,7 @@ public sealed class LocalRun
 
     private readonly IDistributedApplicationBuilder _builder;
     private readonly HashSet<(ProtocolType, int)> _taken = [];
+    private readonly List<string> _missing = [];
     private Dictionary<string, string>? _stored;
 
     private LocalRun(IDistributedApplicationBuilder builder)
@@ -173,6 +174,75 @@ public sealed class LocalRun
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// A server binary this run needs: <paramref name="setting"/> (e.g. <c>Redis:Executable</c>, a path or a
+    /// name) else <paramref name="name"/>, a name looked up on PATH and in the sbin folders Debian installs
+    /// servers into. When it is missing the run is refused before anything starts (<see cref="ReportMissing"/>).
+    /// </summary>
+    public string Executable(string setting, string name, string aptPackage)
+    {
+        var configured = _builder.Configuration[setting] is { Length: > 0 } value ? value : null;
+        var wanted = configured ?? name;
+        IEnumerable<string> candidates = wanted.Contains('/')
+            ? [wanted]
+            : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+                .Concat(["/usr/local/sbin", "/usr/sbin", "/sbin"]).Select(folder => Path.Combine(folder, wanted));
+        if (candidates.FirstOrDefault(IsExecutable) is { } found)
+        {
+            return found;
+        }
+        _missing.Add(configured is not null
+            ? $"{configured} (set by {setting}) does not exist or is not executable. Install it: apt-get install -y {aptPackage}, or point {setting.Replace(":", "__", StringComparison.Ordinal)} at a {name} binary."
+            : $"{name} was not found on PATH or in /usr/sbin. Install it: apt-get install -y {aptPackage} (./mutt.sh setup installs every prerequisite).");
+        return wanted;
+    }
+
+    /// <summary>
+    /// PostgreSQL's server binaries (initdb and postgres): <c>Postgres:BinDirectory</c>, else the newest
+    /// <c>/usr/lib/postgresql/*/bin</c> (Debian keeps them off PATH), else the folder of <c>postgres</c> on PATH.
+    /// </summary>
+    public string PostgresBinDirectory()
+    {
+        const string Setting = "Postgres:BinDirectory";
+        string[] binaries = ["postgres", "initdb"];
+        var configured = _builder.Configuration[Setting];
+        IEnumerable<string> candidates = configured is { Length: > 0 }
+            ? [configured]
+            : (Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql") : [])
+                .OrderByDescending(d => int.TryParse(Path.GetFileName(d), out var major) ? major : 0)
+                .Select(d => Path.Combine(d, "bin"))
+                .Concat((Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries));
+        if (candidates.FirstOrDefault(d => binaries.All(b => IsExecutable(Path.Combine(d, b)))) is { } found)
+        {
+            return found;
+        }
+        _missing.Add(configured is { Length: > 0 }
+            ? $"{Path.Combine(configured, "postgres")} and {Path.Combine(configured, "initdb")} (set by {Setting}) must both exist and be executable; missing: {string.Join(", ", binaries.Where(b => !IsExecutable(Path.Combine(configured, b))))}. Install PostgreSQL: apt-get install -y postgresql, or point Postgres__BinDirectory at its bin folder."
+            : "PostgreSQL's server binaries (postgres, initdb) were not found in /usr/lib/postgresql/*/bin or on PATH. Install them: apt-get install -y postgresql (./mutt.sh setup installs every prerequisite).");
+        return configured ?? "/usr/lib/postgresql/bin";
+    }
+
+    private static bool IsExecutable(string path) =>
+        File.Exists(path) && (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
+
+    /// <summary>
+    /// Says in plain words which server binaries are missing and how to install them; true when the run
+    /// cannot start (the caller exits non-zero before DCP starts anything).
+    /// </summary>
+    public bool ReportMissing()
+    {
+        if (_missing.Count == 0)
+        {
+            return false;
+        }
+        Console.Error.WriteLine("MUTT cannot start locally: a server it runs is missing.");
+        foreach (var missing in _missing)
+        {
+            Console.Error.WriteLine("  - " + missing);
+        }
+        return true;
     }
 
     /// <summary>LOG_LEVEL of the AppHost's own environment, when set, goes to every service of a local run (benches, quiet runs).</summary>

@@ -6,9 +6,9 @@ using Npgsql;
 
 namespace Mutt.AppHost;
 
-/// <summary>Debian's redis-server as a local executable (AOF on, data in the state folder), with a connection string.</summary>
-public sealed class LocalRedisResource(string name, string dataDir)
-    : ExecutableResource(name, "redis-server", dataDir), IResourceWithConnectionString
+/// <summary>Debian's redis-server (or <c>Redis:Executable</c>) as a local executable (AOF on, data in the state folder), with a connection string.</summary>
+public sealed class LocalRedisResource(string name, string executable, string dataDir)
+    : ExecutableResource(name, executable, dataDir), IResourceWithConnectionString
 {
     public EndpointReference PrimaryEndpoint => new(this, "tcp");
 
@@ -49,7 +49,7 @@ public static class LocalServerExtensions
 {
     public static IResourceBuilder<LocalRedisResource> AddLocalRedis(this IDistributedApplicationBuilder builder, string name, LocalRun local)
     {
-        var resource = new LocalRedisResource(name, local.Folder(name));
+        var resource = new LocalRedisResource(name, local.Executable("Redis:Executable", "redis-server", "redis-server"), local.Folder(name));
         var check = name + "_ping";
         builder.Services.AddHealthChecks().AddAsyncCheck(check, async ct =>
         {
@@ -121,6 +121,7 @@ public static class LocalServerExtensions
                 context.Args.Add(resource.PrimaryEndpoint.Property(EndpointProperty.TargetPort));
             })
             .WithEnvironment("POSTGRES_PASSWORD", password)
+            .WithEnvironment("POSTGRES_BIN_DIR", local.PostgresBinDirectory())
             .WithHealthCheck(check);
     }
 

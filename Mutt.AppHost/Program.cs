@@ -111,6 +111,11 @@ var dashboard = builder.AddProject<Projects.Mutt_Dashboard>("dashboard")
     .WithEnvironment("WEBUI_API_KEY", webuiKey)
     .WithUrlForEndpoint("http", url => url.DisplayText = "MUTT operator console");
 
+// A missing redis-server or PostgreSQL is said in plain words (with the apt package) before anything starts.
+if (local.ReportMissing())
+{
+    return 1;
+}
 local.ForwardLogLevel();
 local.WriteEndpointsFile(dashboard);
 builder.Build().Run();

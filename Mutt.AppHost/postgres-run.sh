@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The AppHost's local PostgreSQL:  postgres-run.sh DATA_DIR PORT   (superuser password in $POSTGRES_PASSWORD)
-# - Debian's server binaries (/usr/lib/postgresql/<newest>/bin, or initdb/postgres on PATH).
+# - PostgreSQL's server binaries from $POSTGRES_BIN_DIR (the AppHost passes Debian's newest /usr/lib/postgresql/<major>/bin).
 # - initdb on the first start only; the cluster and its data stay in DATA_DIR across runs.
 # - As root, initdb and postgres run as the postgres user (they refuse root). When that user cannot
 #   reach DATA_DIR (a checkout inside a mode-700 home such as /root), the cluster lives in
@@ -12,12 +12,15 @@ PORT=${2:?usage: postgres-run.sh DATA_DIR PORT}
 say() { echo "postgres-run: $*" >&2; }
 fail() { say "$*"; exit 1; }
 
-BIN=""
-for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-  [ -x "$d/postgres" ] && [ -x "$d/initdb" ] && { BIN=$d; break; }
+# The AppHost finds the binaries (Postgres:BinDirectory or Debian's newest) and refuses to start without them;
+# these checks say the same in plain words if they vanished since, or the script is run by hand.
+BIN=${POSTGRES_BIN_DIR:?"POSTGRES_BIN_DIR (PostgreSQL's bin folder) is not set; the AppHost sets it"}
+for b in postgres initdb; do
+  [ -x "$BIN/$b" ] || fail "PostgreSQL's $b was not found at $BIN/$b; install PostgreSQL: apt-get install -y postgresql"
 done
-if [ -z "$BIN" ] && command -v postgres >/dev/null && command -v initdb >/dev/null; then BIN=$(dirname "$(command -v postgres)"); fi
-[ -n "$BIN" ] || fail "PostgreSQL server binaries not found (looked in /usr/lib/postgresql/*/bin and on PATH); install them: apt-get install -y postgresql"
+if [ "$(id -u)" = 0 ] && ! command -v setpriv >/dev/null; then
+  fail "running as root needs setpriv to start PostgreSQL as the postgres user; install it: apt-get install -y util-linux"
+fi
 [ -n "${POSTGRES_PASSWORD:-}" ] || fail "POSTGRES_PASSWORD is not set"
 
 AS=()

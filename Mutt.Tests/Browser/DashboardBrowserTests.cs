@@ -17,7 +17,6 @@ namespace Mutt.Tests.Browser;
 public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncLifetime
 {
     private const string ApiKey = "browser-test-key-42";
-    private static readonly string Screenshots = Path.Combine(ChildService.RepositoryRoot, "TestResults", "screenshots");
     private ServiceProcess _app = null!;
     private IPlaywright _playwright = null!;
     private IBrowser _browser = null!;
@@ -32,17 +31,10 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
         _baseUrl = ChildService.FreeUrl();
         _app = await StartAppAsync();
 
-        var chromium = NativeProcess.FindExecutable("chromium") ?? throw new InvalidOperationException("Debian's chromium is not on PATH.");
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        _browser = await Chromium.LaunchAsync(_playwright);
         _page = await _browser.NewPageAsync(new() { ViewportSize = new() { Width = 1400, Height = 900 } });
         _page.SetDefaultTimeout(30_000);
-        Directory.CreateDirectory(Screenshots);
     }
 
     public async Task DisposeAsync()
@@ -88,7 +80,7 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
 
     private Task WaitInteractiveAsync() => _page.Locator("#circuit-ready").WaitForAsync(new() { State = WaitForSelectorState.Attached });
 
-    private Task ShotAsync(string name) => _page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, name + ".png"), FullPage = true });
+    private Task ShotAsync(string name) => _page.ScreenshotAsync(name);
 
     private Task WaitTextAsync(string selector, Func<string, bool> done, string what) =>
         Eventually.WaitForAsync(async () => done(await _page.Locator(selector).InnerTextAsync()), TimeSpan.FromSeconds(30), what);
