@@ -117,6 +117,7 @@ public static class Extensions
         if (IsTracingEnabled(configuration))
         {
             telemetry.WithTracing(tracing => tracing
+                .SetSampler(new BackgroundClientSpanSampler())
                 .AddSource(MuttSources)
                 .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsProbePath(context.Request.Path.Value))
                 // The Dashboard scrapes the other services' /metrics and /health: probes on both ends stay out of traces.
