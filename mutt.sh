@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 ROOT=$(pwd)
 
 # Debian packages MUTT's runs and tests use: real servers and real clients, no stand-ins.
-APT_PACKAGES=(redis-server redis-sentinel snmp snmptrapd rsyslog chromium wrk postgresql openssl procps util-linux shellcheck jq)
+APT_PACKAGES=(redis-server redis-sentinel snmp snmptrapd rsyslog chromium wrk postgresql openssl procps util-linux shellcheck jq prometheus)
 
 need_apt() {
   local missing=()
@@ -30,7 +30,7 @@ setup() {
   fi
   # Debian's packages start their own daemons where an init system runs; MUTT never uses those
   # (it starts its own on free ports), so stop them to free the default ports.
-  for svc in redis-server snmptrapd rsyslog; do
+  for svc in redis-server snmptrapd rsyslog prometheus; do
     if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
   done
   if ! command -v dotnet >/dev/null 2>&1; then

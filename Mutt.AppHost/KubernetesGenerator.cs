@@ -38,6 +38,10 @@ public static partial class KubernetesGenerator
     public const int JobBackoffLimit = 6;
     /// <summary>Prefix of the variables that hold a secret only so that other values can compose it as $(VAR).</summary>
     public const string SecretVariablePrefix = "MUTT_SECRET_";
+    /// <summary>The pod annotations Prometheus' conventional kubernetes-pods job (deploy/prometheus/kubernetes-scrape.yml) scrapes by.</summary>
+    public const string PrometheusScrapeAnnotation = "prometheus.io/scrape";
+    public const string PrometheusPortAnnotation = "prometheus.io/port";
+    public const string PrometheusPathAnnotation = "prometheus.io/path";
 
     /// <summary>Aspire writes no replica count (WithReplicas is a run-mode setting); a <c>replicas</c> field in the manifest wins.</summary>
     private static readonly Dictionary<string, int> Replicas = new() { ["alerter"] = 2 };
@@ -535,6 +539,27 @@ public static partial class KubernetesGenerator
                 : new Map { ["name"] = b.Name, ["port"] = ServicePort(b.Binding, b.Name), ["targetPort"] = b.Name, ["protocol"] = Protocol(b.Binding) };
         }).ToList();
 
+        /// <summary>
+        /// The pod's labels and, for a service with an <c>http</c> endpoint (where every MUTT service
+        /// serves /metrics), the prometheus.io/* annotations that deploy/prometheus/kubernetes-scrape.yml
+        /// keeps: each pod is scraped on its own, so every replica is counted (a Service would
+        /// round-robin the scrapes over them).
+        /// </summary>
+        private static Map PodMetadata(ProjectPlan plan)
+        {
+            var metadata = new Map { ["labels"] = new Map { ["app.kubernetes.io/name"] = plan.Name } };
+            if (Bindings(plan.Resource).FirstOrDefault(b => b.Name == "http") is { Binding: not null } http)
+            {
+                metadata["annotations"] = new Map
+                {
+                    [PrometheusScrapeAnnotation] = "true",
+                    [PrometheusPortAnnotation] = ContainerPort(http.Binding, http.Name).ToString(CultureInfo.InvariantCulture),
+                    [PrometheusPathAnnotation] = "/metrics",
+                };
+            }
+            return metadata;
+        }
+
         private string JobName(string project) => $"{project}-{build.Version.Replace('.', '-').Replace('+', '-').ToLowerInvariant()}";
 
         /// <summary>A Deployment, its Service and (for the autoscaled) an HPA.</summary>
@@ -571,7 +596,7 @@ public static partial class KubernetesGenerator
                         ["selector"] = new Map { ["matchLabels"] = new Map { ["app.kubernetes.io/name"] = plan.Name } },
                         ["template"] = new Map
                         {
-                            ["metadata"] = new Map { ["labels"] = new Map { ["app.kubernetes.io/name"] = plan.Name } },
+                            ["metadata"] = PodMetadata(plan),
                             ["spec"] = pod,
                         },
                     },

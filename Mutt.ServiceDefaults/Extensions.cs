@@ -158,6 +158,15 @@ public static class Extensions
     public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
+        // mutt_health_dependency_up: the publisher runs the checks in the background (every 15 s
+        // after a 2 s delay) so that a dependency outage shows in /metrics within one period.
+        builder.Services.AddSingleton<HealthMetrics>();
+        builder.Services.AddSingleton<IHealthCheckPublisher>(sp => sp.GetRequiredService<HealthMetrics>());
+        builder.Services.Configure<HealthCheckPublisherOptions>(o =>
+        {
+            o.Delay = TimeSpan.FromSeconds(2);
+            o.Period = TimeSpan.FromSeconds(15);
+        });
         return builder;
     }
 
@@ -188,7 +197,7 @@ public static class Extensions
     public const string InfoTag = "info";
 
     /// <summary>Spec 004 names the dependencies <c>redis</c> and <c>postgres</c>; Aspire's client integrations name their checks after the library.</summary>
-    private static string SpecName(string check) => check switch
+    internal static string SpecName(string check) => check switch
     {
         "StackExchange.Redis" => "redis",
         "PostgreSql" => "postgres",

@@ -86,7 +86,9 @@ public sealed class SloService(IFlowMetrics flow, DynamicConfig config, IOptions
                 var json = await client.GetStringAsync($"{url.TrimEnd('/')}/api/v1/query?query={Uri.EscapeDataString(promql)}", ct);
                 using var doc = JsonDocument.Parse(json);
                 var result = doc.RootElement.GetProperty("data").GetProperty("result");
-                return result.GetArrayLength() == 0 ? 0 : (long)double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture);
+                // increase() extrapolates to the window's edges, so counts are fractional: round, not truncate
+                // (159.9 good of 200 must not show as 159).
+                return result.GetArrayLength() == 0 ? 0 : (long)Math.Round(double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture));
             }
             var w = $"{windowHours}h";
             return (await Query($"sum(increase(mutt_ingest_requests_total{{status=\"success\"}}[{w}]))"),

@@ -64,6 +64,7 @@ public sealed class DlqScanner(DeadLetterOperations operations, RemediationMetri
                 }
             }
         }
+        Volatile.Write(ref metrics.PoisonDepth, await operations.CountAsync(MuttKeys.PoisonPermanent));
         metrics.ScanDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         if (held > 0)
         {

@@ -218,6 +218,19 @@ public sealed class MuttAppHost : IAsyncDisposable
             TimeSpan.FromSeconds(120), $"{replica.PodName} running and healthy again");
     }
 
+    /// <summary>
+    /// host:port of the replica's own first HTTP endpoint (its <c>http</c> one, where /metrics is served).
+    /// Aspire's resource snapshots give only the proxy's URL, shared by every replica, so this reads
+    /// the ASPNETCORE_URLS that Aspire gave the replica's process.
+    /// </summary>
+    public string OwnHttpAddress(ReplicaInfo replica)
+    {
+        var environment = File.ReadAllText($"/proc/{replica.Pid}/environ").Split('\0');
+        var urls = environment.Single(v => v.StartsWith("ASPNETCORE_URLS=", StringComparison.Ordinal))["ASPNETCORE_URLS=".Length..];
+        var first = new Uri(urls.Split(';')[0]);
+        return $"127.0.0.1:{first.Port}";
+    }
+
     public ReplicaInfo Server(string name) => _replicas.Values.Single(r => r.Resource == name);
 
     public async ValueTask DisposeAsync()

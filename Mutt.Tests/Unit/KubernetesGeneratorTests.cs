@@ -96,6 +96,22 @@ public sealed partial class KubernetesGeneratorTests
     }
 
     [Fact]
+    public void Every_service_pod_is_annotated_for_Prometheus_on_its_metrics_port()
+    {
+        foreach (var deployment in OfKind(BaseObjects(), "Deployment"))
+        {
+            var name = Scalar(deployment, "metadata", "name")!;
+            var http = Items(MainContainer(deployment), "ports").Single(p => Scalar(p, "name") == "http");
+            // The pod, not the Service: Prometheus must scrape every replica, and the kubernetes-pods
+            // job of deploy/prometheus/kubernetes-scrape.yml keeps pods by these annotations.
+            Assert.Equal("true", Scalar(deployment, "spec", "template", "metadata", "annotations", KubernetesGenerator.PrometheusScrapeAnnotation));
+            Assert.Equal(Scalar(http, "containerPort"), Scalar(deployment, "spec", "template", "metadata", "annotations", KubernetesGenerator.PrometheusPortAnnotation));
+            Assert.Equal("/metrics", Scalar(deployment, "spec", "template", "metadata", "annotations", KubernetesGenerator.PrometheusPathAnnotation));
+            Assert.Equal(name, Scalar(deployment, "spec", "template", "metadata", "labels", "app.kubernetes.io/name"));
+        }
+    }
+
+    [Fact]
     public void Dbmanager_is_a_job_that_the_database_services_wait_for()
     {
         var objects = BaseObjects();

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Text;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Mutt.Alerter.Processing;
 using Mutt.Dashboard.Metrics;
@@ -81,6 +82,12 @@ public sealed partial class MetricsExpositionGoldenTests
             m.Replay("alerter", "success");
             m.ScanDuration.Record(0.01);
             m.Maintenance.Add(1, L("kind", "partition_created"), L("dry_run", false));
+        }));
+        actual.Append(Shape("every service", HealthMetrics.MeterName, meters =>
+        {
+            var h = new HealthMetrics(meters);
+            var redis = new HealthReportEntry(HealthStatus.Unhealthy, null, TimeSpan.Zero, null, null);
+            h.PublishAsync(new HealthReport(new Dictionary<string, HealthReportEntry> { ["StackExchange.Redis"] = redis }, TimeSpan.Zero), default).GetAwaiter().GetResult();
         }));
 
         if (Environment.GetEnvironmentVariable("MUTT_UPDATE_GOLDEN") == "1")
