@@ -9,4 +9,7 @@ public sealed class SyslogOptions
     [Range(1, 65535)] public int SYSLOG_PORT { get; set; } = 5514;
     [Range(480, 16 * 1024 * 1024)] public int SYSLOG_MAX_MESSAGE_BYTES { get; set; } = 64 * 1024;
     [Range(1, 100_000)] public int SYSLOG_MAX_CONNECTIONS { get; set; } = 10_000;
+    /// <summary>RELP (rsyslog omrelp) listener on SYSLOG_BIND: frames are acknowledged only once their event is in Redis.</summary>
+    public bool RELP_ENABLED { get; set; } = true;
+    [Range(1, 65535)] public int RELP_PORT { get; set; } = 2514;
 }
