@@ -54,56 +54,29 @@ public sealed class SyslogUdpWorker(IOptions<SyslogOptions> options, ListenerQue
 
 /// <summary>
 /// Syslog over TCP (RFC 6587, octet counting or newline framing per frame), one task per
-/// connection. When the push buffer is full the connection's reader waits, so TCP flow control
-/// slows the sender instead of memory growing.
+/// connection, and no shared buffer: each connection reads, pushes what it read to Redis (one
+/// LPUSH), and only then reads again. At most one read (32 KiB) plus one partial frame is in
+/// flight per connection, so a slow or absent Redis stops the reading and TCP flow control holds
+/// the sender (rsyslog's disk queue) instead of the Ingestor's memory filling. Plain TCP has no
+/// acknowledgement: what was read but not yet pushed when the process dies is lost, as is what
+/// the kernel buffers held. RELP (<see cref="RelpWorker"/>) closes that gap.
 /// </summary>
-public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerQueue queue, IngestMetrics metrics, ILogger<SyslogTcpWorker> logger) : BackgroundService
+public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerPusher pusher, IngestMetrics metrics, ILogger<SyslogTcpWorker> logger) : BackgroundService
 {
     private static readonly KeyValuePair<string, object?> Tcp = new("transport", "tcp");
-    private int _connections;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>How long a stopping Ingestor still tries to push frames it has read.</summary>
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
         if (!settings.SYSLOG_ENABLED)
         {
-            return;
+            return Task.CompletedTask;
         }
-        var endpoint = new IPEndPoint(IPAddress.Parse(settings.SYSLOG_BIND), settings.SYSLOG_PORT);
-        using var listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        listener.Bind(endpoint);
-        listener.Listen(1024);
-        logger.LogInformation("Syslog TCP listening on {Endpoint}", endpoint);
-        var connections = new List<Task>();
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await listener.AcceptAsync(stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            catch (SocketException ex)
-            {
-                logger.LogDebug("Syslog TCP accept error {Error}", ex.SocketErrorCode);
-                continue;
-            }
-            if (Interlocked.Increment(ref _connections) > settings.SYSLOG_MAX_CONNECTIONS)
-            {
-                Interlocked.Decrement(ref _connections);
-                metrics.SyslogDropped.Add(1, new KeyValuePair<string, object?>("reason", "too_many_connections"));
-                logger.LogWarning("Syslog TCP connection refused: {Max} connections open", settings.SYSLOG_MAX_CONNECTIONS);
-                client.Dispose();
-                continue;
-            }
-            connections.RemoveAll(t => t.IsCompleted);
-            connections.Add(HandleAsync(client, settings.SYSLOG_MAX_MESSAGE_BYTES, stoppingToken));
-        }
-        await Task.WhenAll(connections);
+        return StreamListener.RunAsync("Syslog TCP", settings.SYSLOG_BIND, settings.SYSLOG_PORT, settings.SYSLOG_MAX_CONNECTIONS,
+            client => HandleAsync(client, settings.SYSLOG_MAX_MESSAGE_BYTES, stoppingToken), metrics, logger, stoppingToken);
     }
 
     private async Task HandleAsync(Socket client, int maxFrame, CancellationToken stoppingToken)
@@ -113,39 +86,32 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerQue
         var framer = new SyslogFramer(maxFrame);
         var frames = new List<SyslogFrame>();
         var buffer = new byte[32 * 1024];
-        try
+        using var grace = new CancellationTokenSource();
+        using var stopping = stoppingToken.Register(() => grace.CancelAfter(ShutdownGrace));
+        while (true)
         {
-            using (client)
+            int read;
+            try
             {
-                while (true)
-                {
-                    var read = await client.ReceiveAsync(buffer, SocketFlags.None, stoppingToken);
-                    if (read == 0)
-                    {
-                        framer.Flush(frames);
-                        await EnqueueAsync(frames, sender, remote, stoppingToken);
-                        break;
-                    }
-                    metrics.SyslogBytes.Add(read, Tcp);
-                    framer.Feed(buffer.AsSpan(0, read), frames);
-                    await EnqueueAsync(frames, sender, remote, stoppingToken);
-                }
+                read = await client.ReceiveAsync(buffer, SocketFlags.None, stoppingToken);
             }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (SocketException ex)
-        {
-            logger.LogDebug("Syslog TCP connection from {Sender} ended: {Error}", sender, ex.SocketErrorCode);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _connections);
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            if (read == 0)
+            {
+                framer.Flush(frames);
+                await PushAsync(frames, sender, remote, grace.Token);
+                return;
+            }
+            metrics.SyslogBytes.Add(read, Tcp);
+            framer.Feed(buffer.AsSpan(0, read), frames);
+            await PushAsync(frames, sender, remote, grace.Token);
         }
     }
 
-    private async ValueTask EnqueueAsync(List<SyslogFrame> frames, string sender, IPEndPoint? remote, CancellationToken stoppingToken)
+    private async Task PushAsync(List<SyslogFrame> frames, string sender, IPEndPoint? remote, CancellationToken cancellationToken)
     {
         if (frames.Count == 0)
         {
@@ -157,8 +123,10 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerQue
         activity?.SetTag(MuttTracing.Tags.MessagingBatchCount, frames.Count);
         var traceParent = MuttTracing.TraceParentOf(activity);
         long errors = 0, truncated = 0;
-        foreach (var frame in frames)
+        var values = new StackExchange.Redis.RedisValue[frames.Count];
+        for (var i = 0; i < frames.Count; i++)
         {
+            var frame = frames[i];
             var parsed = SyslogParser.Parse(frame.Data, receivedAt);
             if (parsed.ParseError is not null)
             {
@@ -168,9 +136,22 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerQue
             {
                 truncated++;
             }
-            await queue.EnqueueAsync(SyslogEventWriter.Write(parsed, sender, receivedAt, frame.Truncated, "tcp", traceParent), stoppingToken);
+            values[i] = SyslogEventWriter.Write(parsed, sender, receivedAt, frame.Truncated, "tcp", traceParent);
         }
-        metrics.SyslogReceived.Add(frames.Count, Tcp);
+        frames.Clear();
+        try
+        {
+            await pusher.PushAsync(values, "syslog", durable: false, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Only at shutdown, after the grace period: read from the socket, never stored. Plain TCP cannot hand it back.
+            activity?.SetStatus(ActivityStatusCode.Error, "shutdown");
+            metrics.SyslogDropped.Add(values.Length, new KeyValuePair<string, object?>("reason", "shutdown"));
+            logger.LogError("Syslog TCP: {Count} messages from {Sender} read but not stored before shutdown; lost", values.Length, sender);
+            throw;
+        }
+        metrics.SyslogReceived.Add(values.Length, Tcp);
         if (errors > 0)
         {
             metrics.SyslogParseErrors.Add(errors);
@@ -179,7 +160,5 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerQue
         {
             metrics.SyslogTruncated.Add(truncated);
         }
-        frames.Clear();
     }
 }
-
