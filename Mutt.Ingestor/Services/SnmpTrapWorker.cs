@@ -41,7 +41,8 @@ public sealed class SnmpTrapWorker(IOptions<SnmpOptions> options, ListenerQueue 
         }
         var communities = settings.SNMP_COMMUNITIES.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(c => Encoding.UTF8.GetBytes(c)).ToArray();
-        using var socket = UdpReceiver.Bind(settings.SNMP_BIND, settings.SNMP_PORT, 4 * 1024 * 1024);
+        using var socket = UdpReceiver.Bind(settings.SNMP_BIND, settings.SNMP_PORT, settings.SNMP_UDP_RCVBUF, logger, "SNMP");
+        metrics.UdpKernelDrops.Watch("snmp", socket);
         logger.LogInformation("SNMP trap receiver listening on {Endpoint}", socket.LocalEndPoint);
         var buffer = new byte[65_536];
         await foreach (var (length, remote) in UdpReceiver.ReceiveAsync(socket, buffer, logger, "SNMP", stoppingToken))

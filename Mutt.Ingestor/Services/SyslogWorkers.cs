@@ -20,7 +20,8 @@ public sealed class SyslogUdpWorker(IOptions<SyslogOptions> options, ListenerQue
         {
             return;
         }
-        using var socket = UdpReceiver.Bind(settings.SYSLOG_BIND, settings.SYSLOG_PORT, 8 * 1024 * 1024);
+        using var socket = UdpReceiver.Bind(settings.SYSLOG_BIND, settings.SYSLOG_PORT, settings.SYSLOG_UDP_RCVBUF, logger, "Syslog UDP");
+        metrics.UdpKernelDrops.Watch("syslog", socket);
         logger.LogInformation("Syslog UDP listening on {Endpoint}", socket.LocalEndPoint);
         var buffer = new byte[65_536];
         await foreach (var (length, remote) in UdpReceiver.ReceiveAsync(socket, buffer, logger, "Syslog UDP", stoppingToken))

@@ -142,6 +142,39 @@ public sealed class SyslogListenerTests(InfrastructureFixture infrastructure)
         }
     }
 
+    [Fact]
+    public async Task Udp_flood_beyond_the_receive_buffer_shows_in_the_kernel_drop_counter_and_every_datagram_is_accounted_for()
+    {
+        await using var host = await IngestorTestHost.StartAsync(infrastructure, new Dictionary<string, string?> { ["SYSLOG_UDP_RCVBUF"] = "4096" });
+        Assert.Matches("mutt_ingest_udp_drops_total\\{listener=\"syslog\"\\} 0", await host.MetricsAsync());
+        Assert.Matches("mutt_ingest_udp_drops_total\\{listener=\"snmp\"\\} 0", await host.MetricsAsync());
+        const int sent = 50_000;
+        using (var udp = new UdpClient())
+        {
+            udp.Connect("127.0.0.1", host.SyslogPort);
+            var datagram = Encoding.UTF8.GetBytes("<14>1 2025-03-15T11:00:00Z host app - - - flood " + new string('x', 200));
+            for (var i = 0; i < sent; i++)
+            {
+                udp.Send(datagram);
+            }
+        }
+
+        // On loopback a datagram is either read by MUTT or dropped by the kernel at the full buffer: the two add up to what was sent.
+        var (received, dropped) = await Eventually.WaitForAsync(async () =>
+        {
+            var metrics = await host.MetricsAsync();
+            return (Received: Value(metrics, "mutt_syslog_messages_received_total{transport=\"udp\"}"), Dropped: Value(metrics, "mutt_ingest_udp_drops_total{listener=\"syslog\"}"));
+        }, m => m.Received + m.Dropped >= sent, TimeSpan.FromSeconds(30), "received + kernel drops to reach the datagrams sent");
+        Assert.True(dropped > 0, "a 4 KiB receive buffer under a 50,000-datagram flood dropped nothing?");
+        Assert.Equal(sent, received + dropped);
+    }
+
+    private static long Value(string exposition, string series)
+    {
+        var line = exposition.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
+        return line is null ? 0 : (long)double.Parse(line[(series.Length + 1)..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     private static long RssBytes(int pid)
     {
         var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
