@@ -1,5 +1,9 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Mutt.Core.Secrets;
 using Microsoft.Extensions.Options;
 using System.Diagnostics;
 using Mutt.Core.Telemetry;
@@ -62,12 +66,16 @@ public sealed class SyslogUdpWorker(IOptions<SyslogOptions> options, ListenerQue
 /// acknowledgement: what was read but not yet pushed when the process dies is lost, as is what
 /// the kernel buffers held. RELP (<see cref="RelpWorker"/>) closes that gap.
 /// </summary>
-public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerPusher pusher, IngestMetrics metrics, ILogger<SyslogTcpWorker> logger) : BackgroundService
+public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, IConfiguration configuration, ListenerPusher pusher, IngestMetrics metrics,
+    ILogger<SyslogTcpWorker> logger) : BackgroundService
 {
     private static readonly KeyValuePair<string, object?> Tcp = new("transport", "tcp");
+    private static readonly KeyValuePair<string, object?> Tls = new("transport", "tls");
 
     /// <summary>How long a stopping Ingestor still tries to push frames it has read.</summary>
     private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
+
+    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -76,13 +84,72 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerPus
         {
             return Task.CompletedTask;
         }
-        return StreamListener.RunAsync("Syslog TCP", settings.SYSLOG_BIND, settings.SYSLOG_PORT, settings.SYSLOG_MAX_CONNECTIONS,
-            client => HandleAsync(client, settings.SYSLOG_MAX_MESSAGE_BYTES, stoppingToken), metrics, logger, stoppingToken);
+        var tcp = StreamListener.RunAsync("Syslog TCP", settings.SYSLOG_BIND, settings.SYSLOG_PORT, settings.SYSLOG_MAX_CONNECTIONS,
+            client => HandleAsync(new NetworkStream(client, ownsSocket: false), client.RemoteEndPoint as IPEndPoint, Tcp, settings.SYSLOG_MAX_MESSAGE_BYTES, stoppingToken),
+            metrics, logger, stoppingToken);
+        // RFC 5425 syslog over TLS: with the service's TLS settings (TLS_CERT_PATH, TLS_KEY_PATH, optional TLS_CLIENT_CA_PATH).
+        var tlsSettings = settings.SYSLOG_TLS_ENABLED ? MuttHttpsSettings.FromConfiguration(configuration) : null;
+        if (tlsSettings is null)
+        {
+            return tcp;
+        }
+        var certificate = CertificateTrust.LoadCertificateWithKey(tlsSettings.CertPath, tlsSettings.KeyPath);
+        var clientCa = tlsSettings.ClientCaPath is null ? null : CertificateTrust.LoadCertificate(tlsSettings.ClientCaPath);
+        var tls = StreamListener.RunAsync("Syslog TLS", settings.SYSLOG_BIND, settings.SYSLOG_TLS_PORT, settings.SYSLOG_MAX_CONNECTIONS,
+            client => HandleTlsAsync(client, certificate, clientCa, tlsSettings.RequireClientCertificate, settings.SYSLOG_MAX_MESSAGE_BYTES, stoppingToken),
+            metrics, logger, stoppingToken);
+        return Task.WhenAll(tcp, tls);
     }
 
-    private async Task HandleAsync(Socket client, int maxFrame, CancellationToken stoppingToken)
+    private async Task HandleTlsAsync(Socket client, X509Certificate2 certificate, X509Certificate2? clientCa, bool requireClientCertificate, int maxFrame,
+        CancellationToken stoppingToken)
     {
         var remote = client.RemoteEndPoint as IPEndPoint;
+        string? refusal = null;
+        await using var ssl = new SslStream(new NetworkStream(client, ownsSocket: false), leaveInnerStreamOpen: false);
+        using var handshake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        handshake.CancelAfter(HandshakeTimeout);
+        try
+        {
+            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            {
+                ServerCertificate = certificate,
+                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                ClientCertificateRequired = clientCa is not null,
+                RemoteCertificateValidationCallback = (_, presented, _, errors) =>
+                {
+                    if (clientCa is null)
+                    {
+                        return true;
+                    }
+                    if (presented is null)
+                    {
+                        refusal = requireClientCertificate ? "no client certificate" : null;
+                        return !requireClientCertificate;
+                    }
+                    using var candidate = X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
+                    if (CertificateTrust.ChainsTo(candidate, clientCa, errors & ~SslPolicyErrors.RemoteCertificateChainErrors & ~SslPolicyErrors.RemoteCertificateNameMismatch
+                        & ~SslPolicyErrors.RemoteCertificateNotAvailable, out var reason))
+                    {
+                        return true;
+                    }
+                    refusal = $"client certificate {candidate.Subject}: {reason}";
+                    return false;
+                },
+            }, handshake.Token);
+        }
+        catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
+        {
+            metrics.SyslogDropped.Add(1, new KeyValuePair<string, object?>("reason", "tls_refused"));
+            logger.LogWarning("Syslog TLS connection from {Remote} REFUSED: {Reason}", remote, refusal ?? ex.Message);
+            return;
+        }
+        await HandleAsync(ssl, remote, Tls, maxFrame, stoppingToken);
+    }
+
+    /// <summary>One connection: read, frame, push, and only then read again.</summary>
+    private async Task HandleAsync(Stream stream, IPEndPoint? remote, KeyValuePair<string, object?> transport, int maxFrame, CancellationToken stoppingToken)
+    {
         var sender = remote?.Address.ToString() ?? "unknown";
         var framer = new SyslogFramer(maxFrame);
         var frames = new List<SyslogFrame>();
@@ -94,7 +161,7 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerPus
             int read;
             try
             {
-                read = await client.ReceiveAsync(buffer, SocketFlags.None, stoppingToken);
+                read = await stream.ReadAsync(buffer, stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -103,16 +170,16 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerPus
             if (read == 0)
             {
                 framer.Flush(frames);
-                await PushAsync(frames, sender, remote, grace.Token);
+                await PushAsync(frames, sender, remote, transport, grace.Token);
                 return;
             }
-            metrics.SyslogBytes.Add(read, Tcp);
+            metrics.SyslogBytes.Add(read, transport);
             framer.Feed(buffer.AsSpan(0, read), frames);
-            await PushAsync(frames, sender, remote, grace.Token);
+            await PushAsync(frames, sender, remote, transport, grace.Token);
         }
     }
 
-    private async Task PushAsync(List<SyslogFrame> frames, string sender, IPEndPoint? remote, CancellationToken cancellationToken)
+    private async Task PushAsync(List<SyslogFrame> frames, string sender, IPEndPoint? remote, KeyValuePair<string, object?> transport, CancellationToken cancellationToken)
     {
         if (frames.Count == 0)
         {
@@ -120,7 +187,7 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerPus
         }
         var receivedAt = DateTimeOffset.UtcNow;
         // One span per read: the frames that arrived together share a trace.
-        using var activity = ListenerTracing.StartReceive(MuttTracing.Spans.SyslogReceive, Tcp, remote);
+        using var activity = ListenerTracing.StartReceive(MuttTracing.Spans.SyslogReceive, transport, remote);
         activity?.SetTag(MuttTracing.Tags.MessagingBatchCount, frames.Count);
         var traceParent = MuttTracing.TraceParentOf(activity);
         long errors = 0, truncated = 0;
@@ -137,7 +204,7 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerPus
             {
                 truncated++;
             }
-            values[i] = SyslogEventWriter.Write(parsed, sender, receivedAt, frame.Truncated, "tcp", traceParent);
+            values[i] = SyslogEventWriter.Write(parsed, sender, receivedAt, frame.Truncated, (string)transport.Value!, traceParent);
         }
         frames.Clear();
         try
@@ -149,10 +216,10 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerPus
             // Only at shutdown, after the grace period: read from the socket, never stored. Plain TCP cannot hand it back.
             activity?.SetStatus(ActivityStatusCode.Error, "shutdown");
             metrics.SyslogDropped.Add(values.Length, new KeyValuePair<string, object?>("reason", "shutdown"));
-            logger.LogError("Syslog TCP: {Count} messages from {Sender} read but not stored before shutdown; lost", values.Length, sender);
+            logger.LogError("Syslog {Transport}: {Count} messages from {Sender} read but not stored before shutdown; lost", transport.Value, values.Length, sender);
             throw;
         }
-        metrics.SyslogReceived.Add(values.Length, Tcp);
+        metrics.SyslogReceived.Add(values.Length, transport);
         if (errors > 0)
         {
             metrics.SyslogParseErrors.Add(errors);

@@ -41,6 +41,8 @@ public sealed class IngestorTestHost : IAsyncDisposable
     public int SyslogPort { get; }
     public int SnmpPort { get; }
     public int RelpPort { get; }
+    /// <summary>SYSLOG_TLS_PORT when the test set it (TLS syslog needs TLS_CERT_PATH too), else 0.</summary>
+    public int SyslogTlsPort => int.TryParse(_settings?.GetValueOrDefault("SYSLOG_TLS_PORT"), out var port) ? port : 0;
     public int Pid => _process.Pid;
     public IDatabase Redis { get; }
     public HttpClient Http { get; }
