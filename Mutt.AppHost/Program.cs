@@ -62,17 +62,22 @@ var sink = builder.AddProject<Projects.Mutt_MoogSink>("moog-sink")
     .WithEnvironment("MOOG_API_KEY", moogKey);
 
 // Syslog (UDP and TCP on one SYSLOG_PORT) and SNMP are not proxied: Aspire's proxy is TCP-only.
+// RELP is not proxied either: its acknowledgement must come from the Ingestor, and a proxy that
+// accepted the connection while the Ingestor is down would hold the sender's frames unanswered.
 var syslogPort = local.ListenerPort(5514, ProtocolType.Udp, ProtocolType.Tcp);
+var relpPort = local.ListenerPort(2514, ProtocolType.Tcp);
 var snmpPort = local.ListenerPort(1162, ProtocolType.Udp);
 var ingestor = builder.AddProject<Projects.Mutt_Ingestor>("ingestor")
     .WithHttpEndpoint(port: local.Port(8080), targetPort: local.TargetPort(8080), name: "http")
     .WithEndpoint(port: syslogPort, targetPort: syslogPort, name: "syslog-udp", scheme: "udp", protocol: ProtocolType.Udp, isProxied: false)
     .WithEndpoint(port: syslogPort, targetPort: syslogPort, name: "syslog-tcp", scheme: "tcp", protocol: ProtocolType.Tcp, isProxied: false)
+    .WithEndpoint(port: relpPort, targetPort: relpPort, name: "relp", scheme: "tcp", protocol: ProtocolType.Tcp, isProxied: false)
     .WithEndpoint(port: snmpPort, targetPort: snmpPort, name: "snmp", scheme: "udp", protocol: ProtocolType.Udp, isProxied: false)
     .WithHttpHealthCheck("/health")
     .WithReference(redis).WaitFor(redis)
     .WithEnvironment("INGEST_API_KEY", ingestKey)
     .WithEnvironment("SYSLOG_PORT", syslogPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
+    .WithEnvironment("RELP_PORT", relpPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
     .WithEnvironment("SNMP_PORT", snmpPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
 var alerter = builder.AddProject<Projects.Mutt_Alerter>("alerter")

@@ -42,12 +42,14 @@ public static class Extensions
         services.AddHostedService<MetricsExporterActivator>();
         services.AddSingleton<ThroughputCounters>();
         services.AddHostedService(sp => sp.GetRequiredService<ThroughputCounters>());
+        services.AddSingleton<ListenerPusher>();
         services.AddSingleton<ListenerQueue>();
         // Registered before the listeners so it stops after them and can drain what they accepted.
         services.AddHostedService<ListenerPushWorker>();
         services.AddHostedService<SyslogUdpWorker>();
         services.AddHostedService<SyslogTcpWorker>();
         services.AddHostedService<SnmpTrapWorker>();
+        services.AddHostedService<RelpWorker>();
     }
 }
 

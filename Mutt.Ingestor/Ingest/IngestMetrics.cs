@@ -24,7 +24,13 @@ public sealed class IngestMetrics
         SnmpDecodeErrors = _meter.CreateCounter<long>("mutt_snmp_decode_errors_total", description: "SNMP datagrams that could not be decoded");
         SnmpDropped = _meter.CreateCounter<long>("mutt_snmp_dropped_total", description: "SNMP datagrams dropped, by reason");
         PushFailures = _meter.CreateCounter<long>("mutt_ingest_push_failures_total", description: "Failed Redis pushes of listener batches (retried)");
+        _meter.CreateObservableCounter("mutt_ingest_udp_drops_total",
+            () => UdpKernelDrops.Read().Select(d => new Measurement<long>(d.Drops, new KeyValuePair<string, object?>("listener", d.Listener))),
+            description: "Datagrams the kernel dropped at a UDP listener's full receive buffer (MUTT's own drops: mutt_syslog_dropped_total, mutt_snmp_dropped_total)");
     }
+
+    /// <summary>The UDP listeners' sockets whose kernel receive-buffer drops are exported.</summary>
+    public UdpKernelDrops UdpKernelDrops { get; } = new();
 
     public Counter<long> Requests { get; }
     public Counter<long> Events { get; }

@@ -60,6 +60,16 @@ public sealed class IngestWriter
         return await DurablePushAsync(_own.Value, _queue, values, _replicas, _timeout).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// LPUSH without WAIT, on the shared multiplexer: for listener paths that give their sender no
+    /// acknowledgement (plain TCP/UDP syslog, SNMP traps), where a WAIT would only slow the pusher.
+    /// </summary>
+    public async Task<PushOutcome> PushUnconfirmedAsync(RedisValue[] values)
+    {
+        await _shared.GetDatabase().ListLeftPushAsync(_queue, values).ConfigureAwait(false);
+        return PushOutcome.Pushed;
+    }
+
     /// <summary>LPUSH then WAIT over one connection to the primary; <see cref="PushOutcome.Pushed"/> only when provably so.</summary>
     public static async Task<PushOutcome> DurablePushAsync(IConnectionMultiplexer multiplexer, RedisKey queue, RedisValue[] values, int replicas, TimeSpan timeout)
     {

@@ -6,10 +6,14 @@ using StackExchange.Redis;
 namespace Mutt.Ingestor.Services;
 
 /// <summary>
-/// The bounded buffer between the syslog/SNMP listeners and Redis. Listeners hand over ready
-/// queue items; <see cref="ListenerPushWorker"/> pushes them in batches (one variadic LPUSH per
-/// batch). Bounded so a Redis outage cannot exhaust memory: TCP readers wait (the sender feels
-/// backpressure), UDP readers drop and count.
+/// The bounded buffer between the datagram listeners (syslog UDP, SNMP traps) and Redis; the
+/// pusher below drains it in batches (one variadic LPUSH per batch). Only datagrams use it: a
+/// UDP sender cannot be slowed down, so while Redis is slow the choice is between this buffer and
+/// the kernel's receive buffer overflowing; the buffer rides out short Redis stalls and, when
+/// full, drops are counted (<c>mutt_syslog_dropped_total{reason="buffer_full"}</c>) instead of
+/// being invisible kernel drops. Nothing here was acknowledged to anyone, so a crash loses at
+/// most this buffer's content, which UDP senders never expected to be delivered. Stream
+/// listeners (TCP, TLS, RELP) and SNMP informs push directly and are never behind it.
 /// </summary>
 public sealed class ListenerQueue
 {
@@ -25,9 +29,6 @@ public sealed class ListenerQueue
 
     /// <summary>For datagram listeners: false when the buffer is full (the caller counts the drop).</summary>
     public bool TryEnqueue(byte[] item) => _channel.Writer.TryWrite(item);
-
-    /// <summary>For stream listeners: waits while the buffer is full.</summary>
-    public ValueTask EnqueueAsync(byte[] item, CancellationToken cancellationToken) => _channel.Writer.WriteAsync(item, cancellationToken);
 
     public void Complete() => _channel.Writer.TryComplete();
 }

@@ -11,13 +11,26 @@ using Mutt.Ingestor.Snmp;
 namespace Mutt.Ingestor.Services;
 
 /// <summary>
-/// SNMP notification receiver on UDP: v1 traps, v2c traps and informs (answered with a Response
-/// PDU once the event is buffered). Wrong community and undecodable datagrams are counted and
-/// dropped; UDP has no one to tell.
+/// SNMP notification receiver on UDP: v1 traps, v2c traps and informs. Traps go through the
+/// bounded listener buffer (nobody is told anything, so nothing waits on Redis). An inform is
+/// pushed to Redis on its own and answered with a Response PDU only once the push succeeded
+/// (invariant: a Response means the event is in Redis); if Redis does not take it, no Response,
+/// and the agent retransmits. A retransmission carries the same bytes, so its correlation id
+/// (derived from sender and datagram) maps it to the same audit row. Wrong community and
+/// undecodable datagrams are counted and dropped; UDP has no one to tell.
 /// </summary>
-public sealed class SnmpTrapWorker(IOptions<SnmpOptions> options, ListenerQueue queue, IngestMetrics metrics, ILogger<SnmpTrapWorker> logger) : BackgroundService
+public sealed class SnmpTrapWorker(IOptions<SnmpOptions> options, ListenerQueue queue, ListenerPusher pusher, IngestMetrics metrics,
+    ILogger<SnmpTrapWorker> logger) : BackgroundService
 {
     private static readonly KeyValuePair<string, object?> Udp = new("transport", "udp");
+
+    /// <summary>
+    /// Informs being pushed at once. Bounded so a Redis outage cannot pile up tasks: beyond it an
+    /// inform is dropped unanswered (counted), which is safe because its agent retransmits.
+    /// </summary>
+    public const int MaxInformsInFlight = 1024;
+
+    private readonly SemaphoreSlim _informSlots = new(MaxInformsInFlight, MaxInformsInFlight);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -28,7 +41,8 @@ public sealed class SnmpTrapWorker(IOptions<SnmpOptions> options, ListenerQueue 
         }
         var communities = settings.SNMP_COMMUNITIES.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(c => Encoding.UTF8.GetBytes(c)).ToArray();
-        using var socket = UdpReceiver.Bind(settings.SNMP_BIND, settings.SNMP_PORT, 4 * 1024 * 1024);
+        using var socket = UdpReceiver.Bind(settings.SNMP_BIND, settings.SNMP_PORT, settings.SNMP_UDP_RCVBUF, logger, "SNMP");
+        metrics.UdpKernelDrops.Watch("snmp", socket);
         logger.LogInformation("SNMP trap receiver listening on {Endpoint}", socket.LocalEndPoint);
         var buffer = new byte[65_536];
         await foreach (var (length, remote) in UdpReceiver.ReceiveAsync(socket, buffer, logger, "SNMP", stoppingToken))
@@ -58,26 +72,68 @@ public sealed class SnmpTrapWorker(IOptions<SnmpOptions> options, ListenerQueue 
                 continue;
             }
             activity?.SetTag("snmp.pdu_type", trap.PduType).SetTag("snmp.trap_oid", trap.TrapOid);
+            if (trap.PduType == "inform")
+            {
+                if (!_informSlots.Wait(0))
+                {
+                    activity?.SetStatus(ActivityStatusCode.Error, "informs_in_flight");
+                    metrics.SnmpDropped.Add(1, new KeyValuePair<string, object?>("reason", "informs_in_flight"));
+                    logger.LogWarning("SNMP inform from {Sender} not answered: {Max} informs already waiting for Redis; the agent will retransmit", sender, MaxInformsInFlight);
+                    continue;
+                }
+                var correlationId = InformCorrelationId(sender, buffer.AsSpan(0, length));
+                var item = SnmpEventWriter.Write(trap, sender, receivedAt, MuttTracing.TraceParentOf(activity), correlationId);
+                _ = AcknowledgeAfterPushAsync(socket, trap, item, remote, stoppingToken);
+                continue;
+            }
             if (!queue.TryEnqueue(SnmpEventWriter.Write(trap, sender, receivedAt, MuttTracing.TraceParentOf(activity))))
             {
                 activity?.SetStatus(ActivityStatusCode.Error, "buffer_full");
-                // Not acknowledged either: the agent will resend the inform.
                 metrics.SnmpDropped.Add(1, new KeyValuePair<string, object?>("reason", "buffer_full"));
                 logger.LogWarning("SNMP {Pdu} from {Sender} dropped: push buffer full (Redis slow or down)", trap.PduType, sender);
                 continue;
             }
             metrics.SnmpReceived.Add(1, new KeyValuePair<string, object?>("version", trap.Version));
-            if (trap.PduType == "inform")
-            {
-                try
-                {
-                    await socket.SendToAsync(SnmpDecoder.EncodeInformResponse(trap), SocketFlags.None, remote, stoppingToken);
-                }
-                catch (SocketException ex)
-                {
-                    logger.LogDebug("SNMP inform response to {Sender} failed: {Error}", sender, ex.SocketErrorCode);
-                }
-            }
         }
+    }
+
+    /// <summary>Pushes one inform (with WAIT when INGEST_WAIT_REPLICAS &gt; 0) and answers it only if Redis took it.</summary>
+    private async Task AcknowledgeAfterPushAsync(Socket socket, SnmpTrap trap, byte[] item, IPEndPoint remote, CancellationToken stoppingToken)
+    {
+        try
+        {
+            if (!await pusher.TryPushOnceAsync([item], "snmp"))
+            {
+                metrics.SnmpDropped.Add(1, new KeyValuePair<string, object?>("reason", "redis_unavailable"));
+                logger.LogWarning("SNMP inform from {Sender} not answered: Redis did not take it; the agent will retransmit", remote.Address);
+                return;
+            }
+            metrics.SnmpReceived.Add(1, new KeyValuePair<string, object?>("version", trap.Version));
+            await socket.SendToAsync(SnmpDecoder.EncodeInformResponse(trap), SocketFlags.None, remote, stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // In Redis but unanswered: the agent retransmits and the audit absorbs the duplicate (same correlation id).
+            logger.LogDebug("SNMP inform response to {Sender} failed: {Error}", remote.Address, ex.Message);
+        }
+        finally
+        {
+            _informSlots.Release();
+        }
+    }
+
+    /// <summary>"snmp-" + a hash of sender and datagram: a retransmitted inform (same request-id, same bytes) gets the same id.</summary>
+    public static string InformCorrelationId(string sender, ReadOnlySpan<byte> datagram)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Encoding.UTF8.GetBytes(sender));
+        hash.AppendData([0]);
+        hash.AppendData(datagram);
+        Span<byte> digest = stackalloc byte[32];
+        hash.GetHashAndReset(digest);
+        return "snmp-" + Convert.ToHexStringLower(digest[..16]);
     }
 }

@@ -1,5 +1,9 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Mutt.Core.Secrets;
 using Microsoft.Extensions.Options;
 using System.Diagnostics;
 using Mutt.Core.Telemetry;
@@ -20,7 +24,8 @@ public sealed class SyslogUdpWorker(IOptions<SyslogOptions> options, ListenerQue
         {
             return;
         }
-        using var socket = UdpReceiver.Bind(settings.SYSLOG_BIND, settings.SYSLOG_PORT, 8 * 1024 * 1024);
+        using var socket = UdpReceiver.Bind(settings.SYSLOG_BIND, settings.SYSLOG_PORT, settings.SYSLOG_UDP_RCVBUF, logger, "Syslog UDP");
+        metrics.UdpKernelDrops.Watch("syslog", socket);
         logger.LogInformation("Syslog UDP listening on {Endpoint}", socket.LocalEndPoint);
         var buffer = new byte[65_536];
         await foreach (var (length, remote) in UdpReceiver.ReceiveAsync(socket, buffer, logger, "Syslog UDP", stoppingToken))
@@ -54,98 +59,127 @@ public sealed class SyslogUdpWorker(IOptions<SyslogOptions> options, ListenerQue
 
 /// <summary>
 /// Syslog over TCP (RFC 6587, octet counting or newline framing per frame), one task per
-/// connection. When the push buffer is full the connection's reader waits, so TCP flow control
-/// slows the sender instead of memory growing.
+/// connection, and no shared buffer: each connection reads, pushes what it read to Redis (one
+/// LPUSH), and only then reads again. At most one read (32 KiB) plus one partial frame is in
+/// flight per connection, so a slow or absent Redis stops the reading and TCP flow control holds
+/// the sender (rsyslog's disk queue) instead of the Ingestor's memory filling. Plain TCP has no
+/// acknowledgement: what was read but not yet pushed when the process dies is lost, as is what
+/// the kernel buffers held. RELP (<see cref="RelpWorker"/>) closes that gap.
 /// </summary>
-public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerQueue queue, IngestMetrics metrics, ILogger<SyslogTcpWorker> logger) : BackgroundService
+public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, IConfiguration configuration, ListenerPusher pusher, IngestMetrics metrics,
+    ILogger<SyslogTcpWorker> logger) : BackgroundService
 {
     private static readonly KeyValuePair<string, object?> Tcp = new("transport", "tcp");
-    private int _connections;
+    private static readonly KeyValuePair<string, object?> Tls = new("transport", "tls");
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>How long a stopping Ingestor still tries to push frames it has read.</summary>
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
+
+    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
         if (!settings.SYSLOG_ENABLED)
         {
-            return;
+            return Task.CompletedTask;
         }
-        var endpoint = new IPEndPoint(IPAddress.Parse(settings.SYSLOG_BIND), settings.SYSLOG_PORT);
-        using var listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        listener.Bind(endpoint);
-        listener.Listen(1024);
-        logger.LogInformation("Syslog TCP listening on {Endpoint}", endpoint);
-        var connections = new List<Task>();
-        while (!stoppingToken.IsCancellationRequested)
+        var tcp = StreamListener.RunAsync("Syslog TCP", settings.SYSLOG_BIND, settings.SYSLOG_PORT, settings.SYSLOG_MAX_CONNECTIONS,
+            client => HandleAsync(new NetworkStream(client, ownsSocket: false), client.RemoteEndPoint as IPEndPoint, Tcp, settings.SYSLOG_MAX_MESSAGE_BYTES, stoppingToken),
+            metrics, logger, stoppingToken);
+        // RFC 5425 syslog over TLS: with the service's TLS settings (TLS_CERT_PATH, TLS_KEY_PATH, optional TLS_CLIENT_CA_PATH).
+        var tlsSettings = settings.SYSLOG_TLS_ENABLED ? MuttHttpsSettings.FromConfiguration(configuration) : null;
+        if (tlsSettings is null)
         {
-            Socket client;
-            try
-            {
-                client = await listener.AcceptAsync(stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            catch (SocketException ex)
-            {
-                logger.LogDebug("Syslog TCP accept error {Error}", ex.SocketErrorCode);
-                continue;
-            }
-            if (Interlocked.Increment(ref _connections) > settings.SYSLOG_MAX_CONNECTIONS)
-            {
-                Interlocked.Decrement(ref _connections);
-                metrics.SyslogDropped.Add(1, new KeyValuePair<string, object?>("reason", "too_many_connections"));
-                logger.LogWarning("Syslog TCP connection refused: {Max} connections open", settings.SYSLOG_MAX_CONNECTIONS);
-                client.Dispose();
-                continue;
-            }
-            connections.RemoveAll(t => t.IsCompleted);
-            connections.Add(HandleAsync(client, settings.SYSLOG_MAX_MESSAGE_BYTES, stoppingToken));
+            return tcp;
         }
-        await Task.WhenAll(connections);
+        var certificate = CertificateTrust.LoadCertificateWithKey(tlsSettings.CertPath, tlsSettings.KeyPath);
+        var clientCa = tlsSettings.ClientCaPath is null ? null : CertificateTrust.LoadCertificate(tlsSettings.ClientCaPath);
+        var tls = StreamListener.RunAsync("Syslog TLS", settings.SYSLOG_BIND, settings.SYSLOG_TLS_PORT, settings.SYSLOG_MAX_CONNECTIONS,
+            client => HandleTlsAsync(client, certificate, clientCa, tlsSettings.RequireClientCertificate, settings.SYSLOG_MAX_MESSAGE_BYTES, stoppingToken),
+            metrics, logger, stoppingToken);
+        return Task.WhenAll(tcp, tls);
     }
 
-    private async Task HandleAsync(Socket client, int maxFrame, CancellationToken stoppingToken)
+    private async Task HandleTlsAsync(Socket client, X509Certificate2 certificate, X509Certificate2? clientCa, bool requireClientCertificate, int maxFrame,
+        CancellationToken stoppingToken)
     {
         var remote = client.RemoteEndPoint as IPEndPoint;
+        string? refusal = null;
+        await using var ssl = new SslStream(new NetworkStream(client, ownsSocket: false), leaveInnerStreamOpen: false);
+        using var handshake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        handshake.CancelAfter(HandshakeTimeout);
+        try
+        {
+            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            {
+                ServerCertificate = certificate,
+                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                ClientCertificateRequired = clientCa is not null,
+                RemoteCertificateValidationCallback = (_, presented, _, errors) =>
+                {
+                    if (clientCa is null)
+                    {
+                        return true;
+                    }
+                    if (presented is null)
+                    {
+                        refusal = requireClientCertificate ? "no client certificate" : null;
+                        return !requireClientCertificate;
+                    }
+                    using var candidate = X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
+                    if (CertificateTrust.ChainsTo(candidate, clientCa, errors & ~SslPolicyErrors.RemoteCertificateChainErrors & ~SslPolicyErrors.RemoteCertificateNameMismatch
+                        & ~SslPolicyErrors.RemoteCertificateNotAvailable, out var reason))
+                    {
+                        return true;
+                    }
+                    refusal = $"client certificate {candidate.Subject}: {reason}";
+                    return false;
+                },
+            }, handshake.Token);
+        }
+        catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
+        {
+            metrics.SyslogDropped.Add(1, new KeyValuePair<string, object?>("reason", "tls_refused"));
+            logger.LogWarning("Syslog TLS connection from {Remote} REFUSED: {Reason}", remote, refusal ?? ex.Message);
+            return;
+        }
+        await HandleAsync(ssl, remote, Tls, maxFrame, stoppingToken);
+    }
+
+    /// <summary>One connection: read, frame, push, and only then read again.</summary>
+    private async Task HandleAsync(Stream stream, IPEndPoint? remote, KeyValuePair<string, object?> transport, int maxFrame, CancellationToken stoppingToken)
+    {
         var sender = remote?.Address.ToString() ?? "unknown";
         var framer = new SyslogFramer(maxFrame);
         var frames = new List<SyslogFrame>();
         var buffer = new byte[32 * 1024];
-        try
+        using var grace = new CancellationTokenSource();
+        using var stopping = stoppingToken.Register(() => grace.CancelAfter(ShutdownGrace));
+        while (true)
         {
-            using (client)
+            int read;
+            try
             {
-                while (true)
-                {
-                    var read = await client.ReceiveAsync(buffer, SocketFlags.None, stoppingToken);
-                    if (read == 0)
-                    {
-                        framer.Flush(frames);
-                        await EnqueueAsync(frames, sender, remote, stoppingToken);
-                        break;
-                    }
-                    metrics.SyslogBytes.Add(read, Tcp);
-                    framer.Feed(buffer.AsSpan(0, read), frames);
-                    await EnqueueAsync(frames, sender, remote, stoppingToken);
-                }
+                read = await stream.ReadAsync(buffer, stoppingToken);
             }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (SocketException ex)
-        {
-            logger.LogDebug("Syslog TCP connection from {Sender} ended: {Error}", sender, ex.SocketErrorCode);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _connections);
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            if (read == 0)
+            {
+                framer.Flush(frames);
+                await PushAsync(frames, sender, remote, transport, grace.Token);
+                return;
+            }
+            metrics.SyslogBytes.Add(read, transport);
+            framer.Feed(buffer.AsSpan(0, read), frames);
+            await PushAsync(frames, sender, remote, transport, grace.Token);
         }
     }
 
-    private async ValueTask EnqueueAsync(List<SyslogFrame> frames, string sender, IPEndPoint? remote, CancellationToken stoppingToken)
+    private async Task PushAsync(List<SyslogFrame> frames, string sender, IPEndPoint? remote, KeyValuePair<string, object?> transport, CancellationToken cancellationToken)
     {
         if (frames.Count == 0)
         {
@@ -153,12 +187,14 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerQue
         }
         var receivedAt = DateTimeOffset.UtcNow;
         // One span per read: the frames that arrived together share a trace.
-        using var activity = ListenerTracing.StartReceive(MuttTracing.Spans.SyslogReceive, Tcp, remote);
+        using var activity = ListenerTracing.StartReceive(MuttTracing.Spans.SyslogReceive, transport, remote);
         activity?.SetTag(MuttTracing.Tags.MessagingBatchCount, frames.Count);
         var traceParent = MuttTracing.TraceParentOf(activity);
         long errors = 0, truncated = 0;
-        foreach (var frame in frames)
+        var values = new StackExchange.Redis.RedisValue[frames.Count];
+        for (var i = 0; i < frames.Count; i++)
         {
+            var frame = frames[i];
             var parsed = SyslogParser.Parse(frame.Data, receivedAt);
             if (parsed.ParseError is not null)
             {
@@ -168,9 +204,22 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerQue
             {
                 truncated++;
             }
-            await queue.EnqueueAsync(SyslogEventWriter.Write(parsed, sender, receivedAt, frame.Truncated, "tcp", traceParent), stoppingToken);
+            values[i] = SyslogEventWriter.Write(parsed, sender, receivedAt, frame.Truncated, (string)transport.Value!, traceParent);
         }
-        metrics.SyslogReceived.Add(frames.Count, Tcp);
+        frames.Clear();
+        try
+        {
+            await pusher.PushAsync(values, "syslog", durable: false, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Only at shutdown, after the grace period: read from the socket, never stored. Plain TCP cannot hand it back.
+            activity?.SetStatus(ActivityStatusCode.Error, "shutdown");
+            metrics.SyslogDropped.Add(values.Length, new KeyValuePair<string, object?>("reason", "shutdown"));
+            logger.LogError("Syslog {Transport}: {Count} messages from {Sender} read but not stored before shutdown; lost", transport.Value, values.Length, sender);
+            throw;
+        }
+        metrics.SyslogReceived.Add(values.Length, transport);
         if (errors > 0)
         {
             metrics.SyslogParseErrors.Add(errors);
@@ -179,7 +228,5 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, ListenerQue
         {
             metrics.SyslogTruncated.Add(truncated);
         }
-        frames.Clear();
     }
 }
-

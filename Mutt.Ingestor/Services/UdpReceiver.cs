@@ -7,7 +7,12 @@ namespace Mutt.Ingestor.Services;
 /// <summary>The UDP side shared by the syslog and SNMP listeners: bind, then receive datagrams until stopped.</summary>
 internal static class UdpReceiver
 {
-    public static Socket Bind(string address, int port, int receiveBufferBytes)
+    /// <summary>
+    /// Binds with the requested SO_RCVBUF. The kernel caps it at net.core.rmem_max (and reports
+    /// double the usable size); a smaller effective buffer is logged, because it is where a burst
+    /// is lost before MUTT sees it (exported as mutt_ingest_udp_drops_total).
+    /// </summary>
+    public static Socket Bind(string address, int port, int receiveBufferBytes, ILogger logger, string listener)
     {
         var endpoint = new IPEndPoint(IPAddress.Parse(address), port);
         var socket = new Socket(endpoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
@@ -15,6 +20,16 @@ internal static class UdpReceiver
         {
             socket.ReceiveBufferSize = receiveBufferBytes;
             socket.Bind(endpoint);
+            // Linux reports twice what it granted (the other half is its bookkeeping).
+            var effective = OperatingSystem.IsLinux() ? socket.ReceiveBufferSize / 2 : socket.ReceiveBufferSize;
+            if (effective < receiveBufferBytes)
+            {
+                logger.LogWarning("{Listener}: receive buffer is {Effective} bytes, {Requested} requested (raise net.core.rmem_max)", listener, effective, receiveBufferBytes);
+            }
+            else
+            {
+                logger.LogInformation("{Listener}: receive buffer {Effective} bytes", listener, effective);
+            }
             return socket;
         }
         catch

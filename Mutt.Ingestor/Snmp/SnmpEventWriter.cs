@@ -10,7 +10,8 @@ namespace Mutt.Ingestor.Snmp;
 public static class SnmpEventWriter
 {
     /// <param name="traceParent">The listener span's W3C traceparent (null: not traced, no field).</param>
-    public static byte[] Write(SnmpTrap trap, string sender, DateTimeOffset receivedAt, string? traceParent = null)
+    /// <param name="correlationId">A stable id (an inform's, derived from its datagram so a retransmission maps to the same audit row); null: a new GUID.</param>
+    public static byte[] Write(SnmpTrap trap, string sender, DateTimeOffset receivedAt, string? traceParent = null, string? correlationId = null)
     {
         var agent = trap.AgentAddress is { } address && address != "0.0.0.0" ? address : sender;
         var summary = new StringBuilder($"SNMP {trap.PduType} {trap.TrapOid} from {agent}");
@@ -31,7 +32,7 @@ public static class SnmpEventWriter
             json.WriteString("hostname", agent);
             json.WriteString("source", "snmp");
             json.WriteString("trap_oid", trap.TrapOid);
-            json.WriteString("correlation_id", Guid.NewGuid().ToString());
+            json.WriteString("correlation_id", correlationId ?? Guid.NewGuid().ToString());
             json.WriteString("received_at", received);
             if (traceParent is not null)
             {

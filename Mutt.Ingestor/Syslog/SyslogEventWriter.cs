@@ -9,7 +9,9 @@ namespace Mutt.Ingestor.Syslog;
 public static class SyslogEventWriter
 {
     /// <param name="traceParent">The listener span's W3C traceparent (null: not traced, no field).</param>
-    public static byte[] Write(SyslogMessage message, string sender, DateTimeOffset receivedAt, bool truncated, string transport, string? traceParent = null)
+    /// <param name="correlationId">A stable id (e.g. derived from a RELP frame, so a resend maps to the same audit row); null: a new GUID.</param>
+    public static byte[] Write(SyslogMessage message, string sender, DateTimeOffset receivedAt, bool truncated, string transport, string? traceParent = null,
+        string? correlationId = null)
     {
         var output = new ArrayBufferWriter<byte>(256 + message.Message.Length);
         using (var json = new Utf8JsonWriter(output))
@@ -24,7 +26,7 @@ public static class SyslogEventWriter
             {
                 json.WriteNumber("syslog_severity", severity);
             }
-            json.WriteString("correlation_id", Guid.NewGuid().ToString());
+            json.WriteString("correlation_id", correlationId ?? Guid.NewGuid().ToString());
             json.WriteString("received_at", received);
             WriteIfSet(json, EnvelopeFields.TraceParent, traceParent);
             if (message.Facility is { } facility)

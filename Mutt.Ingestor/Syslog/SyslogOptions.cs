@@ -9,4 +9,12 @@ public sealed class SyslogOptions
     [Range(1, 65535)] public int SYSLOG_PORT { get; set; } = 5514;
     [Range(480, 16 * 1024 * 1024)] public int SYSLOG_MAX_MESSAGE_BYTES { get; set; } = 64 * 1024;
     [Range(1, 100_000)] public int SYSLOG_MAX_CONNECTIONS { get; set; } = 10_000;
+    /// <summary>SO_RCVBUF of the UDP socket (bytes); capped by the kernel at net.core.rmem_max.</summary>
+    [Range(4096, 1024 * 1024 * 1024)] public int SYSLOG_UDP_RCVBUF { get; set; } = 8 * 1024 * 1024;
+    /// <summary>Syslog over TLS (RFC 5425, octet-counted) on SYSLOG_BIND; only when TLS_CERT_PATH/TLS_KEY_PATH are set.</summary>
+    public bool SYSLOG_TLS_ENABLED { get; set; } = true;
+    [Range(1, 65535)] public int SYSLOG_TLS_PORT { get; set; } = 6514;
+    /// <summary>RELP (rsyslog omrelp) listener on SYSLOG_BIND: frames are acknowledged only once their event is in Redis.</summary>
+    public bool RELP_ENABLED { get; set; } = true;
+    [Range(1, 65535)] public int RELP_PORT { get; set; } = 2514;
 }

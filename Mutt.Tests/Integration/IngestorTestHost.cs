@@ -15,11 +15,19 @@ public sealed class IngestorTestHost : IAsyncDisposable
 {
     public const string ApiKey = "test-ingest-key";
 
-    private readonly ServiceProcess _process;
+    private ServiceProcess _process;
+    private readonly Dictionary<string, string?> _environment;
+    private readonly IReadOnlyDictionary<string, string?>? _settings;
+    private readonly string _readyPath;
 
-    private IngestorTestHost(ServiceProcess process, string baseUrl, string queue, int syslogPort, int snmpPort, IDatabase redis)
+    private IngestorTestHost(ServiceProcess process, Dictionary<string, string?> environment, IReadOnlyDictionary<string, string?>? settings, string readyPath,
+        string baseUrl, string queue, int syslogPort, int snmpPort, int relpPort, IDatabase redis)
     {
         _process = process;
+        _environment = environment;
+        _settings = settings;
+        _readyPath = readyPath;
+        RelpPort = relpPort;
         BaseUrl = baseUrl;
         QueueName = queue;
         SyslogPort = syslogPort;
@@ -32,6 +40,10 @@ public sealed class IngestorTestHost : IAsyncDisposable
     public string QueueName { get; }
     public int SyslogPort { get; }
     public int SnmpPort { get; }
+    public int RelpPort { get; }
+    /// <summary>SYSLOG_TLS_PORT when the test set it (TLS syslog needs TLS_CERT_PATH too), else 0.</summary>
+    public int SyslogTlsPort => int.TryParse(_settings?.GetValueOrDefault("SYSLOG_TLS_PORT"), out var port) ? port : 0;
+    public int Pid => _process.Pid;
     public IDatabase Redis { get; }
     public HttpClient Http { get; }
     public IReadOnlyCollection<string> Output => _process.Output;
@@ -42,9 +54,10 @@ public sealed class IngestorTestHost : IAsyncDisposable
         var httpPort = NativeProcess.FreeTcpPort();
         var syslogPort = FreePortForTcpAndUdp(httpPort);
         var snmpPort = NativeProcess.FreeUdpPort();
+        var relpPort = NativeProcess.FreeTcpPort();
         var queue = "mutt:test:ingest:" + Guid.NewGuid().ToString("N")[..8];
         var baseUrl = $"http://127.0.0.1:{httpPort}";
-        var process = await ChildService.StartAsync("ingestor", "Mutt.Ingestor", baseUrl, new Dictionary<string, string?>
+        var environment = new Dictionary<string, string?>
         {
             ["ConnectionStrings__redis"] = infrastructure.RedisConnectionString,
             ["INGEST_API_KEY"] = ApiKey,
@@ -53,9 +66,21 @@ public sealed class IngestorTestHost : IAsyncDisposable
             ["SYSLOG_PORT"] = syslogPort.ToString(),
             ["SNMP_BIND"] = "127.0.0.1",
             ["SNMP_PORT"] = snmpPort.ToString(),
+            ["RELP_PORT"] = relpPort.ToString(),
             ["LOG_JSON_ENABLED"] = "false",
-        }, settings, readyPath);
-        return new IngestorTestHost(process, baseUrl, queue, syslogPort, snmpPort, infrastructure.Multiplexer.GetDatabase());
+        };
+        var process = await ChildService.StartAsync("ingestor", "Mutt.Ingestor", baseUrl, environment, settings, readyPath);
+        return new IngestorTestHost(process, environment, settings, readyPath, baseUrl, queue, syslogPort, snmpPort, relpPort, infrastructure.Multiplexer.GetDatabase());
+    }
+
+    /// <summary>kill -9 of the Ingestor process: nothing of it runs its shutdown (no drain, no serverclose).</summary>
+    public Task KillAsync() => _process.KillAsync();
+
+    /// <summary>Starts the Ingestor again with the same ports, queue and settings (after <see cref="KillAsync"/>).</summary>
+    public async Task RestartAsync()
+    {
+        await _process.DisposeAsync();
+        _process = await ChildService.StartAsync("ingestor", "Mutt.Ingestor", BaseUrl, _environment, _settings, _readyPath);
     }
 
     private static int FreePortForTcpAndUdp(int avoid)

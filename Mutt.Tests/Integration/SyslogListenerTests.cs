@@ -82,6 +82,106 @@ public sealed class SyslogListenerTests(InfrastructureFixture infrastructure)
     }
 
     [Fact]
+    public async Task Tcp_sender_is_held_while_redis_is_down_without_memory_growth_and_everything_arrives_after()
+    {
+        // A Redis of this test's own, so it can be stopped without touching the collection's.
+        var dir = Path.Combine(infrastructure.Root, "tcp-redis-" + Guid.NewGuid().ToString("N")[..8]);
+        var redis = await RedisServer.StartAsync(dir, appendOnly: false);
+        var port = redis.Port;
+        await using var host = await IngestorTestHost.StartAsync(infrastructure, new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__redis"] = redis.ConnectionString,
+        });
+        await redis.DisposeAsync();
+        try
+        {
+            const int total = 100_000;
+            var payload = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, total)
+                .Select(i => $"<14>1 2025-03-15T11:00:00Z host app - - - held while redis is down, message number {i:D6} {new string('x', 60)}\n")));
+            var rssBefore = RssBytes(host.Pid);
+            long written = 0;
+            using var client = new TcpClient { SendBufferSize = 64 * 1024 };
+            await client.ConnectAsync("127.0.0.1", host.SyslogPort);
+            var stream = client.GetStream();
+            var writer = Task.Run(async () =>
+            {
+                for (var offset = 0; offset < payload.Length; offset += 16 * 1024)
+                {
+                    var length = Math.Min(16 * 1024, payload.Length - offset);
+                    await stream.WriteAsync(payload.AsMemory(offset, length));
+                    Interlocked.Add(ref written, length);
+                }
+            });
+
+            // The sender stalls: the Ingestor stopped reading (its one in-flight read waits for Redis), so the socket buffers fill.
+            long previous = -1;
+            var unchanged = 0;
+            await Eventually.WaitForAsync(() =>
+            {
+                var now = Interlocked.Read(ref written);
+                unchanged = now == previous ? unchanged + 1 : 0;
+                previous = now;
+                return Task.FromResult(unchanged >= 4);
+            }, TimeSpan.FromSeconds(30), "the TCP sender to be held");
+            Assert.False(writer.IsCompleted, "the whole payload was taken while Redis was down");
+            Assert.True(previous < payload.Length / 2, $"{previous} of {payload.Length} bytes taken while Redis was down");
+            var growth = RssBytes(host.Pid) - rssBefore;
+            Assert.True(growth < 40L * 1024 * 1024, $"Ingestor RSS grew by {growth / 1024 / 1024} MiB while Redis was down");
+
+            redis = await RedisServer.StartAsync(dir, port: port, appendOnly: false);
+            await writer.WaitAsync(TimeSpan.FromSeconds(60));
+            client.Client.Shutdown(SocketShutdown.Send);
+            using var check = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+            await Eventually.WaitForAsync(async () => await check.GetDatabase().ListLengthAsync(host.QueueName) >= total, TimeSpan.FromSeconds(45), "every held message");
+            var stored = await check.GetDatabase().ListRangeAsync(host.QueueName);
+            Assert.Equal(total, stored.Select(v => JsonDocument.Parse((string)v!).RootElement.GetProperty("message").GetString()).Distinct().Count());
+        }
+        finally
+        {
+            await redis.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Udp_flood_beyond_the_receive_buffer_shows_in_the_kernel_drop_counter_and_every_datagram_is_accounted_for()
+    {
+        await using var host = await IngestorTestHost.StartAsync(infrastructure, new Dictionary<string, string?> { ["SYSLOG_UDP_RCVBUF"] = "4096" });
+        Assert.Matches("mutt_ingest_udp_drops_total\\{listener=\"syslog\"\\} 0", await host.MetricsAsync());
+        Assert.Matches("mutt_ingest_udp_drops_total\\{listener=\"snmp\"\\} 0", await host.MetricsAsync());
+        const int sent = 50_000;
+        using (var udp = new UdpClient())
+        {
+            udp.Connect("127.0.0.1", host.SyslogPort);
+            var datagram = Encoding.UTF8.GetBytes("<14>1 2025-03-15T11:00:00Z host app - - - flood " + new string('x', 200));
+            for (var i = 0; i < sent; i++)
+            {
+                udp.Send(datagram);
+            }
+        }
+
+        // On loopback a datagram is either read by MUTT or dropped by the kernel at the full buffer: the two add up to what was sent.
+        var (received, dropped) = await Eventually.WaitForAsync(async () =>
+        {
+            var metrics = await host.MetricsAsync();
+            return (Received: Value(metrics, "mutt_syslog_messages_received_total{transport=\"udp\"}"), Dropped: Value(metrics, "mutt_ingest_udp_drops_total{listener=\"syslog\"}"));
+        }, m => m.Received + m.Dropped >= sent, TimeSpan.FromSeconds(30), "received + kernel drops to reach the datagrams sent");
+        Assert.True(dropped > 0, "a 4 KiB receive buffer under a 50,000-datagram flood dropped nothing?");
+        Assert.Equal(sent, received + dropped);
+    }
+
+    private static long Value(string exposition, string series)
+    {
+        var line = exposition.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
+        return line is null ? 0 : (long)double.Parse(line[(series.Length + 1)..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static long RssBytes(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+    }
+
+    [Fact]
     public async Task Oversized_frame_is_cut_and_flagged_and_the_connection_keeps_working()
     {
         await using var host = await IngestorTestHost.StartAsync(infrastructure, new Dictionary<string, string?> { ["SYSLOG_MAX_MESSAGE_BYTES"] = "1024" });

@@ -34,6 +34,19 @@ public sealed class TlsCertificates : IDisposable
     public string ClientCertPath { get; }
     public string ClientKeyPath { get; }
 
+    /// <summary>A client certificate signed by nobody MUTT trusts (self-signed, clientAuth): for refusal tests.</summary>
+    public (string Cert, string Key) IssueUntrustedClient()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=intruder", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        var keyPath = Path.Combine(Folder, "intruder.key");
+        File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
+        return (WriteCert("intruder.crt", certificate), keyPath);
+    }
+
     private static X509Certificate2 CreateCa(string subject, RSA key)
     {
         var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);

@@ -59,7 +59,7 @@ public sealed partial class AspireManifestTests
         var bindings = resources["ingestor"]!["bindings"]!;
         Assert.Equal(8080, (int)(bindings["http"]!["port"] ?? bindings["http"]!["targetPort"])!);
         Assert.Equal(8080, (int)bindings["http"]!["targetPort"]!);
-        foreach (var (name, transport, port) in new[] { ("syslog-udp", "udp", 5514), ("syslog-tcp", "tcp", 5514), ("snmp", "udp", 1162) })
+        foreach (var (name, transport, port) in new[] { ("syslog-udp", "udp", 5514), ("syslog-tcp", "tcp", 5514), ("relp", "tcp", 2514), ("snmp", "udp", 1162) })
         {
             Assert.Equal(transport, (string?)bindings[name]!["transport"]);
             Assert.Equal(transport, (string?)bindings[name]!["protocol"]);
@@ -67,6 +67,7 @@ public sealed partial class AspireManifestTests
         }
         Assert.Equal("5514", (string?)resources["ingestor"]!["env"]!["SYSLOG_PORT"]);
         Assert.Equal("1162", (string?)resources["ingestor"]!["env"]!["SNMP_PORT"]);
+        Assert.Equal("2514", (string?)resources["ingestor"]!["env"]!["RELP_PORT"]);
         Assert.Equal("{moog-sink.bindings.http.url}/api/v1/events", (string?)resources["forwarder"]!["env"]!["MOOG_WEBHOOK_URL"]);
     }
 

@@ -83,7 +83,7 @@ public sealed partial class KubernetesGeneratorTests
 
         var ingestorService = Named(objects, "Service", "ingestor");
         var servicePorts = Items(ingestorService, "spec", "ports").ToList();
-        Assert.Equal(["TCP/5514", "TCP/8080", "UDP/1162", "UDP/5514"], servicePorts.Select(p => $"{Scalar(p, "protocol")}/{Scalar(p, "port")}").Order());
+        Assert.Equal(["TCP/2514", "TCP/5514", "TCP/8080", "UDP/1162", "UDP/5514"], servicePorts.Select(p => $"{Scalar(p, "protocol")}/{Scalar(p, "port")}").Order());
         // Syslog and SNMP are not translated: the Service port is the port the Ingestor binds (SYSLOG_PORT, SNMP_PORT).
         var ingestor = MainContainer(Named(objects, "Deployment", "ingestor"));
         foreach (var port in servicePorts.Where(p => Scalar(p, "name") != "http"))
@@ -93,6 +93,7 @@ public sealed partial class KubernetesGeneratorTests
             Assert.Equal(Scalar(port, "protocol"), Scalar(containerPort, "protocol"));
         }
         Assert.Equal("5514", Scalar(Env(ingestor).Single(e => Scalar(e, "name") == "SYSLOG_PORT"), "value"));
+        Assert.Equal("2514", Scalar(Env(ingestor).Single(e => Scalar(e, "name") == "RELP_PORT"), "value"));
     }
 
     [Fact]

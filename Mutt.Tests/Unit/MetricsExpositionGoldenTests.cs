@@ -48,6 +48,9 @@ public sealed partial class MetricsExpositionGoldenTests
             m.SnmpDecodeErrors.Add(1);
             m.SnmpDropped.Add(1, L("reason", "community"));
             m.PushFailures.Add(1);
+            var udp = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+            udp.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+            m.UdpKernelDrops.Watch("syslog", udp);
         }));
         actual.Append(Shape("mutt-alerter", AlerterMetrics.MeterName, meters =>
         {

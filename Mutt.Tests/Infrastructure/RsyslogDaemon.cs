@@ -1,0 +1,112 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using Mutt.Testing;
+
+namespace Mutt.Tests.Infrastructure;
+
+/// <summary>
+/// A real rsyslogd for a test: its own config file, pid file and work directory in a temp folder,
+/// an imtcp input on a free loopback port that the test feeds, and the given output config.
+/// Stopped by its own pid (other rsyslogd processes on the machine are never touched).
+/// </summary>
+public sealed class RsyslogDaemon : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private RsyslogDaemon(Process process, string directory, int inputPort)
+    {
+        _process = process;
+        Directory = directory;
+        InputPort = inputPort;
+        process.OutputDataReceived += (_, e) => Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Directory { get; }
+    public int InputPort { get; }
+    public int Pid => _process.Id;
+    public IReadOnlyCollection<string> Output => _output.ToArray();
+
+    /// <summary>Writes the config (a private work directory, imtcp on a free port, then <paramref name="outputConfig"/>) and starts rsyslogd -n.</summary>
+    public static async Task<RsyslogDaemon> StartAsync(string directory, string outputConfig, string? extraModules = null)
+    {
+        var work = Path.Combine(directory, "work");
+        System.IO.Directory.CreateDirectory(work);
+        var inputPort = NativeProcess.FreeTcpPort();
+        var config = Path.Combine(directory, "rsyslog.conf");
+        await File.WriteAllTextAsync(config, $"""
+            global(workDirectory="{work}" maxMessageSize="64k")
+            module(load="imtcp")
+            {extraModules}
+            input(type="imtcp" address="127.0.0.1" port="{inputPort}")
+            {outputConfig}
+            """);
+        await NativeProcess.RunAsync("rsyslogd", ["-N1", "-f", config], TimeSpan.FromSeconds(30));
+        var process = Process.Start(new ProcessStartInfo("rsyslogd", ["-n", "-f", config, "-i", Path.Combine(directory, "rsyslogd.pid")])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        }) ?? throw new InvalidOperationException("rsyslogd did not start");
+        var daemon = new RsyslogDaemon(process, directory, inputPort);
+        // Ready when its input accepts a connection.
+        await Eventually.WaitForAsync(async () =>
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException("rsyslogd exited: " + string.Join('\n', daemon.Output));
+            }
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync("127.0.0.1", inputPort);
+                return true;
+            }
+            catch (SocketException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(30), "rsyslogd's imtcp input");
+        return daemon;
+    }
+
+    /// <summary>Sends newline-framed syslog lines to the daemon's imtcp input over one connection.</summary>
+    public async Task SendAsync(IEnumerable<string> lines)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync("127.0.0.1", InputPort);
+        var stream = client.GetStream();
+        var chunk = new StringBuilder();
+        foreach (var line in lines)
+        {
+            chunk.Append(line).Append('\n');
+            if (chunk.Length > 60_000)
+            {
+                await stream.WriteAsync(Encoding.UTF8.GetBytes(chunk.ToString()));
+                chunk.Clear();
+            }
+        }
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(chunk.ToString()));
+        await stream.FlushAsync();
+        client.Client.Shutdown(SocketShutdown.Send);
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is not null)
+        {
+            _output.Enqueue(line);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await NativeProcess.StopAsync(_process, NativeProcess.SIGTERM, TimeSpan.FromSeconds(10));
+        _process.Dispose();
+    }
+}
