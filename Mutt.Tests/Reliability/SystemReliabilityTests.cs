@@ -12,8 +12,9 @@ using Xunit.Abstractions;
 namespace Mutt.Tests.Reliability;
 
 /// <summary>
-/// One whole system (AppHost model, free ports) for the reliability scenarios. Every scenario
-/// leaves it recovered (the AppHost restarts what was killed), so they share it. Settings that
+/// One whole system (the real AppHost through Aspire.Hosting.Testing, free ports) for the reliability
+/// scenarios. Every scenario leaves it recovered (what it killed is started again through Aspire's
+/// resource command), so they share it. Settings that
 /// differ from the defaults are CI-sized versions of production knobs, listed in RELIABILITY.md.
 /// </summary>
 public sealed class ReliabilitySystemFixture : IAsyncLifetime

@@ -99,7 +99,7 @@ if [ "$attach" -eq 0 ]; then
   fi
   # The AppHost's own dll, not `dotnet run`: then $! is the AppHost itself and SIGTERM reaches it directly.
   # Free ports: the spec ports may be taken by another MUTT on the same machine.
-  (cd "$ROOT" && AppHost__UseFreePorts=true AppHost__Quiet=true LOG_LEVEL=${LOG_LEVEL:-Warning} \
+  (cd "$ROOT" && AppHost__UseFreePorts=true MUTT_NO_DASHBOARD=1 LOG_LEVEL=${LOG_LEVEL:-Warning} \
      exec dotnet "Mutt.AppHost/bin/$config/net10.0/Mutt.AppHost.dll" --state-dir "$state_dir") >"$out/mutt.log" 2>&1 &
   apphost_pid=$!
   # Poll for every resource to report healthy/running (build + first start can take minutes).
