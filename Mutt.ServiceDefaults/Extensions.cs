@@ -99,7 +99,7 @@ public static class Extensions
         var serviceName = configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } configured ? configured : builder.Environment.ServiceName();
 
         var telemetry = builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(serviceName, serviceInstanceId: configuration["POD_NAME"]));
+            .ConfigureResource(resource => resource.AddService(serviceName, serviceInstanceId: InstanceId(configuration), autoGenerateServiceInstanceId: false));
 
         // /metrics (PrometheusExporter) listens to the instruments itself. An OpenTelemetry MeterProvider
         // without an OTLP reader would aggregate every request's histograms a second time for nobody
@@ -137,6 +137,15 @@ public static class Extensions
             telemetry.UseOtlpExporter();
         }
     }
+
+    /// <summary>
+    /// service.instance.id: the one OTEL_RESOURCE_ATTRIBUTES gives (Aspire sets each replica's own id there, and its
+    /// dashboard files a replica's telemetry under it), else POD_NAME (Kubernetes, systemd).
+    /// </summary>
+    private static string? InstanceId(IConfiguration configuration) =>
+        (configuration["OTEL_RESOURCE_ATTRIBUTES"] ?? "").Split(',').Any(a => a.Trim().StartsWith("service.instance.id=", StringComparison.Ordinal))
+            ? null
+            : configuration["POD_NAME"];
 
     /// <summary>Meters and activity sources of MUTT's own code: one per service, named <c>Mutt.&lt;Service&gt;</c> (Mutt.Core.Telemetry.MuttTracing).</summary>
     public const string MuttMeters = "Mutt.*";
