@@ -17,7 +17,8 @@ namespace Mutt.Tests.EndToEnd;
 /// loaded; after traffic with known failures (401s at the Ingestor, 5xx from the sink) the spec's
 /// SLO PromQL gives the availability the traffic implies, the Dashboard's SLO API and page (with
 /// the AppHost's PROMETHEUS_URL) show the same figures with source "prometheus", and every Grafana panel
-/// query of deploy/grafana/mutt-overview.json runs on it and names only metrics that exist.
+/// query of deploy/grafana/mutt-overview.json runs on it and names only metrics that exist. A
+/// replica killed and started again is seen down, then scraped at its new process's port.
 /// </summary>
 [Trait("Category", "System")]
 public sealed class PrometheusSystemTests(ITestOutputHelper output)
@@ -60,12 +61,17 @@ public sealed class PrometheusSystemTests(ITestOutputHelper output)
             (await QueryAsync(promql)).AsArray() is [var first, ..] ? double.Parse((string)first!["value"]![1]!, CultureInfo.InvariantCulture) : null;
 
         // Every replica of every MUTT service is its own target, at its own port (not the proxy's), and up.
-        var expectedTargets = string.Join("\n", app.Replicas.Where(r => r.Key != "moog-sink").SelectMany(r => r.Value)
+        string ExpectedTargets() => string.Join("\n", app.Replicas.Where(r => r.Key != "moog-sink").SelectMany(r => r.Value)
             .Select(replica => $"mutt-{replica.Resource} {replica.PodName} {app.OwnHttpAddress(replica)}").Order(StringComparer.Ordinal));
+        async Task EveryReplicaUpAsync()
+        {
+            var expectedTargets = ExpectedTargets();
+            await Eventually.WaitForAsync(async () => string.Join("\n", (await QueryAsync("up == 1")).AsArray()
+                    .Select(s => $"{s!["metric"]!["job"]} {s["metric"]!["pod"]} {s["metric"]!["instance"]}").Order(StringComparer.Ordinal)),
+                seen => seen == expectedTargets, Deadline, $"up == 1 for exactly\n{expectedTargets}\n");
+        }
         Assert.Equal(2, app.Replicas["alerter"].Count);
-        await Eventually.WaitForAsync(async () => string.Join("\n", (await QueryAsync("up == 1")).AsArray()
-                .Select(s => $"{s!["metric"]!["job"]} {s["metric"]!["pod"]} {s["metric"]!["instance"]}").Order(StringComparer.Ordinal)),
-            seen => seen == expectedTargets, Deadline, $"up == 1 for exactly\n{expectedTargets}\n");
+        await EveryReplicaUpAsync();
         Assert.Equal(app.Replicas["alerter"].Count, await ScalarAsync("count(up{job=\"mutt-alerter\"} == 1)"));
 
         // The Dashboard got PROMETHEUS_URL from the AppHost: its SLO API computes from PromQL.
@@ -166,6 +172,13 @@ public sealed class PrometheusSystemTests(ITestOutputHelper output)
 
         await AssertDashboardShowsAsync(app, ("ingestor", ingestAvailability.Value), ("forwarder", forwardAvailability!.Value));
         await AssertGrafanaQueriesRunAsync(http, prometheusUrl, QueryAsync);
+
+        // A crashed replica stays a target (up == 0); started again, it is scraped at its new process's port.
+        var crashed = app.Replicas["alerter"][0];
+        await app.KillAsync(crashed);
+        await Eventually.WaitForAsync(async () => await ScalarAsync($"up{{pod=\"{crashed.PodName}\"}}") == 0, Deadline, $"{crashed.PodName} down in Prometheus");
+        await app.StartAgainAsync(crashed);
+        await EveryReplicaUpAsync();
     }
 
     private async Task AssertDashboardShowsAsync(MuttAppHost app, params (string Component, double Availability)[] expected)
