@@ -124,6 +124,7 @@ public sealed class EndpointsFile(EndpointsFile.Settings settings, ResourceNotif
                 {
                     LocalRedisResource => "redis",
                     LocalPostgresResource => "postgres",
+                    LocalPrometheusResource => "prometheus",
                     LocalDatabaseResource or ConnectionStringResource => "database",
                     ProjectResource => "project",
                     _ => resource.GetType().Name,

@@ -39,10 +39,22 @@ public sealed class LocalRun
     public static bool DashboardDisabled(string[] args) =>
         args.Contains("--no-dashboard") || Environment.GetEnvironmentVariable("MUTT_NO_DASHBOARD") is "1" or "true";
 
-    /// <summary>Arguments for Aspire without MUTT's own switches.</summary>
-    public static string[] AspireArgs(string[] args) => [.. args.Where(a => a != "--no-dashboard")];
+    /// <summary>
+    /// Arguments for Aspire without MUTT's own switches; <c>--no-prometheus</c> becomes the setting it
+    /// stands for (<c>Prometheus:Enabled=false</c>), as does <c>MUTT_NO_PROMETHEUS=1</c>.
+    /// </summary>
+    public static string[] AspireArgs(string[] args) =>
+    [
+        .. args.Where(a => a is not ("--no-dashboard" or "--no-prometheus")),
+        .. args.Contains("--no-prometheus") || Environment.GetEnvironmentVariable("MUTT_NO_PROMETHEUS") is "1" or "true"
+            ? ["--Prometheus:Enabled=false"] : Array.Empty<string>(),
+    ];
 
     public string StateDir { get; }
+
+    /// <summary>Whether a local run starts its own Prometheus: <c>Prometheus:Enabled</c>, on unless set to false.</summary>
+    public bool PrometheusEnabled => IsRunMode && _builder.Configuration.GetValue("Prometheus:Enabled", true);
+
     public bool IsRunMode => _builder.ExecutionContext.IsRunMode;
     public bool UseFreePorts { get; }
     public string ParametersFile => Path.Combine(StateDir, ParametersFileName);
@@ -183,6 +195,31 @@ public sealed class LocalRun
     /// </summary>
     public string Executable(string setting, string name, string aptPackage)
     {
+        var (found, problem) = FindExecutable(setting, name, aptPackage);
+        if (problem is not null)
+        {
+            _missing.Add(problem);
+        }
+        return found;
+    }
+
+    /// <summary>
+    /// An optional binary (<see cref="Executable"/>'s lookup): its path, or null after saying on stderr that
+    /// the run goes on without <paramref name="what"/> and how to install it.
+    /// </summary>
+    public string? OptionalExecutable(string setting, string name, string aptPackage, string what)
+    {
+        var (found, problem) = FindExecutable(setting, name, aptPackage);
+        if (problem is null)
+        {
+            return found;
+        }
+        Console.Error.WriteLine($"MUTT runs without {what}: {problem}");
+        return null;
+    }
+
+    private (string Path, string? Problem) FindExecutable(string setting, string name, string aptPackage)
+    {
         var configured = _builder.Configuration[setting] is { Length: > 0 } value ? value : null;
         var wanted = configured ?? name;
         IEnumerable<string> candidates = wanted.Contains('/')
@@ -191,12 +228,11 @@ public sealed class LocalRun
                 .Concat(["/usr/local/sbin", "/usr/sbin", "/sbin"]).Select(folder => Path.Combine(folder, wanted));
         if (candidates.FirstOrDefault(IsExecutable) is { } found)
         {
-            return found;
+            return (found, null);
         }
-        _missing.Add(configured is not null
+        return (wanted, configured is not null
             ? $"{configured} (set by {setting}) does not exist or is not executable. Install it: apt-get install -y {aptPackage}, or point {setting.Replace(":", "__", StringComparison.Ordinal)} at a {name} binary."
             : $"{name} was not found on PATH or in /usr/sbin. Install it: apt-get install -y {aptPackage} (./mutt.sh setup installs every prerequisite).");
-        return wanted;
     }
 
     /// <summary>

@@ -116,6 +116,14 @@ var dashboard = builder.AddProject<Projects.Mutt_Dashboard>("dashboard")
     .WithEnvironment("WEBUI_API_KEY", webuiKey)
     .WithUrlForEndpoint("http", url => url.DisplayText = "MUTT operator console");
 
+// Run mode: Debian's Prometheus scraping every replica of every service, with MUTT's rules, so the SLO
+// page computes from real PromQL (on by default; --no-prometheus turns it off). Published models have
+// none: the operator's own Prometheus uses deploy/prometheus.
+if (builder.AddLocalPrometheus("prometheus", local, ingestor, alerter, forwarder, remediation, dashboard) is { } prometheus)
+{
+    dashboard.WithEnvironment("PROMETHEUS_URL", prometheus.Resource.HttpEndpoint);
+}
+
 // A missing redis-server or PostgreSQL is said in plain words (with the apt package) before anything starts.
 if (local.ReportMissing())
 {

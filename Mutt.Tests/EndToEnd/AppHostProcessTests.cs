@@ -258,6 +258,39 @@ public sealed partial class AppHostProcessTests
     }
 
     [Fact]
+    public async Task A_missing_prometheus_is_a_warning_with_its_apt_package_not_a_refusal()
+    {
+        var stateDir = NewStateDir();
+        try
+        {
+            // redis-server is missing too, so the run stops before DCP: only what the AppHost says is checked.
+            await using var apphost = ServiceProcess.Start("apphost", DeployTestSupport.AppHostAssembly(),
+                new Dictionary<string, string?>
+                {
+                    ["Prometheus__Executable"] = "/nonexistent/prometheus",
+                    ["Redis__Executable"] = "/nonexistent/redis-server",
+                    ["MUTT_NO_DASHBOARD"] = "1",
+                },
+                arguments: ["--state-dir", stateDir, "--AppHost:UseFreePorts=true"]);
+            using (var exit = new CancellationTokenSource(Deadline))
+            {
+                await apphost.Process.WaitForExitAsync(exit.Token);
+            }
+            var output = string.Join('\n', apphost.Output);
+
+            Assert.Contains("MUTT runs without its own Prometheus (the SLO page uses MUTT's Redis counters): /nonexistent/prometheus (set by Prometheus:Executable)", output);
+            Assert.Contains("apt-get install -y prometheus", output);
+            var refusal = output[output.IndexOf("MUTT cannot start locally", StringComparison.Ordinal)..];
+            Assert.Contains("/nonexistent/redis-server", refusal);
+            Assert.DoesNotContain("prometheus", refusal, StringComparison.Ordinal);
+        }
+        finally
+        {
+            DeleteStateDir(stateDir);
+        }
+    }
+
+    [Fact]
     public async Task Postgres_run_script_names_the_missing_binary_and_its_package()
     {
         var stateDir = NewStateDir();

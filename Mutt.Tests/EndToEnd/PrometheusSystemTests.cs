@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
@@ -14,11 +12,13 @@ using Xunit.Abstractions;
 namespace Mutt.Tests.EndToEnd;
 
 /// <summary>
-/// A real Prometheus (Debian's 2.42) scrapes every replica of the running system with MUTT's rule
-/// files loaded; after traffic with known failures (401s at the Ingestor, 5xx from the sink) the
-/// spec's SLO PromQL gives the availability the traffic implies, the Dashboard's SLO page (with
-/// PROMETHEUS_URL) shows the same figures with source "prometheus", and every Grafana panel
-/// query of deploy/grafana/mutt-overview.json runs on it and names only metrics that exist.
+/// The AppHost's own Prometheus (Debian's 2.42, the `prometheus` resource of a local run) is
+/// healthy and scrapes every replica of the running system at its own port with MUTT's rule files
+/// loaded; after traffic with known failures (401s at the Ingestor, 5xx from the sink) the spec's
+/// SLO PromQL gives the availability the traffic implies, the Dashboard's SLO API and page (with
+/// the AppHost's PROMETHEUS_URL) show the same figures with source "prometheus", and every Grafana panel
+/// query of deploy/grafana/mutt-overview.json runs on it and names only metrics that exist. A
+/// replica killed and started again is seen down, then scraped at its new process's port.
 /// </summary>
 [Trait("Category", "System")]
 public sealed class PrometheusSystemTests(ITestOutputHelper output)
@@ -38,196 +38,147 @@ public sealed class PrometheusSystemTests(ITestOutputHelper output)
     [Fact]
     public async Task Real_Prometheus_gives_the_spec_SLOs_of_known_traffic_and_the_Dashboard_shows_them()
     {
-        var prometheusPort = NativeProcess.FreeTcpPort();
-        var prometheusUrl = $"http://127.0.0.1:{prometheusPort}";
-        await using var app = await MuttAppHost.StartAsync(builder =>
+        // The AppHost's own Prometheus (as `./mutt.sh run` starts it), with 1 s scrapes and rule
+        // evaluations to keep the test short; the Dashboard gets PROMETHEUS_URL from the AppHost.
+        await using var app = await MuttAppHost.StartAsync(settings: new Dictionary<string, string>
         {
-            var dashboard = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "dashboard");
-            builder.CreateResourceBuilder(dashboard).WithEnvironment("PROMETHEUS_URL", prometheusUrl);
+            ["Prometheus:Enabled"] = "true",
+            ["Prometheus:ScrapeInterval"] = "1s",
         });
-        var folder = Path.Combine(app.StateDir, "prometheus-test");
-        Directory.CreateDirectory(folder);
-        var targets = ScrapeTargets(app);
-        await File.WriteAllTextAsync(Path.Combine(folder, "prometheus.yml"), Config(targets));
-        using var prometheus = StartPrometheus(folder, prometheusPort);
-        try
+        var prometheusUrl = app.GetEndpoint("prometheus").ToString().TrimEnd('/');
+        using (var healthy = new CancellationTokenSource(Deadline))
         {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            async Task<JsonNode> QueryAsync(string promql)
-            {
-                var json = JsonNode.Parse(await http.GetStringAsync($"{prometheusUrl}/api/v1/query?query={Uri.EscapeDataString(promql)}"))!;
-                Assert.True((string?)json["status"] == "success", $"{promql}: {json}");
-                return json["data"]!["result"]!;
-            }
-            async Task<double?> ScalarAsync(string promql) =>
-                (await QueryAsync(promql)).AsArray() is [var first, ..] ? double.Parse((string)first!["value"]![1]!, CultureInfo.InvariantCulture) : null;
-
-            await Eventually.WaitForAsync(async () =>
-            {
-                try
-                {
-                    using var ready = await http.GetAsync($"{prometheusUrl}/-/ready");
-                    return ready.IsSuccessStatusCode;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-            }, Deadline, "Prometheus ready");
-            // Every replica is its own target and is up (the alerter has two).
-            await Eventually.WaitForAsync(async () => await ScalarAsync("count(up == 1)") == targets.Count, Deadline, $"{targets.Count} targets up");
-            Assert.Equal(app.Replicas["alerter"].Count, await ScalarAsync("count(up{job=\"mutt-alerter\"} == 1)"));
-
-            using var ingest = SystemTraffic.IngestClient(app);
-            using var intruder = new HttpClient { BaseAddress = app.IngestorUrl };
-            intruder.DefaultRequestHeaders.Add("X-API-KEY", "not-the-key");
-            var run = Guid.NewGuid().ToString("N")[..8];
-            var sent = 0;
-            async Task SendAsync(HttpClient client, HttpStatusCode expected, string what)
-            {
-                var (status, _) = await SystemTraffic.PostAsync(client, SystemTraffic.Event($"prom-{run}-{sent++}", "CRITICAL: chassis temperature 91C"));
-                Assert.Equal(expected, status);
-            }
-            async Task<(long Good, long Total)> SinkAsync()
-            {
-                var byStatus = (await SystemTraffic.SinkStatsAsync(http, app.SinkUrl))["by_status"]!.AsObject();
-                return (byStatus.Where(kv => kv.Key.StartsWith('2')).Sum(kv => (long)kv.Value!), byStatus.Sum(kv => (long)kv.Value!));
-            }
-            async Task SinkFailsOnceAsync()
-            {
-                // The sink answers 500 until the Forwarder has seen two failures (a retry each), then 200 again.
-                var before = await SinkAsync();
-                await SystemTraffic.SetSinkModeAsync(http, app.SinkUrl, "{\"status\":500}");
-                await SendAsync(ingest, HttpStatusCode.Accepted, "an alert while the sink fails");
-                await Eventually.WaitForAsync(async () => (await SinkAsync()).Total - before.Total >= 2, Deadline, "two failed Moogsoft requests");
-                await SystemTraffic.SetSinkModeAsync(http, app.SinkUrl, "{\"status\":200}");
-                await Eventually.WaitForAsync(async () => (await SinkAsync()).Good > before.Good, Deadline, "the alert delivered after the failures");
-            }
-            async Task SampledAsync(int atLeast)
-            {
-                // rate() extrapolates each series by up to 1.5 scrape intervals beyond its samples; with
-                // many samples per series that is a small and (same scrape times) common factor, so the
-                // ratio keeps the traffic's. Counted samples, not a sleep: scrapes slow down on a busy machine.
-                await Eventually.WaitForAsync(async () => await ScalarAsync(
-                    "min(count_over_time(mutt_moog_requests_total{status=~\"success|retry\"}[24h]) or count_over_time(mutt_ingest_requests_total{status!=\"\"}[24h]))") >= atLeast,
-                    TimeSpan.FromSeconds(90), $"every request series sampled {atLeast} times");
-            }
-            async Task ScrapedAsync()
-            {
-                // Prometheus holds the final counts: the Ingestor's requests and every request the sink answered.
-                var sink = await SinkAsync();
-                await Eventually.WaitForAsync(async () => await ScalarAsync("sum(mutt_ingest_requests_total)") == sent
-                    && await ScalarAsync("sum(mutt_moog_requests_total)") == sink.Total, Deadline, $"{sent} ingest and {sink.Total} Moogsoft requests scraped");
-            }
-
-            // Warm-up: every series (ingest success and auth failure, Moogsoft success and retry) exists in
-            // Prometheus before the measured traffic. rate() cannot count the increments that created a
-            // series, so only what follows is measured.
-            await SendAsync(ingest, HttpStatusCode.Accepted, "warm-up");
-            await SendAsync(intruder, HttpStatusCode.Unauthorized, "warm-up 401");
-            await SinkFailsOnceAsync();
-            await ScrapedAsync();
-            await SampledAsync(15);
-            var ingestBefore = sent;
-            var sinkBefore = await SinkAsync();
-
-            // Measured: 40 accepted and 10 refused (401) ingest requests; Moogsoft deliveries with 5xx.
-            for (var i = 0; i < 50; i++)
-            {
-                await SendAsync(i % 5 == 4 ? intruder : ingest, i % 5 == 4 ? HttpStatusCode.Unauthorized : HttpStatusCode.Accepted, "measured");
-            }
-            await SinkFailsOnceAsync();
-            await SinkFailsOnceAsync();
-            await ScrapedAsync();
-            await SampledAsync(30);
-            var sinkAfter = await SinkAsync();
-            // 40 + the two alerts of SinkFailsOnceAsync accepted, 10 refused.
-            Assert.Equal(52, sent - ingestBefore);
-            const double expectedIngest = 42.0 / 52;
-            // The Forwarder keeps retrying while the warm-up's sink fails, so a retry may land after its
-            // series' first scrape: the baseline is what each series held at its first sample (a counter's
-            // minimum), and the truth after it is the sink's own count of what it answered.
-            var firstGood = (long)(await ScalarAsync("sum(min_over_time(mutt_moog_requests_total{status=\"success\"}[24h]))"))!.Value;
-            var firstTotal = (long)(await ScalarAsync("sum(min_over_time(mutt_moog_requests_total{status!=\"\"}[24h]))"))!.Value;
-            Assert.True(firstTotal <= sinkBefore.Total && firstGood <= sinkBefore.Good, $"first samples {firstGood}/{firstTotal} after the warm-up's {sinkBefore}");
-            var expectedForward = (double)(sinkAfter.Good - firstGood) / (sinkAfter.Total - firstTotal);
-            output.WriteLine($"expected ingest {expectedIngest:F4}, forwarder {expectedForward:F4} ({sinkAfter.Good - firstGood}/{sinkAfter.Total - firstTotal} Moogsoft requests)");
-
-            // Spec 004's SLO queries, verbatim.
-            var ingestAvailability = await ScalarAsync("sum(rate(mutt_ingest_requests_total{status=\"success\"}[24h]))\n  /\nsum(rate(mutt_ingest_requests_total[24h]))");
-            var forwardAvailability = await ScalarAsync("sum(rate(mutt_moog_requests_total{status=\"success\"}[24h]))\n  /\nsum(rate(mutt_moog_requests_total[24h]))");
-            output.WriteLine($"Prometheus: ingest {ingestAvailability:F4}, forwarder {forwardAvailability:F4}");
-            foreach (var diagnostic in new[] { "mutt_moog_requests_total", "sum by (status) (increase(mutt_moog_requests_total[24h]))", "count_over_time(mutt_moog_requests_total[24h])", "mutt_ingest_requests_total" })
-            {
-                output.WriteLine($"{diagnostic}: {(await QueryAsync(diagnostic)).ToJsonString()}");
-            }
-            Assert.InRange(ingestAvailability!.Value, expectedIngest - Tolerance, expectedIngest + Tolerance);
-            Assert.InRange(forwardAvailability!.Value, expectedForward - Tolerance, expectedForward + Tolerance);
-            // The recording rules (MUTT's rule files, loaded by this Prometheus) agree with the spec's query.
-            await Eventually.WaitForAsync(async () => await ScalarAsync("mutt:ingest_availability:ratio_rate24h") is { } r && Math.Abs(r - ingestAvailability.Value) < Tolerance,
-                Deadline, "the recorded ingest availability");
-
-            await AssertDashboardShowsAsync(app, ("ingestor", ingestAvailability.Value), ("forwarder", forwardAvailability!.Value));
-            await AssertGrafanaQueriesRunAsync(http, prometheusUrl, QueryAsync);
+            await app.App.ResourceNotifications.WaitForResourceHealthyAsync("prometheus", healthy.Token);
         }
-        finally
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        async Task<JsonNode> QueryAsync(string promql)
         {
-            await NativeProcess.StopAsync(prometheus, NativeProcess.SIGTERM, TimeSpan.FromSeconds(10));
+            var json = JsonNode.Parse(await http.GetStringAsync($"{prometheusUrl}/api/v1/query?query={Uri.EscapeDataString(promql)}"))!;
+            Assert.True((string?)json["status"] == "success", $"{promql}: {json}");
+            return json["data"]!["result"]!;
         }
-    }
+        async Task<double?> ScalarAsync(string promql) =>
+            (await QueryAsync(promql)).AsArray() is [var first, ..] ? double.Parse((string)first!["value"]![1]!, CultureInfo.InvariantCulture) : null;
 
-    /// <summary>Each replica's own address (not Aspire's proxy, which round-robins): the port its process listens on.</summary>
-    private static List<(string Job, string Pod, string Address)> ScrapeTargets(MuttAppHost app) =>
-        [.. app.Replicas.Where(r => r.Key != "moog-sink").SelectMany(r => r.Value).Select(replica =>
-            ($"mutt-{replica.Resource}", replica.PodName, app.OwnHttpAddress(replica)))];
-
-    private static string Config(IEnumerable<(string Job, string Pod, string Address)> targets)
-    {
-        var rules = Directory.GetFiles(Path.Combine(ChildService.RepositoryRoot, "deploy", "prometheus", "rules"), "*.rules.yml");
-        var yaml = new StringBuilder("""
-            # Written by PrometheusSystemTests: 1 s scrapes and rule evaluations keep the test short.
-            global:
-              scrape_interval: 1s
-              evaluation_interval: 1s
-            rule_files:
-
-            """);
-        foreach (var file in rules)
+        // Every replica of every MUTT service is its own target, at its own port (not the proxy's), and up.
+        string ExpectedTargets() => string.Join("\n", app.Replicas.Where(r => r.Key != "moog-sink").SelectMany(r => r.Value)
+            .Select(replica => $"mutt-{replica.Resource} {replica.PodName} {app.OwnHttpAddress(replica)}").Order(StringComparer.Ordinal));
+        async Task EveryReplicaUpAsync()
         {
-            yaml.Append("  - '").Append(file).Append("'\n");
+            var expectedTargets = ExpectedTargets();
+            await Eventually.WaitForAsync(async () => string.Join("\n", (await QueryAsync("up == 1")).AsArray()
+                    .Select(s => $"{s!["metric"]!["job"]} {s["metric"]!["pod"]} {s["metric"]!["instance"]}").Order(StringComparer.Ordinal)),
+                seen => seen == expectedTargets, Deadline, $"up == 1 for exactly\n{expectedTargets}\n");
         }
-        yaml.Append("scrape_configs:\n");
-        foreach (var job in targets.GroupBy(t => t.Job))
-        {
-            yaml.Append("  - job_name: ").Append(job.Key).Append("\n    static_configs:\n");
-            foreach (var (_, pod, address) in job)
-            {
-                yaml.Append("      - targets: ['").Append(address).Append("']\n        labels: {pod: '").Append(pod).Append("'}\n");
-            }
-        }
-        return yaml.ToString();
-    }
+        Assert.Equal(2, app.Replicas["alerter"].Count);
+        await EveryReplicaUpAsync();
+        Assert.Equal(app.Replicas["alerter"].Count, await ScalarAsync("count(up{job=\"mutt-alerter\"} == 1)"));
 
-    private Process StartPrometheus(string folder, int port)
-    {
-        var binary = NativeProcess.FindExecutable("prometheus") ?? throw new InvalidOperationException("Debian's prometheus is not on PATH (./mutt.sh setup installs it).");
-        var info = new ProcessStartInfo(binary)
+        // The Dashboard got PROMETHEUS_URL from the AppHost: its SLO API computes from PromQL.
+        using (var console = new HttpClient { BaseAddress = app.DashboardUrl })
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[] { $"--config.file={Path.Combine(folder, "prometheus.yml")}", $"--storage.tsdb.path={Path.Combine(folder, "data")}",
-            $"--web.listen-address=127.0.0.1:{port}", "--log.level=warn" })
-        {
-            info.ArgumentList.Add(argument);
+            console.DefaultRequestHeaders.Add("X-API-KEY", app.GetParameterValue("webui-api-key"));
+            Assert.Equal("prometheus", (string?)JsonNode.Parse(await console.GetStringAsync("/api/v2/slo"))!["source"]);
         }
-        var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { output.WriteLine("prometheus: " + e.Data); } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { output.WriteLine("prometheus: " + e.Data); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
+
+        using var ingest = SystemTraffic.IngestClient(app);
+        using var intruder = new HttpClient { BaseAddress = app.IngestorUrl };
+        intruder.DefaultRequestHeaders.Add("X-API-KEY", "not-the-key");
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var sent = 0;
+        async Task SendAsync(HttpClient client, HttpStatusCode expected, string what)
+        {
+            var (status, _) = await SystemTraffic.PostAsync(client, SystemTraffic.Event($"prom-{run}-{sent++}", "CRITICAL: chassis temperature 91C"));
+            Assert.Equal(expected, status);
+        }
+        async Task<(long Good, long Total)> SinkAsync()
+        {
+            var byStatus = (await SystemTraffic.SinkStatsAsync(http, app.SinkUrl))["by_status"]!.AsObject();
+            return (byStatus.Where(kv => kv.Key.StartsWith('2')).Sum(kv => (long)kv.Value!), byStatus.Sum(kv => (long)kv.Value!));
+        }
+        async Task SinkFailsOnceAsync()
+        {
+            // The sink answers 500 until the Forwarder has seen two failures (a retry each), then 200 again.
+            var before = await SinkAsync();
+            await SystemTraffic.SetSinkModeAsync(http, app.SinkUrl, "{\"status\":500}");
+            await SendAsync(ingest, HttpStatusCode.Accepted, "an alert while the sink fails");
+            await Eventually.WaitForAsync(async () => (await SinkAsync()).Total - before.Total >= 2, Deadline, "two failed Moogsoft requests");
+            await SystemTraffic.SetSinkModeAsync(http, app.SinkUrl, "{\"status\":200}");
+            await Eventually.WaitForAsync(async () => (await SinkAsync()).Good > before.Good, Deadline, "the alert delivered after the failures");
+        }
+        async Task SampledAsync(int atLeast)
+        {
+            // rate() extrapolates each series by up to 1.5 scrape intervals beyond its samples; with
+            // many samples per series that is a small and (same scrape times) common factor, so the
+            // ratio keeps the traffic's. Counted samples, not a sleep: scrapes slow down on a busy machine.
+            await Eventually.WaitForAsync(async () => await ScalarAsync(
+                "min(count_over_time(mutt_moog_requests_total{status=~\"success|retry\"}[24h]) or count_over_time(mutt_ingest_requests_total{status!=\"\"}[24h]))") >= atLeast,
+                TimeSpan.FromSeconds(90), $"every request series sampled {atLeast} times");
+        }
+        async Task ScrapedAsync()
+        {
+            // Prometheus holds the final counts: the Ingestor's requests and every request the sink answered.
+            var sink = await SinkAsync();
+            await Eventually.WaitForAsync(async () => await ScalarAsync("sum(mutt_ingest_requests_total)") == sent
+                && await ScalarAsync("sum(mutt_moog_requests_total)") == sink.Total, Deadline, $"{sent} ingest and {sink.Total} Moogsoft requests scraped");
+        }
+
+        // Warm-up: every series (ingest success and auth failure, Moogsoft success and retry) exists in
+        // Prometheus before the measured traffic. rate() cannot count the increments that created a
+        // series, so only what follows is measured.
+        await SendAsync(ingest, HttpStatusCode.Accepted, "warm-up");
+        await SendAsync(intruder, HttpStatusCode.Unauthorized, "warm-up 401");
+        await SinkFailsOnceAsync();
+        await ScrapedAsync();
+        await SampledAsync(15);
+        var ingestBefore = sent;
+        var sinkBefore = await SinkAsync();
+
+        // Measured: 40 accepted and 10 refused (401) ingest requests; Moogsoft deliveries with 5xx.
+        for (var i = 0; i < 50; i++)
+        {
+            await SendAsync(i % 5 == 4 ? intruder : ingest, i % 5 == 4 ? HttpStatusCode.Unauthorized : HttpStatusCode.Accepted, "measured");
+        }
+        await SinkFailsOnceAsync();
+        await SinkFailsOnceAsync();
+        await ScrapedAsync();
+        await SampledAsync(30);
+        var sinkAfter = await SinkAsync();
+        // 40 + the two alerts of SinkFailsOnceAsync accepted, 10 refused.
+        Assert.Equal(52, sent - ingestBefore);
+        const double expectedIngest = 42.0 / 52;
+        // The Forwarder keeps retrying while the warm-up's sink fails, so a retry may land after its
+        // series' first scrape: the baseline is what each series held at its first sample (a counter's
+        // minimum), and the truth after it is the sink's own count of what it answered.
+        var firstGood = (long)(await ScalarAsync("sum(min_over_time(mutt_moog_requests_total{status=\"success\"}[24h]))"))!.Value;
+        var firstTotal = (long)(await ScalarAsync("sum(min_over_time(mutt_moog_requests_total{status!=\"\"}[24h]))"))!.Value;
+        Assert.True(firstTotal <= sinkBefore.Total && firstGood <= sinkBefore.Good, $"first samples {firstGood}/{firstTotal} after the warm-up's {sinkBefore}");
+        var expectedForward = (double)(sinkAfter.Good - firstGood) / (sinkAfter.Total - firstTotal);
+        output.WriteLine($"expected ingest {expectedIngest:F4}, forwarder {expectedForward:F4} ({sinkAfter.Good - firstGood}/{sinkAfter.Total - firstTotal} Moogsoft requests)");
+
+        // Spec 004's SLO queries, verbatim.
+        var ingestAvailability = await ScalarAsync("sum(rate(mutt_ingest_requests_total{status=\"success\"}[24h]))\n  /\nsum(rate(mutt_ingest_requests_total[24h]))");
+        var forwardAvailability = await ScalarAsync("sum(rate(mutt_moog_requests_total{status=\"success\"}[24h]))\n  /\nsum(rate(mutt_moog_requests_total[24h]))");
+        output.WriteLine($"Prometheus: ingest {ingestAvailability:F4}, forwarder {forwardAvailability:F4}");
+        foreach (var diagnostic in new[] { "mutt_moog_requests_total", "sum by (status) (increase(mutt_moog_requests_total[24h]))", "count_over_time(mutt_moog_requests_total[24h])", "mutt_ingest_requests_total" })
+        {
+            output.WriteLine($"{diagnostic}: {(await QueryAsync(diagnostic)).ToJsonString()}");
+        }
+        Assert.InRange(ingestAvailability!.Value, expectedIngest - Tolerance, expectedIngest + Tolerance);
+        Assert.InRange(forwardAvailability!.Value, expectedForward - Tolerance, expectedForward + Tolerance);
+        // The recording rules (MUTT's rule files, loaded by this Prometheus) agree with the spec's query.
+        await Eventually.WaitForAsync(async () => await ScalarAsync("mutt:ingest_availability:ratio_rate24h") is { } r && Math.Abs(r - ingestAvailability.Value) < Tolerance,
+            Deadline, "the recorded ingest availability");
+
+        await AssertDashboardShowsAsync(app, ("ingestor", ingestAvailability.Value), ("forwarder", forwardAvailability!.Value));
+        await AssertGrafanaQueriesRunAsync(http, prometheusUrl, QueryAsync);
+
+        // A crashed replica stays a target (up == 0); started again, it is scraped at its new process's port.
+        var crashed = app.Replicas["alerter"][0];
+        await app.KillAsync(crashed);
+        await Eventually.WaitForAsync(async () => await ScalarAsync($"up{{pod=\"{crashed.PodName}\"}}") == 0, Deadline, $"{crashed.PodName} down in Prometheus");
+        await app.StartAgainAsync(crashed);
+        await EveryReplicaUpAsync();
     }
 
     private async Task AssertDashboardShowsAsync(MuttAppHost app, params (string Component, double Availability)[] expected)

@@ -92,7 +92,8 @@ public sealed class MuttAppHost : IAsyncDisposable
 
     /// <summary>
     /// Starts the system. <paramref name="configure"/> adjusts resources before the build (environment
-    /// for a CI-sized scenario, replica counts through <c>Replicas:alerter</c> in <paramref name="settings"/>).
+    /// for a CI-sized scenario, replica counts through <c>Replicas:alerter</c> in <paramref name="settings"/>,
+    /// the AppHost's own Prometheus through <c>Prometheus:Enabled=true</c>, off here by default).
     /// </summary>
     public static async Task<MuttAppHost> StartAsync(Action<IDistributedApplicationTestingBuilder>? configure = null,
         IReadOnlyDictionary<string, string>? settings = null, CancellationToken cancellationToken = default)
@@ -105,7 +106,9 @@ public sealed class MuttAppHost : IAsyncDisposable
         timeout.CancelAfter(TimeSpan.FromMinutes(4));
         var token = timeout.Token;
 
-        string[] args = ["--state-dir", stateDir, "--AppHost:UseFreePorts=true", .. (settings ?? new Dictionary<string, string>()).Select(kv => $"--{kv.Key}={kv.Value}")];
+        // No Prometheus unless a test asks for it (Prometheus:Enabled=true in settings): it would only slow
+        // every other suite down.
+        string[] args = ["--state-dir", stateDir, "--AppHost:UseFreePorts=true", "--Prometheus:Enabled=false", .. (settings ?? new Dictionary<string, string>()).Select(kv => $"--{kv.Key}={kv.Value}")];
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Mutt_AppHost>(args, token);
         foreach (var project in builder.Resources.OfType<ProjectResource>())
         {
