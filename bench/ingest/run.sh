@@ -93,9 +93,9 @@ IMRELP='module(load="imrelp")
 input(type="imrelp" address="127.0.0.1" port="@PORT@")'
 # rsyslog's own default file format, one line per message: the line count is the message count.
 OMFILE() { echo "action(type=\"omfile\" file=\"$WORK/$1.log\")"; }
-# The shipped omrelp action (deploy/rsyslog/99-mutt-relp.conf, window 1024, disk-assisted queue)
+# The shipped omrelp action (deploy/rsyslog/99-mutt.conf, window 1024, disk-assisted queue)
 # with only target and port changed: the RELP sender for MUTT and for rsyslog's imrelp alike.
-OMRELP() { sed -e 's/target="[^"]*"/target="127.0.0.1"/' -e "s/port=\"2514\"/port=\"$1\"/" deploy/rsyslog/99-mutt-relp.conf; }
+OMRELP() { sed -e 's/target="[^"]*"/target="127.0.0.1"/' -e "s/port=\"2514\"/port=\"$1\"/" deploy/rsyslog/99-mutt.conf; }
 
 # Warm-up (JIT) of both listener paths, as the REST phases have one; rsyslog is native code.
 if [[ -z "${SKIP_SYSLOG:-}" || -z "${SKIP_RELP:-}" ]]; then
