@@ -52,6 +52,7 @@ public sealed partial class CollectorConfigTests(InfrastructureFixture infrastru
     [Theory]
     [InlineData("99-mutt.conf", 2514)]
     [InlineData("99-mutt-tcp.conf", 5514)]
+    [InlineData("99-mutt-tls.conf", 6514)]
     public async Task Shipped_rsyslog_forwarding_configs_validate(string file, int port)
     {
         var shipped = File.ReadAllText(Deploy("rsyslog/" + file));
