@@ -84,7 +84,10 @@ CONF
   rsyslogd -N1 -f "$dir/rsyslog.conf" >"$dir/check.log" 2>&1 || { cat "$dir/check.log"; exit 1; }
   rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/rsyslogd.pid" >"$dir/rsyslogd.log" 2>&1 &
   RS_PID=$!; RSYSLOG_PIDS+=("$RS_PID")
-  until python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$RS_PORT),1)" 2>/dev/null; do sleep 0.1; done
+  until python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$RS_PORT),1)" 2>/dev/null; do
+    kill -0 "$RS_PID" 2>/dev/null || { echo "rsyslogd $1 exited:"; cat "$dir/rsyslogd.log"; exit 1; }
+    sleep 0.1
+  done
 }
 rsyslogd_stop() { kill "$1" 2>/dev/null && wait "$1" 2>/dev/null || true; }
 IMTCP='module(load="imtcp")
