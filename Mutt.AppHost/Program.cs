@@ -79,6 +79,19 @@ var ingestor = builder.AddProject<Projects.Mutt_Ingestor>("ingestor")
     .WithEnvironment("SYSLOG_PORT", syslogPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
     .WithEnvironment("RELP_PORT", relpPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
     .WithEnvironment("SNMP_PORT", snmpPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+// Syslog over TLS in a local run: a generated CA and server certificate (<state>/tls/ca.crt for the
+// sender), given to the syslog-TLS listener only so HTTP stays plain. Not in the published model: a
+// deployment needs a real certificate (TLS_CERT_PATH or SYSLOG_TLS_CERT_PATH) and then its own port.
+if (local.IsRunMode)
+{
+    var syslogTls = LocalTls.Ensure(local.Folder("tls"));
+    var syslogTlsPort = local.ListenerPort(6514, ProtocolType.Tcp);
+    ingestor
+        .WithEndpoint(port: syslogTlsPort, targetPort: syslogTlsPort, name: "syslog-tls", scheme: "tcp", protocol: ProtocolType.Tcp, isProxied: false)
+        .WithEnvironment("SYSLOG_TLS_PORT", syslogTlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        .WithEnvironment("SYSLOG_TLS_CERT_PATH", syslogTls.CertPath)
+        .WithEnvironment("SYSLOG_TLS_KEY_PATH", syslogTls.KeyPath);
+}
 
 var alerter = builder.AddProject<Projects.Mutt_Alerter>("alerter")
     .WithHttpEndpoint(port: local.Port(8081), targetPort: local.TargetPort(8081), name: "http")

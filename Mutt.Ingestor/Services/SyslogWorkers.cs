@@ -87,8 +87,9 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, IConfigurat
         var tcp = StreamListener.RunAsync("Syslog TCP", settings.SYSLOG_BIND, settings.SYSLOG_PORT, settings.SYSLOG_MAX_CONNECTIONS,
             client => HandleAsync(new NetworkStream(client, ownsSocket: false), client.RemoteEndPoint as IPEndPoint, Tcp, settings.SYSLOG_MAX_MESSAGE_BYTES, stoppingToken),
             metrics, logger, stoppingToken);
-        // RFC 5425 syslog over TLS: with the service's TLS settings (TLS_CERT_PATH, TLS_KEY_PATH, optional TLS_CLIENT_CA_PATH).
-        var tlsSettings = settings.SYSLOG_TLS_ENABLED ? MuttHttpsSettings.FromConfiguration(configuration) : null;
+        // RFC 5425 syslog over TLS: with the service's TLS settings (TLS_CERT_PATH, TLS_KEY_PATH, optional TLS_CLIENT_CA_PATH),
+        // or a certificate of its own (SYSLOG_TLS_CERT_PATH/KEY_PATH) that leaves Kestrel's HTTP as it is.
+        var tlsSettings = settings.SYSLOG_TLS_ENABLED ? TlsSettings(settings) : null;
         if (tlsSettings is null)
         {
             return tcp;
@@ -99,6 +100,21 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, IConfigurat
             client => HandleTlsAsync(client, certificate, clientCa, tlsSettings.RequireClientCertificate, settings.SYSLOG_MAX_MESSAGE_BYTES, stoppingToken),
             metrics, logger, stoppingToken);
         return Task.WhenAll(tcp, tls);
+    }
+
+    private MuttHttpsSettings? TlsSettings(SyslogOptions settings)
+    {
+        if (string.IsNullOrWhiteSpace(settings.SYSLOG_TLS_CERT_PATH))
+        {
+            return MuttHttpsSettings.FromConfiguration(configuration);
+        }
+        if (string.IsNullOrWhiteSpace(settings.SYSLOG_TLS_KEY_PATH))
+        {
+            throw new InvalidOperationException("SYSLOG_TLS_KEY_PATH is required with SYSLOG_TLS_CERT_PATH.");
+        }
+        var clientCa = configuration["TLS_CLIENT_CA_PATH"];
+        return new MuttHttpsSettings(settings.SYSLOG_TLS_CERT_PATH, settings.SYSLOG_TLS_KEY_PATH, string.IsNullOrWhiteSpace(clientCa) ? null : clientCa,
+            !string.Equals(configuration["TLS_CLIENT_CERT_MODE"], "allow", StringComparison.OrdinalIgnoreCase));
     }
 
     private async Task HandleTlsAsync(Socket client, X509Certificate2 certificate, X509Certificate2? clientCa, bool requireClientCertificate, int maxFrame,

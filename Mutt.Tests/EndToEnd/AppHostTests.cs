@@ -74,6 +74,40 @@ public sealed class AppHostTests(AppHostFixture fixture) : IClassFixture<AppHost
     }
 
     [Fact]
+    public async Task Syslog_over_tls_is_offered_with_the_generated_certificate_while_http_stays_plain()
+    {
+        var ingestor = EnvironmentOf(App.Replicas["ingestor"][0].Pid);
+        var port = App.GetPort("ingestor", "syslog-tls");
+        Assert.Equal(port.ToString(), ingestor["SYSLOG_TLS_PORT"]);
+        Assert.False(ingestor.ContainsKey("TLS_CERT_PATH"), "Kestrel gets no certificate: HTTP stays plain");
+        Assert.Equal("http", App.IngestorUrl.Scheme);
+
+        // A sender that trusts only <state>/tls/ca.crt and checks the name localhost completes the handshake, and its message arrives.
+        using var ca = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(Path.Combine(App.StateDir, "tls", "ca.crt"));
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        await using var tls = new System.Net.Security.SslStream(client.GetStream());
+        await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            CertificateChainPolicy = new System.Security.Cryptography.X509Certificates.X509ChainPolicy
+            {
+                TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust,
+                CustomTrustStore = { ca },
+                RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+            },
+        });
+        var marker = "tls-" + Guid.NewGuid().ToString("N")[..8];
+        var message = System.Text.Encoding.UTF8.GetBytes($"<131>1 2026-12-06T02:00:00Z tls-sender app - - - {marker}");
+        await tls.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"{message.Length} "));
+        await tls.WriteAsync(message);
+        await tls.FlushAsync();
+        using var http = new HttpClient { BaseAddress = App.IngestorUrl };
+        await Eventually.WaitForAsync(async () => (await http.GetStringAsync("/metrics")).Contains("mutt_syslog_messages_received_total{transport=\"tls\"}"),
+            TimeSpan.FromSeconds(30), "the TLS syslog message to be received");
+    }
+
+    [Fact]
     public void Each_service_gets_only_what_it_reads_and_no_connection_string_names_the_superuser()
     {
         var ingestor = EnvironmentOf(App.Replicas["ingestor"][0].Pid);

@@ -3,14 +3,15 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Mutt.Testing;
 using Mutt.Core.Events;
+using Mutt.Ingestor.Snmp;
 using Mutt.Tests.Infrastructure;
 
 namespace Mutt.Tests.Integration;
 
 /// <summary>
-/// The shipped collector configs (deploy/rsyslog/99-mutt.conf, deploy/snmptrapd/snmptrapd.conf)
-/// run in the real daemons, pointed at a running Ingestor on high ports, while logger and snmptrap
-/// feed them.
+/// The shipped collector configs (deploy/rsyslog/*.conf, deploy/snmptrapd/snmptrapd.conf) run in the
+/// real daemons, pointed at a running Ingestor on high ports, while logger and snmptrap feed them.
+/// The default rsyslog file (99-mutt.conf, omrelp) is run end to end by RelpListenerTests.
 /// </summary>
 [Collection(InfrastructureCollection.Name)]
 public sealed partial class CollectorConfigTests(InfrastructureFixture infrastructure) : IDisposable
@@ -19,10 +20,10 @@ public sealed partial class CollectorConfigTests(InfrastructureFixture infrastru
 
     private static string Deploy(string path) => Path.Combine(ServiceProcess.FindRepositoryRoot(), "deploy", path);
 
-    /// <summary>The shipped rsyslog file with only target and port changed, plus a UDP input to feed it and a private work directory.</summary>
-    private string RsyslogConfig(int ingestorPort, int inputPort)
+    /// <summary>A shipped rsyslog file with only target and port changed, plus a UDP input to feed it and a private work directory.</summary>
+    private string RsyslogConfig(int ingestorPort, int inputPort, string file = "99-mutt-tcp.conf")
     {
-        var shipped = File.ReadAllText(Deploy("rsyslog/99-mutt.conf"));
+        var shipped = File.ReadAllText(Deploy("rsyslog/" + file));
         var adapted = TargetRegex().Replace(shipped, "target=\"127.0.0.1\"");
         adapted = PortRegex().Replace(adapted, $"port=\"{ingestorPort}\"", 1);
         Assert.NotEqual(shipped, adapted);
@@ -35,6 +36,34 @@ public sealed partial class CollectorConfigTests(InfrastructureFixture infrastru
             {adapted}
             """);
         return path;
+    }
+
+    [Fact]
+    public void Default_rsyslog_config_forwards_over_relp()
+    {
+        // The file operators install by default is the acknowledged path; plain TCP is the named alternative.
+        var shipped = File.ReadAllText(Deploy("rsyslog/99-mutt.conf"));
+        Assert.Contains("action(type=\"omrelp\"", shipped);
+        Assert.DoesNotContain("omfwd", shipped);
+        Assert.Contains("queue.saveOnShutdown=\"on\"", shipped);
+        Assert.Contains("action(type=\"omfwd\"", File.ReadAllText(Deploy("rsyslog/99-mutt-tcp.conf")));
+    }
+
+    [Theory]
+    [InlineData("99-mutt.conf", 2514)]
+    [InlineData("99-mutt-tcp.conf", 5514)]
+    [InlineData("99-mutt-tls.conf", 6514)]
+    public async Task Shipped_rsyslog_forwarding_configs_validate(string file, int port)
+    {
+        var shipped = File.ReadAllText(Deploy("rsyslog/" + file));
+        var config = Path.Combine(_dir, "rsyslog.conf");
+        Directory.CreateDirectory(Path.Combine(_dir, "work"));
+        File.WriteAllText(config, $"""
+            global(workDirectory="{Path.Combine(_dir, "work")}")
+            {shipped.Replace("mutt-ingestor.example.com", "127.0.0.1")}
+            """);
+        Assert.Contains($"port=\"{port}\"", shipped);
+        await NativeProcess.RunAsync("rsyslogd", ["-N1", "-f", config], TimeSpan.FromSeconds(30)); // throws on a non-zero exit
     }
 
     [Fact]
@@ -131,6 +160,57 @@ public sealed partial class CollectorConfigTests(InfrastructureFixture infrastru
             Assert.Equal("1.3.6.1.4.1.8072.2.3.0.3", v1.TrapOid);
             Assert.Equal("10.9.8.7", v1.Hostname);
             Assert.Contains(v1.Extra!["varbinds"].EnumerateArray(), v => v.GetProperty("value").GetString() == marker);
+        }
+        finally
+        {
+            await NativeProcess.StopAsync(snmptrapd, NativeProcess.SIGTERM, TimeSpan.FromSeconds(10));
+        }
+    }
+
+    /// <summary>
+    /// Why deploy/snmptrapd is best effort and not the durable path: snmptrapd answers an agent's
+    /// inform itself, whether or not the forward reached MUTT, and forwards the inform once without
+    /// waiting for a Response or retransmitting (net-snmp's forward_handler closes its session at once).
+    /// </summary>
+    [Fact]
+    public async Task Snmptrapd_relay_acknowledges_an_inform_that_mutt_never_answered()
+    {
+        // A receiver that never answers stands in for an Ingestor whose Redis is down (it stays silent too).
+        using var silent = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        var silentPort = ((System.Net.IPEndPoint)silent.Client.LocalEndPoint!).Port;
+        var inputPort = NativeProcess.FreeUdpPort();
+        var config = Path.Combine(_dir, "snmptrapd.conf");
+        File.WriteAllText(config, File.ReadAllText(Deploy("snmptrapd/snmptrapd.conf")).Replace("udp:mutt-ingestor.example.com:1162", $"udp:127.0.0.1:{silentPort}"));
+        var info = new ProcessStartInfo("snmptrapd", ["-f", "-Lo", "-C", "-c", config, "-p", Path.Combine(_dir, "snmptrapd.pid"), $"udp:127.0.0.1:{inputPort}"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.Environment["SNMP_PERSISTENT_DIR"] = Path.Combine(_dir, "snmp");
+        using var snmptrapd = Process.Start(info)!;
+        try
+        {
+            // snmpinform exits 0 only when a Response arrives: snmptrapd gives it one (retries cover its start-up).
+            await NativeProcess.RunAsync("snmpinform", ["-v", "2c", "-c", "public", "-r", "10", "-t", "1", $"127.0.0.1:{inputPort}", "1",
+                "1.3.6.1.4.1.8072.2.3.0.1", "1.3.6.1.4.1.8072.2.3.2.1", "s", "relayed-inform"], TimeSpan.FromSeconds(30));
+
+            // The forward went out as an inform, once: no Response came back and snmptrapd did not retransmit.
+            var forwarded = new List<SnmpTrap>();
+            using var quiet = new CancellationTokenSource(TimeSpan.FromSeconds(4));
+            try
+            {
+                while (true)
+                {
+                    var datagram = await silent.ReceiveAsync(quiet.Token);
+                    forwarded.Add(SnmpDecoder.Decode(datagram.Buffer));
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            var inform = Assert.Single(forwarded);
+            Assert.Equal("inform", inform.PduType);
+            Assert.Equal("1.3.6.1.4.1.8072.2.3.0.1", inform.TrapOid);
         }
         finally
         {

@@ -14,7 +14,7 @@ namespace Mutt.Tests.Integration;
 
 /// <summary>
 /// The RELP listener against real rsyslog omrelp (Debian rsyslog-relp) running the shipped
-/// deploy/rsyslog/99-mutt-relp.conf, and against a raw socket for the protocol's error paths.
+/// deploy/rsyslog/99-mutt.conf (the default rsyslog config), and against a raw socket for the protocol's error paths.
 /// </summary>
 [Collection(InfrastructureCollection.Name)]
 public sealed partial class RelpListenerTests(InfrastructureFixture infrastructure, ITestOutputHelper output) : IDisposable
@@ -27,7 +27,7 @@ public sealed partial class RelpListenerTests(InfrastructureFixture infrastructu
     /// </summary>
     public static string ShippedRelpConfig(int port)
     {
-        var shipped = File.ReadAllText(Path.Combine(ChildService.RepositoryRoot, "deploy", "rsyslog", "99-mutt-relp.conf"));
+        var shipped = File.ReadAllText(Path.Combine(ChildService.RepositoryRoot, "deploy", "rsyslog", "99-mutt.conf"));
         var adapted = TargetRegex().Replace(shipped, "target=\"127.0.0.1\"");
         adapted = PortRegex().Replace(adapted, $"port=\"{port}\"");
         adapted = adapted.Replace("action.resumeInterval=\"5\"", "action.resumeInterval=\"1\"");

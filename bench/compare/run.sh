@@ -3,7 +3,8 @@
 #   bench/compare/run.sh OLD_CHECKOUT NEW_CHECKOUT [pairs=3] [out=/tmp/mutt-compare-<time>]
 # Each checkout must be built in Release (dotnet build Mutt.sln -c Release; dotnet build bench/alerter
 # -c Release; dotnet build bench/e2e -c Release). For each pair it runs, old first then new:
-#   ingest   bench/ingest/run.sh (REST single events, REST batches of 100, syslog TCP), 8 s phases
+#   ingest   bench/ingest/run.sh (REST single events, REST batches of 100, syslog TCP and RELP beside
+#            rsyslog), 8 s phases
 #   alerter  bench/alerter, 300,000 events, batch 1000, 200 rules
 #   e2e      bench/e2e at full speed for 20 s, 2 Alerters, moog_batch_size=500 (zero loss checked)
 # Raw output goes to OUT/<bench>-<old|new>-<pair>.txt; the figures are summarised at the end.
