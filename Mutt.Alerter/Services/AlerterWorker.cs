@@ -10,14 +10,6 @@ using StackExchange.Redis;
 
 namespace Mutt.Alerter.Services;
 
-/// <summary>What /health reports about the worker.</summary>
-public sealed class AlerterState
-{
-    public volatile bool DatabaseAvailable = true;
-    public volatile bool Consuming;
-    public string? LastDatabaseError { get; set; }
-}
-
 /// <summary>
 /// The rules engine on <see cref="ReliableConsumer"/> (which owns the lease: take, heartbeat,
 /// janitor, returns, the ack): plan a batch (match it), write its audit rows, then in ONE Redis
@@ -106,35 +98,10 @@ public sealed class AlerterWorker(
         return new Batch(_planner.Plan(raw, rules.Current, trace), null, trace, started);
     }
 
-    /// <summary>Completes a batch under its batch span (the audit COPY and the Redis transaction become its children), ending its spans whatever happens.</summary>
-    public async Task CompleteAsync(LeasedBatch leased, Batch batch, CancellationToken stoppingToken)
-    {
-        if (batch.Shed is { } shed)
-        {
-            await ShedAsync(leased, shed);
-            return;
-        }
-        if (batch.Trace is null)
-        {
-            await CompleteMatchedAsync(leased, batch.Plan!, batch.Started, null, stoppingToken);
-            return;
-        }
-        Activity.Current = batch.Trace.Batch; // local to this async method: the consume loop's own is untouched
-        Exception? error = null;
-        try
-        {
-            await CompleteMatchedAsync(leased, batch.Plan!, batch.Started, batch.Trace, stoppingToken);
-        }
-        catch (Exception ex)
-        {
-            error = ex;
-            throw;
-        }
-        finally
-        {
-            batch.Trace.End(batch.Plan, leased.Committed, error);
-        }
-    }
+    public Task CompleteAsync(LeasedBatch leased, Batch batch, CancellationToken stoppingToken) => batch.Shed is { } shed
+        ? ShedAsync(leased, shed)
+        : BatchTrace.RunAsync(batch.Trace, batch.Plan,
+            () => CompleteMatchedAsync(leased, batch.Plan!, batch.Started, batch.Trace, stoppingToken), () => leased.Committed);
 
     private async Task CompleteMatchedAsync(LeasedBatch leased, BatchPlan plan, long started, BatchTrace? trace, CancellationToken stoppingToken)
     {

@@ -30,9 +30,10 @@ public sealed class ForwarderWorker(
     private readonly ForwarderOptions _o = options.Value;
     private readonly string _agentLocation = Environment.MachineName;
     private readonly ReliableQueue _queue = new(redis, options.Value.AlertQueue, options.Value.ProcessingPrefix, options.Value.HeartbeatPrefix, options.Value.PodName);
-    private readonly RateLimiter _limiter = new(redis, options.Value.RateLimitKey, options.Value.PodName);
-    private readonly CircuitBreaker _circuit = new(redis, options.Value.CircuitFailureThreshold, TimeSpan.FromSeconds(options.Value.CircuitOpenSeconds),
-        probeLease: TimeSpan.FromSeconds(options.Value.WebhookTimeoutSeconds + 10));
+    private readonly MoogGate _gate = new(
+        new CircuitBreaker(redis, options.Value.CircuitFailureThreshold, TimeSpan.FromSeconds(options.Value.CircuitOpenSeconds),
+            probeLease: TimeSpan.FromSeconds(options.Value.WebhookTimeoutSeconds + 10)),
+        new RateLimiter(redis, options.Value.RateLimitKey, options.Value.PodName), config, options.Value, metrics, logger);
     private readonly BackoffSchedule _backoff = new(TimeSpan.FromSeconds(options.Value.RetryBaseDelaySeconds), TimeSpan.FromSeconds(options.Value.RetryMaxDelaySeconds));
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -50,7 +51,7 @@ public sealed class ForwarderWorker(
 
     public async ValueTask<TakeDecision> BeforeTakeAsync(CancellationToken stoppingToken)
     {
-        if (await _circuit.IsHeldOpenAsync())
+        if (await _gate.IsHeldOpenAsync())
         {
             return TakeDecision.PauseFor(CircuitPoll);
         }
@@ -74,8 +75,7 @@ public sealed class ForwarderWorker(
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            var (decision, _, failures) = await _circuit.AcquireAsync();
-            metrics.CircuitState = (int)_circuit.LastSeen;
+            var (decision, failures) = await _gate.AcquireAsync();
             if (decision == CircuitDecision.Blocked)
             {
                 // Not sent, not dead-lettered: back to the queue until the circuit lets traffic through
@@ -84,11 +84,11 @@ public sealed class ForwarderWorker(
                 activity?.SetTag(MuttTracing.Tags.Outcome, "returned");
                 return;
             }
-            await WaitForRateSlotAsync(ct);
+            await _gate.WaitForRateSlotAsync(ct);
             var outcome = await client.SendAsync(body, ct);
             var step = DeliveryPolicy.Decide(outcome.Result, retries, _o.MaxRetries, failures > 0 || decision == CircuitDecision.Probe);
             retries = step.Retries;
-            var state = step.CircuitSuccess is { } success ? await RecordCircuitAsync(success) : _circuit.LastSeen;
+            var state = step.CircuitSuccess is { } success ? await _gate.RecordAsync(success) : _gate.LastSeen;
             metrics.Request(step.Status, outcome.Reason);
             switch (step.Action)
             {
@@ -153,38 +153,10 @@ public sealed class ForwarderWorker(
         }
     }
 
-    private async Task<CircuitState> RecordCircuitAsync(bool success)
-    {
-        var before = _circuit.LastSeen;
-        var state = await _circuit.RecordAsync(success);
-        metrics.CircuitState = (int)state;
-        if (state != before)
-        {
-            logger.LogWarning("Moogsoft circuit {Before} -> {After}", CircuitBreaker.Name(before), CircuitBreaker.Name(state));
-        }
-        return state;
-    }
-
-    private async Task WaitForRateSlotAsync(CancellationToken ct)
-    {
-        var limit = await config.GetInt64Async(DynamicConfigKeys.MoogRateLimit, _o.RateLimit);
-        var period = TimeSpan.FromSeconds(_o.RatePeriodSeconds);
-        while (true)
-        {
-            var wait = await _limiter.TryAcquireAsync(Math.Max(1, limit), period);
-            if (wait == TimeSpan.Zero)
-            {
-                return;
-            }
-            metrics.RateLimitHits.Add(1);
-            await Task.Delay(wait, ct);
-        }
-    }
-
     public async Task SampleAsync()
     {
         Volatile.Write(ref metrics.DlqDepth, await redis.GetDatabase().ListLengthAsync(_o.DlqName));
         Volatile.Write(ref metrics.ProcessingDepth, await _queue.InFlightAsync());
-        metrics.CircuitState = (int)await _circuit.ReadStateAsync();
+        await _gate.SampleAsync();
     }
 }
