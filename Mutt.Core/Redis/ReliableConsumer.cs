@@ -163,10 +163,12 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
         {
             await handler.CompleteAsync(batch, plan, stoppingToken).ConfigureAwait(false);
         }
-        catch (CompletionNotCommittedException)
+        catch (CompletionNotCommittedException ex)
         {
             Interlocked.Increment(ref _notCommitted);
             options.OnNotCommitted?.Invoke();
+            logger.LogError(ex, "The completion transaction of a batch of {Count} item(s) did not commit; nothing was acked, and {ProcessingList} goes back to {Queue}",
+                batch.Items.Length, queue.ProcessingKey, queue.SourceQueue);
             throw;
         }
         if (batch.Committed)
@@ -270,10 +272,13 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
                 }
                 await handler.SampleAsync().ConfigureAwait(false);
             }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception ex)
             {
                 // Any failure, not only Redis's: this loop ending would let the heartbeat lapse.
-                logger.LogError(ex, "Heartbeat/janitor pass failed; retrying");
+                if (!cancellationToken.IsCancellationRequested)
+                {
+                    logger.LogError(ex, "Heartbeat/janitor pass failed; retrying");
+                }
             }
             await DelayQuietlyAsync(tick, cancellationToken).ConfigureAwait(false);
         }

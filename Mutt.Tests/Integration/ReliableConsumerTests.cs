@@ -171,6 +171,31 @@ public sealed class ReliableConsumerTests(InfrastructureFixture infra)
     }
 
     [Fact]
+    public async Task A_batch_completing_longer_than_the_heartbeat_ttl_is_not_reclaimed_by_another_pods_janitor()
+    {
+        var keys = new Keys();
+        await PushAsync(keys, 3);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var slow = new Handler(keys.Out) { BeforeCommit = (_, ct) => release.Task.WaitAsync(ct) };
+        await using var owner = Start(keys, "pod-slow", slow);
+        var processing = owner.Consumer.Queue.ProcessingKey;
+        await Eventually.WaitForAsync(async () => await Db.ListLengthAsync(processing), n => n == 3, Deadline, "the slow batch leased");
+
+        var other = new Handler(keys.Out + ":other");
+        await using var janitor = Start(keys, "pod-other", other);
+        // Three heartbeat TTLs (2 s each) with the other pod's janitor passing every 200 ms.
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(6);
+        await Eventually.WaitForAsync(async () => (Len: await Db.ListLengthAsync(processing), Late: DateTime.UtcNow > until),
+            r => r.Len != 3 || r.Late, TimeSpan.FromSeconds(10), "the lease to outlive its TTL");
+        Assert.Equal(3, await Db.ListLengthAsync(processing));
+        Assert.Equal(0, await Db.ListLengthAsync(keys.Out + ":other"));
+
+        release.SetResult();
+        await Eventually.WaitForAsync(async () => (await OutAsync(keys)).Length, n => n == 3, Deadline, "the slow batch committed by its owner");
+        Assert.Equal(0, await Db.ListLengthAsync(processing));
+    }
+
+    [Fact]
     public async Task Shutdown_returns_in_flight_items_to_the_queue_in_order_and_removes_the_heartbeat()
     {
         var keys = new Keys();
