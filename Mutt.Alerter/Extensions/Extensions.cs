@@ -28,6 +28,7 @@ public static class Extensions
         builder.Services.AddSingleton<RuleStore>();
         builder.Services.AddSingleton<AuditWriter>();
         builder.Services.AddSingleton<RuleCache>();
+        builder.Services.AddSingleton<AlertQueueBackpressure>();
         builder.Services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<AlerterOptions>>().Value;

@@ -20,6 +20,7 @@ public sealed class AlerterMetrics
         DbWriteLatency = _meter.CreateHistogram<double>("mutt_db_write_latency_ms", "ms", "Database write latency");
         RegexTimeouts = _meter.CreateCounter<long>("mutt_alerter_regex_timeouts_total", description: "Rule regex matches that timed out (rule skipped for that event)");
         MetaAlerts = _meter.CreateCounter<long>("mutt_alerter_meta_alerts_total", description: "Unhandled-event meta-alerts fired by this worker");
+        CompletionsNotCommitted = _meter.CreateCounter<long>("mutt_alerter_completions_not_committed_total", description: "Completion transactions whose EXEC did not commit (nothing acked; the batch went back to the queue)");
         _meter.CreateObservableGauge("mutt_alerter_queue_depth", () => AlertQueueDepth, description: "Alert queue depth");
         _meter.CreateObservableGauge("mutt_alerter_cache_rules_count", () => RulesCount, description: "Rules in cache");
         _meter.CreateObservableGauge("mutt_alerter_cache_dev_hosts_count", () => DevHostsCount, description: "Dev hosts in cache");
@@ -35,6 +36,7 @@ public sealed class AlerterMetrics
     public Histogram<double> DbWriteLatency { get; }
     public Counter<long> RegexTimeouts { get; }
     public Counter<long> MetaAlerts { get; }
+    public Counter<long> CompletionsNotCommitted { get; }
 
     public long AlertQueueDepth { get; set; }
     public long IngestQueueDepth { get; set; }
@@ -43,4 +45,20 @@ public sealed class AlerterMetrics
     public long RulesCount { get; set; }
     public long DevHostsCount { get; set; }
     public long TeamsCount { get; set; }
+
+    private static readonly KeyValuePair<string, object?> Handled = new("status", "handled");
+    private static readonly KeyValuePair<string, object?> Unhandled = new("status", "unhandled");
+    private static readonly KeyValuePair<string, object?> Poison = new("status", "poison");
+    private static readonly KeyValuePair<string, object?> Error = new("status", "error");
+
+    /// <summary>Counts a committed batch's events by status.</summary>
+    public void RecordBatch(BatchPlan plan, double seconds)
+    {
+        if (plan.Handled > 0) { EventsProcessed.Add(plan.Handled, Handled); }
+        if (plan.Unhandled > 0) { EventsProcessed.Add(plan.Unhandled, Unhandled); }
+        if (plan.Poison > 0) { EventsProcessed.Add(plan.Poison, Poison); }
+        if (plan.Errors > 0) { EventsProcessed.Add(plan.Errors, Error); }
+        if (plan.RegexTimeouts > 0) { RegexTimeouts.Add(plan.RegexTimeouts); }
+        ProcessingLatency.Record(seconds);
+    }
 }

@@ -174,6 +174,17 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
         return item;
     }
 
+    /// <summary>
+    /// The batch's unhandled events counted per host (ordinal host names, in first-seen order), each
+    /// with the meta-alert to push if this batch's count crosses the host's threshold.
+    /// </summary>
+    public static List<(string Hostname, int Count, string MetaAlertJson)> UnhandledByHost(BatchPlan plan, int threshold, TimeSpan window, string team,
+        DateTime nowUtc, string? traceParent = null) =>
+        plan.Items.Where(i => i.UnhandledHost is not null)
+            .GroupBy(i => i.UnhandledHost!, StringComparer.Ordinal)
+            .Select(g => (g.Key, g.Count(), MetaAlertJson(g.Key, threshold, window, team, nowUtc, traceParent)))
+            .ToList();
+
     /// <summary>The meta-alert sent when a host's unhandled events reach the threshold within the window.</summary>
     public static string MetaAlertJson(string hostname, int threshold, TimeSpan window, string team, DateTime nowUtc, string? traceParent = null)
     {

@@ -87,6 +87,34 @@ public sealed class BatchTrace
         }
     }
 
+    /// <summary>
+    /// Runs a batch's completion under its batch span (the audit COPY and the Redis transaction
+    /// become its children), ending its spans whatever happens. Without a trace it just runs.
+    /// </summary>
+    public static async Task RunAsync(BatchTrace? trace, BatchPlan? plan, Func<Task> complete, Func<bool> committed)
+    {
+        if (trace is null)
+        {
+            await complete();
+            return;
+        }
+        Activity.Current = trace.Batch; // local to this async method: the caller's own is untouched
+        Exception? error = null;
+        try
+        {
+            await complete();
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+            throw;
+        }
+        finally
+        {
+            trace.End(plan, committed(), error);
+        }
+    }
+
     /// <summary>Ends every event span with its outcome, then the batch span.</summary>
     public void End(BatchPlan? plan, bool committed, Exception? error)
     {

@@ -28,3 +28,11 @@ public sealed class AlerterHealthCheck(AlerterState state, AlerterMetrics metric
         return Task.FromResult(HealthCheckResult.Healthy(data: data));
     }
 }
+
+/// <summary>What /health reports about the worker.</summary>
+public sealed class AlerterState
+{
+    public volatile bool DatabaseAvailable = true;
+    public volatile bool Consuming;
+    public string? LastDatabaseError { get; set; }
+}

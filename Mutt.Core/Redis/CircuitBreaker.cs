@@ -131,6 +131,25 @@ public sealed class CircuitBreaker(IConnectionMultiplexer redis, int failureThre
         return LastSeen;
     }
 
+    /// <summary>
+    /// Is the circuit OPEN with its open period still running (by the Redis server's clock)?
+    /// Read-only: the HALF_OPEN probe itself is claimed atomically by <see cref="AcquireAsync"/>.
+    /// </summary>
+    public async Task<bool> IsHeldOpenAsync()
+    {
+        if (await ReadStateAsync().ConfigureAwait(false) != CircuitState.Open)
+        {
+            return false;
+        }
+        var openedAt = (string?)await redis.GetDatabase().StringGetAsync(MuttKeys.MoogCircuitOpenedAt).ConfigureAwait(false);
+        if (!double.TryParse(openedAt, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+        {
+            return false;
+        }
+        var time = (await redis.GetServer(redis.GetEndPoints()[0]).TimeAsync().ConfigureAwait(false)).ToUniversalTime();
+        return (time - DateTime.UnixEpoch).TotalSeconds - seconds < openDuration.TotalSeconds;
+    }
+
     public static CircuitState Parse(string? value) => value switch
     {
         "OPEN" => CircuitState.Open,

@@ -7,8 +7,9 @@ namespace Mutt.Core.Redis;
 /// At-least-once consumption of a Redis list by one worker (the pod), shared by the Alerter
 /// and the Forwarder. A multiplexer shares one connection among all callers, so blocking pops
 /// (BLMOVE) are not an option; and LMOVE moves one item per round trip. So a batch is moved
-/// atomically by Lua from the queue into the worker's own processing list in one round trip; the worker acks by deleting that list (or by a transaction that also
-/// pushes its outputs), and a janitor returns the lists of workers whose heartbeat expired.
+/// atomically by Lua from the queue into the worker's own processing list in one round trip; the
+/// worker acks in the transaction that also pushes its outputs, and a janitor returns the lists of
+/// workers whose heartbeat expired. The life cycle around these steps is <see cref="ReliableConsumer"/>.
 /// </summary>
 public sealed class ReliableQueue
 {
@@ -45,18 +46,8 @@ public sealed class ReliableQueue
         return result.IsNull ? [] : (RedisValue[])result!;
     }
 
-    /// <summary>Acknowledges the whole current batch. Deleting the list is 1.6–2x faster than per-item LREM.</summary>
-    public Task AckAsync() => Db.KeyDeleteAsync(ProcessingKey);
-
-    /// <summary>
-    /// Starts a MULTI/EXEC that ends with the ack of the batch: outputs (alerts, retries, DLQ
-    /// entries) and the ack land together or not at all, so a crash can only cause a replay,
-    /// never a loss.
-    /// </summary>
+    /// <summary>Starts a batch's completion MULTI/EXEC; <see cref="LeasedBatch.CommitAsync"/> adds the ack and checks the result.</summary>
     public ITransaction BeginCompletion() => Db.CreateTransaction();
-
-    /// <summary>Adds the ack of the current batch to a completion transaction.</summary>
-    public Task AckIn(ITransaction transaction) => transaction.KeyDeleteAsync(ProcessingKey);
 
     /// <summary>Returns this worker's own in-flight items to the queue (graceful shutdown, or a restart under the same pod name).</summary>
     public async Task<long> ReturnInFlightAsync()

@@ -15,6 +15,7 @@ public sealed class ForwarderMetrics
         Latency = _meter.CreateHistogram<double>("mutt_moog_request_latency_seconds", "s", "Webhook request latency");
         RateLimitHits = _meter.CreateCounter<long>("mutt_moog_rate_limit_hits_total", description: "Times the shared rate limit (or a 429) made the forwarder wait");
         AlertsProcessed = _meter.CreateCounter<long>("mutt_moog_alerts_processed_total", description: "Alerts processed (success/dlq/error)");
+        CompletionsNotCommitted = _meter.CreateCounter<long>("mutt_moog_completions_not_committed_total", description: "Completion transactions whose EXEC did not commit (nothing acked; the batch went back to the queue)");
         _meter.CreateObservableGauge("mutt_moog_dlq_depth", () => Volatile.Read(ref DlqDepth), description: "Moog DLQ depth");
         _meter.CreateObservableGauge("mutt_moog_processing_list_depth", () => Volatile.Read(ref ProcessingDepth), description: "This worker's processing list depth");
         _meter.CreateObservableGauge("mutt_moog_circuit_state", () => Volatile.Read(ref CircuitState), description: "Circuit breaker state (0=CLOSED, 1=OPEN, 2=HALF_OPEN)");
@@ -24,6 +25,7 @@ public sealed class ForwarderMetrics
     public Histogram<double> Latency { get; }
     public Counter<long> RateLimitHits { get; }
     public Counter<long> AlertsProcessed { get; }
+    public Counter<long> CompletionsNotCommitted { get; }
 
     public long DlqDepth;
     public long ProcessingDepth;

@@ -1,0 +1,296 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging.Abstractions;
+using Mutt.Core.Redis;
+using Mutt.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace Mutt.Tests.Integration;
+
+/// <summary>
+/// The lease life cycle of <see cref="ReliableConsumer"/> against a real redis-server: what is in
+/// the queue, the processing lists and the output list is the observable outcome.
+/// </summary>
+[Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
+public sealed class ReliableConsumerTests(InfrastructureFixture infra)
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
+
+    private sealed class Keys
+    {
+        private readonly string _root = "test:consumer:" + Guid.NewGuid().ToString("N")[..8];
+        public string Queue => _root + ":queue";
+        public string Out => _root + ":out";
+        public string ProcessingPrefix => _root + ":processing";
+        public string HeartbeatPrefix => _root + ":heartbeat";
+        public string Block => _root + ":block";
+        public ReliableQueue QueueFor(IConnectionMultiplexer redis, string pod) => new(redis, Queue, ProcessingPrefix, HeartbeatPrefix, pod);
+    }
+
+    /// <summary>Commits every batch by pushing its items to the output list; each step can be overridden.</summary>
+    private sealed class Handler(string outKey) : IReliableBatchHandler<RedisValue[]>
+    {
+        public int BatchSize { get; init; } = 100;
+        public ConcurrentQueue<RedisValue[]> Taken { get; } = new();
+        public Func<LeasedBatch, CancellationToken, Task>? BeforeCommit { get; set; }
+        public Action<ITransaction>? AlsoInTransaction { get; set; }
+        public int Commits;
+
+        public ValueTask<TakeDecision> BeforeTakeAsync(CancellationToken stoppingToken) => ValueTask.FromResult(TakeDecision.Take(BatchSize));
+
+        public RedisValue[] Plan(LeasedBatch batch)
+        {
+            Taken.Enqueue(batch.Items);
+            return batch.Items;
+        }
+
+        public async Task CompleteAsync(LeasedBatch batch, RedisValue[] plan, CancellationToken stoppingToken)
+        {
+            if (BeforeCommit is { } before)
+            {
+                await before(batch, stoppingToken);
+            }
+            await batch.CommitAsync(tx =>
+            {
+                _ = tx.ListLeftPushAsync(outKey, plan);
+                AlsoInTransaction?.Invoke(tx);
+            });
+            Interlocked.Increment(ref Commits);
+        }
+    }
+
+    private sealed class Running(ReliableConsumer consumer, Task run, CancellationTokenSource stop) : IAsyncDisposable
+    {
+        public ReliableConsumer Consumer => consumer;
+
+        public async Task StopAsync()
+        {
+            await stop.CancelAsync();
+            await run.WaitAsync(Deadline);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await StopAsync();
+            stop.Dispose();
+        }
+    }
+
+    private Running Start(Keys keys, string pod, Handler handler, int inFlight = 1)
+    {
+        var consumer = new ReliableConsumer(keys.QueueFor(infra.Multiplexer, pod), new ReliableConsumerOptions
+        {
+            HeartbeatInterval = TimeSpan.FromMilliseconds(200),
+            HeartbeatTtl = TimeSpan.FromSeconds(2),
+            IdleMax = TimeSpan.FromMilliseconds(20),
+            MaxBatchesInFlight = inFlight,
+            RedisRetryDelay = TimeSpan.FromMilliseconds(50),
+        }, NullLogger.Instance);
+        var stop = new CancellationTokenSource();
+        return new Running(consumer, Task.Run(() => consumer.RunAsync(handler, stop.Token)), stop);
+    }
+
+    private IDatabase Db => infra.Multiplexer.GetDatabase();
+
+    private async Task PushAsync(Keys keys, int count)
+    {
+        // LPUSH at the producer end: item-0 is the oldest, taken first from the consumer (right) end.
+        await Db.ListLeftPushAsync(keys.Queue, Enumerable.Range(0, count).Select(i => (RedisValue)$"item-{i}").ToArray());
+    }
+
+    private async Task<string[]> OutAsync(Keys keys) => (await Db.ListRangeAsync(keys.Out)).Select(v => (string)v!).ToArray();
+
+    [Fact]
+    public async Task A_completion_whose_exec_does_not_commit_acks_nothing_and_the_batch_is_taken_again()
+    {
+        var keys = new Keys();
+        await Db.StringSetAsync(keys.Block, "1");
+        await PushAsync(keys, 5);
+        // A WATCH-style condition that fails while the block key exists: EXEC answers nil, nothing runs.
+        var handler = new Handler(keys.Out) { AlsoInTransaction = tx => tx.AddCondition(Condition.KeyNotExists(keys.Block)) };
+        await using var running = Start(keys, "pod-a", handler);
+
+        await Eventually.WaitForAsync(() => Task.FromResult(running.Consumer.NotCommitted), n => n >= 3, Deadline, "three uncommitted completions");
+        Assert.Equal(0, Volatile.Read(ref handler.Commits));
+        Assert.Empty(await OutAsync(keys));
+        Assert.True(handler.Taken.Count >= 3, "each uncommitted batch went back to the queue and was taken again");
+        Assert.All(handler.Taken, items => Assert.Equal(5, items.Length));
+
+        await Db.KeyDeleteAsync(keys.Block);
+        await Eventually.WaitForAsync(async () => (await OutAsync(keys)).Length, n => n == 5, Deadline, "the batch committed once unblocked");
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"item-{i}").Order(), (await OutAsync(keys)).Order());
+        Assert.Equal(0, await Db.ListLengthAsync(keys.Queue));
+        Assert.Equal(0, await Db.ListLengthAsync(running.Consumer.Queue.ProcessingKey));
+    }
+
+    [Fact]
+    public async Task An_aborted_exec_acks_nothing_and_outputs_nothing()
+    {
+        var keys = new Keys();
+        await PushAsync(keys, 4);
+        var abort = 1;
+        // A command Redis refuses while queuing (wrong arity): EXECABORT discards the whole transaction, ack included.
+        var handler = new Handler(keys.Out)
+        {
+            AlsoInTransaction = tx =>
+            {
+                if (Volatile.Read(ref abort) == 1)
+                {
+                    _ = tx.ExecuteAsync("LPUSH", keys.Out);
+                }
+            },
+        };
+        await using var running = Start(keys, "pod-abort", handler);
+
+        await Eventually.WaitForAsync(() => Task.FromResult(running.Consumer.NotCommitted), n => n >= 2, Deadline, "two aborted completions");
+        Assert.Equal(0, Volatile.Read(ref handler.Commits));
+        Assert.Empty(await OutAsync(keys));
+        Assert.Equal(4, await Db.ListLengthAsync(keys.Queue) + await Db.ListLengthAsync(running.Consumer.Queue.ProcessingKey));
+
+        Volatile.Write(ref abort, 0);
+        await Eventually.WaitForAsync(async () => (await OutAsync(keys)).Length, n => n == 4, Deadline, "the batch committed once EXEC is valid");
+        Assert.Equal(0, await Db.ListLengthAsync(running.Consumer.Queue.ProcessingKey));
+    }
+
+    [Fact]
+    public async Task A_dead_consumers_processing_list_is_reclaimed_by_the_janitor_and_a_live_ones_is_not()
+    {
+        var keys = new Keys();
+        var dead = keys.QueueFor(infra.Multiplexer, "pod-dead");
+        var alive = keys.QueueFor(infra.Multiplexer, "pod-alive");
+        await Db.ListRightPushAsync(dead.ProcessingKey, ["dead-1", "dead-2", "dead-3"]); // no heartbeat: its pod died
+        await Db.ListRightPushAsync(alive.ProcessingKey, ["alive-1"]);
+        await alive.HeartbeatAsync(TimeSpan.FromMinutes(1));
+        var handler = new Handler(keys.Out);
+        await using var running = Start(keys, "pod-janitor", handler);
+
+        await Eventually.WaitForAsync(async () => (await OutAsync(keys)).Length, n => n == 3, Deadline, "the dead pod's items delivered");
+        Assert.Equal(["dead-1", "dead-2", "dead-3"], (await OutAsync(keys)).Order());
+        Assert.Equal(0, await Db.ListLengthAsync(dead.ProcessingKey));
+        Assert.Equal(["alive-1"], (await Db.ListRangeAsync(alive.ProcessingKey)).Select(v => (string)v!));
+    }
+
+    [Fact]
+    public async Task A_batch_completing_longer_than_the_heartbeat_ttl_is_not_reclaimed_by_another_pods_janitor()
+    {
+        var keys = new Keys();
+        await PushAsync(keys, 3);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var slow = new Handler(keys.Out) { BeforeCommit = (_, ct) => release.Task.WaitAsync(ct) };
+        await using var owner = Start(keys, "pod-slow", slow);
+        var processing = owner.Consumer.Queue.ProcessingKey;
+        await Eventually.WaitForAsync(async () => await Db.ListLengthAsync(processing), n => n == 3, Deadline, "the slow batch leased");
+
+        var other = new Handler(keys.Out + ":other");
+        await using var janitor = Start(keys, "pod-other", other);
+        // Three heartbeat TTLs (2 s each) with the other pod's janitor passing every 200 ms.
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(6);
+        await Eventually.WaitForAsync(async () => (Len: await Db.ListLengthAsync(processing), Late: DateTime.UtcNow > until),
+            r => r.Len != 3 || r.Late, TimeSpan.FromSeconds(10), "the lease to outlive its TTL");
+        Assert.Equal(3, await Db.ListLengthAsync(processing));
+        Assert.Equal(0, await Db.ListLengthAsync(keys.Out + ":other"));
+
+        release.SetResult();
+        await Eventually.WaitForAsync(async () => (await OutAsync(keys)).Length, n => n == 3, Deadline, "the slow batch committed by its owner");
+        Assert.Equal(0, await Db.ListLengthAsync(processing));
+    }
+
+    [Fact]
+    public async Task Shutdown_returns_in_flight_items_to_the_queue_in_order_and_removes_the_heartbeat()
+    {
+        var keys = new Keys();
+        await PushAsync(keys, 3);
+        var handler = new Handler(keys.Out) { BeforeCommit = (_, ct) => Task.Delay(Timeout.Infinite, ct) };
+        var running = Start(keys, "pod-stop", handler);
+        var queue = running.Consumer.Queue;
+
+        await Eventually.WaitForAsync(async () => await Db.ListLengthAsync(queue.ProcessingKey), n => n == 3, Deadline, "the batch in flight");
+        Assert.True(await Db.KeyExistsAsync(queue.HeartbeatKey));
+        await running.DisposeAsync();
+
+        Assert.Equal(0, await Db.ListLengthAsync(queue.ProcessingKey));
+        Assert.False(await Db.KeyExistsAsync(queue.HeartbeatKey));
+        // Back at the consumer end, oldest last-in: taken next, in the original order.
+        Assert.Equal(["item-2", "item-1", "item-0"], (await Db.ListRangeAsync(keys.Queue)).Select(v => (string)v!));
+        Assert.Empty(await OutAsync(keys));
+    }
+
+    [Fact]
+    public async Task A_previous_runs_processing_list_is_returned_before_the_first_take()
+    {
+        var keys = new Keys();
+        var queue = keys.QueueFor(infra.Multiplexer, "pod-restart");
+        await Db.ListRightPushAsync(queue.ProcessingKey, ["old-1", "old-2"]);
+        await PushAsync(keys, 2);
+        var handler = new Handler(keys.Out) { BatchSize = 2 };
+        await using var running = Start(keys, "pod-restart", handler);
+
+        await Eventually.WaitForAsync(async () => (await OutAsync(keys)).Length, n => n == 4, Deadline, "all four items");
+        Assert.True(handler.Taken.TryPeek(out var first));
+        Assert.Equal(["old-1", "old-2"], first!.Select(v => (string)v!));
+        Assert.Equal(0, await Db.ListLengthAsync(queue.ProcessingKey));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task After_a_redis_error_nothing_new_is_taken_until_the_processing_list_is_back_in_the_queue(int inFlight)
+    {
+        var keys = new Keys();
+        await PushAsync(keys, 6);
+        var failed = 0;
+        var handler = new Handler(keys.Out)
+        {
+            BatchSize = 2,
+            // The first completion loses its Redis reply (as a dropped connection would).
+            BeforeCommit = (_, _) => Interlocked.Exchange(ref failed, 1) == 0
+                ? Task.FromException(new RedisConnectionException(ConnectionFailureType.SocketFailure, "simulated lost reply"))
+                : Task.CompletedTask,
+        };
+        await using var running = Start(keys, "pod-error", handler, inFlight);
+
+        await Eventually.WaitForAsync(async () => (await OutAsync(keys)).Length, n => n >= 6, Deadline, "all six items delivered");
+        var taken = handler.Taken.ToArray();
+        Assert.Equal(["item-0", "item-1"], taken[0].Select(v => (string)v!));
+        // The failed batch went back to the consumer end first, so the next completed batch starts with it again.
+        var afterError = taken.Skip(1).SkipWhile(b => (string)b[0]! != "item-0").ToArray();
+        Assert.NotEmpty(afterError);
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => $"item-{i}"), (await OutAsync(keys)).Distinct().Order());
+        Assert.Equal(0, await Db.ListLengthAsync(running.Consumer.Queue.ProcessingKey));
+        Assert.Equal(0, await Db.ListLengthAsync(keys.Queue));
+    }
+
+    [Fact]
+    public async Task With_two_batches_in_flight_each_commit_acks_exactly_the_oldest_batch()
+    {
+        var keys = new Keys();
+        await PushAsync(keys, 4);
+        var processing = keys.QueueFor(infra.Multiplexer, "pod-pipe").ProcessingKey;
+        var checkedFirstAck = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        var handler = new Handler(keys.Out) { BatchSize = 2 };
+        handler.BeforeCommit = async (batch, ct) =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                // Batch 1 commits only once batch 2 sits behind it in the same processing list.
+                await Eventually.WaitForAsync(async () => await Db.ListLengthAsync(processing), n => n == 4, Deadline, "batch 2 taken");
+            }
+            else
+            {
+                await checkedFirstAck.Task.WaitAsync(ct);
+            }
+        };
+        await using var running = Start(keys, "pod-pipe", handler, inFlight: 2);
+
+        await Eventually.WaitForAsync(async () => (await OutAsync(keys)).Length, n => n == 2, Deadline, "batch 1 committed");
+        // Batch 1's ack took exactly its own two items off the head; batch 2 is still leased.
+        Assert.Equal(["item-2", "item-3"], (await Db.ListRangeAsync(processing)).Select(v => (string)v!));
+        Assert.Equal(["item-0", "item-1"], (await OutAsync(keys)).Order());
+        checkedFirstAck.SetResult();
+
+        await Eventually.WaitForAsync(async () => (await OutAsync(keys)).Length, n => n == 4, Deadline, "batch 2 committed");
+        Assert.Equal(0, await Db.ListLengthAsync(processing));
+        Assert.Equal(2, handler.Taken.Count);
+    }
+}
