@@ -29,6 +29,21 @@ public sealed class TraceParentEnvelopeTests
 
     private static MuttEvent Read(byte[] item) => JsonSerializer.Deserialize(item, MuttJsonContext.Default.MuttEvent)!;
 
+    [Fact]
+    public void Only_a_recorded_activity_puts_a_traceparent_in_the_envelope()
+    {
+        // ASP.NET Core starts an unrecorded request activity even when nothing traces: it must not reach the queue.
+        using var unrecorded = new Activity("request").SetIdFormat(ActivityIdFormat.W3C).Start();
+        Assert.False(unrecorded.Recorded);
+        Assert.Null(MuttTracing.TraceParentOf(unrecorded));
+
+        using var recorded = new Activity("request").SetIdFormat(ActivityIdFormat.W3C);
+        recorded.ActivityTraceFlags = ActivityTraceFlags.Recorded;
+        recorded.Start();
+        Assert.Equal(recorded.Id, MuttTracing.TraceParentOf(recorded));
+        Assert.Null(MuttTracing.TraceParentOf(null));
+    }
+
     [Theory]
     [InlineData("""{"timestamp":"2025-03-15T11:00:00Z","message":"m","hostname":"h"}""", false)] // spliced bytes
     [InlineData("""{"timestamp":"2025-03-15T11:00:00Z","message":"m","hostname":"h","retry_count":7}""", false)] // re-serialised
