@@ -145,16 +145,32 @@ public sealed class SentinelSystemTests(InfrastructureFixture infra, ITestOutput
             var expected = $"127.0.0.1:{newMasterPort}";
             await Eventually.WaitForAsync(() => RedisMasterAsync(http, ingestUrl), m => m == expected, Deadline, "Ingestor /health 200 on the new master");
             await Eventually.WaitForAsync(() => RedisMasterAsync(http, alerterUrl), m => m == expected, Deadline, "Alerter /health 200 on the new master");
-            // Pub/sub renewed on the new master: DynamicConfig of both services, the Alerter's nudge listener.
-            var directOptions = ConfigurationOptions.Parse($"127.0.0.1:{newMasterPort},abortConnect=false");
-            cluster.ConfigureClient(directOptions);
-            using var direct = await ConnectionMultiplexer.ConnectAsync(directOptions);
-            // The library renews subscriptions after it reconnects, asynchronously: poll with the deadline.
-            var numsub = await Eventually.WaitForAsync(
-                async () => (RedisResult[])(await direct.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", MuttKeys.ConfigUpdatesChannel, MuttKeys.QueueNudgeChannel))!,
-                n => (long)n[1] >= 2 && (long)n[3] >= 1, Deadline, "config update (2) and nudge (1) subscribers on the new master");
-            Assert.True((long)numsub[1] >= 2, $"config update subscribers on the new master: {(long)numsub[1]}");
-            Assert.True((long)numsub[3] >= 1, $"nudge subscribers on the new master: {(long)numsub[3]}");
+            // Pub/sub renewed after the failover: DynamicConfig of both services, the Alerter's nudge listener.
+            // The library may subscribe on any data node (a PUBLISH on the master reaches a replica's
+            // subscribers through replication), so the subscribers of the new master and of the old one,
+            // now its replica, are counted together.
+            var nodes = new List<ConnectionMultiplexer>();
+            foreach (var port in new[] { newMasterPort!.Value, restarted.Port })
+            {
+                var options = ConfigurationOptions.Parse($"127.0.0.1:{port},abortConnect=false");
+                cluster.ConfigureClient(options);
+                nodes.Add(await ConnectionMultiplexer.ConnectAsync(options));
+            }
+            try
+            {
+                // The library renews subscriptions after it reconnects, asynchronously: poll with the deadline.
+                var subscribers = await Eventually.WaitForAsync(() => SubscribersAsync(nodes),
+                    n => n.Config >= 2 && n.Nudge >= 1, Deadline, "config update (2) and nudge (1) subscribers on the data nodes");
+                Assert.True(subscribers.Config >= 2, $"config update subscribers: {subscribers.Config}");
+                Assert.True(subscribers.Nudge >= 1, $"nudge subscribers: {subscribers.Nudge}");
+            }
+            finally
+            {
+                foreach (var node in nodes)
+                {
+                    await node.DisposeAsync();
+                }
+            }
             Assert.False(ingestor.HasExited || alerter.HasExited, "a service exited during the failover");
             // Neither password ever reaches a log line.
             var logs = ingestor.Output.Concat(alerter.Output).ToList();
@@ -249,5 +265,25 @@ public sealed class SentinelSystemTests(InfrastructureFixture infra, ITestOutput
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>PUBSUB NUMSUB of the config-update and nudge channels, summed over the given data nodes.</summary>
+    private static async Task<(long Config, long Nudge)> SubscribersAsync(IEnumerable<ConnectionMultiplexer> nodes)
+    {
+        long config = 0, nudge = 0;
+        foreach (var node in nodes)
+        {
+            try
+            {
+                var n = (RedisResult[])(await node.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", MuttKeys.ConfigUpdatesChannel, MuttKeys.QueueNudgeChannel))!;
+                config += (long)n[1];
+                nudge += (long)n[3];
+            }
+            catch (RedisException)
+            {
+                // a node still loading or refusing: counted on the next poll
+            }
+        }
+        return (config, nudge);
     }
 }

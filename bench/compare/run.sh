@@ -18,7 +18,8 @@ one() { # bench side pair
   local f="$out/$bench-$side-$pair.txt"
   echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >"$f"
   case "$bench" in
-    ingest) (cd "$dir" && SKIP_BUILD=1 DURATION=8s bench/ingest/run.sh) >>"$f" 2>&1 || echo "FAILED" >>"$f" ;;
+    # The new checkout's script for both builds (same phases, CPU per event), the REST and TCP phases only.
+    ingest) (cd "$new" && INGESTOR_ROOT="$dir" SKIP_BUILD=1 SKIP_RELP=1 SKIP_OMRELP=1 SKIP_RSYSLOG=1 DURATION=${DURATION:-5s} SYSLOG_COUNT=500000 bench/ingest/run.sh) >>"$f" 2>&1 || echo "FAILED" >>"$f" ;;
     alerter) (cd "$dir" && dotnet bench/alerter/bin/Release/net10.0/Mutt.Bench.Alerter.dll 300000 1000) >>"$f" 2>&1 || echo "FAILED" >>"$f" ;;
     e2e) (cd "$dir" && E2E_NO_BUILD=1 E2E_CONFIG="moog_batch_size=500" bench/e2e/run.sh --rate 0 --duration 20 --alerters 2 --connections 16 --out "$out/e2e-$side-$pair") >>"$f" 2>&1 || echo "FAILED" >>"$f" ;;
   esac
@@ -32,3 +33,5 @@ for bench in ${BENCHES:-ingest alerter e2e}; do
 done
 echo "compare: figures"
 grep -H -E "Requests/sec|events/s|msg/s|CPU|FAILED|zero loss|loss|end-to-end" "$out"/*.txt || true
+# Medians per side and new/old ratios: the machine is shared, so compare medians of interleaved runs.
+python3 "$(dirname "$0")/summary.py" "$out"

@@ -6,6 +6,8 @@
 # from the printed summary (the machine and its load matter; see RESULTS.md).
 # Switches (=1 skips): SKIP_REST, SKIP_BATCH, SKIP_SYSLOG (TCP), SKIP_RELP, SKIP_OMRELP (the RELP
 # phases with rsyslog as the sender), SKIP_RSYSLOG (the rsyslog reference receivers), SKIP_BUILD.
+# INGESTOR_ROOT=DIR runs the Release Ingestor of another checkout (built there) under this script,
+# so two builds are measured by the same phases (bench/compare/run.sh).
 # SYSLOG_COUNT (default 500,000) is the corpus every syslog phase sends; INGESTOR_LOG_LEVEL
 # (default Warning; empty = the service default, Information); GC_SERVER=1 for server GC;
 # DURATION, CONNECTIONS for the REST phases.
@@ -37,7 +39,7 @@ until rc ping >/dev/null 2>&1; do sleep 0.1; done
 
 ConnectionStrings__redis="127.0.0.1:$REDIS_PORT" ASPNETCORE_URLS="http://127.0.0.1:$HTTP_PORT" \
   MAX_INGEST_QUEUE_SIZE=100000000 LOG_LEVEL=${INGESTOR_LOG_LEVEL-Warning} SYSLOG_BIND=127.0.0.1 SYSLOG_PORT=$SYSLOG_PORT SNMP_BIND=127.0.0.1 SNMP_PORT=$SNMP_PORT RELP_PORT=$RELP_PORT \
-  DOTNET_gcServer=${GC_SERVER:-0} dotnet Mutt.Ingestor/bin/Release/net10.0/Mutt.Ingestor.dll >"$WORK/ingestor.log" 2>&1 &
+  DOTNET_gcServer=${GC_SERVER:-0} bash -c 'cd "$1" && exec dotnet Mutt.Ingestor/bin/Release/net10.0/Mutt.Ingestor.dll' _ "${INGESTOR_ROOT:-$ROOT}" >"$WORK/ingestor.log" 2>&1 &
 INGESTOR_PID=$!
 until curl -sf "http://127.0.0.1:$HTTP_PORT/health" >/dev/null; do sleep 0.2; done
 rss() { awk '/VmHWM/ {printf "%.0f MB peak RSS", $2/1024}' "/proc/$INGESTOR_PID/status"; }
