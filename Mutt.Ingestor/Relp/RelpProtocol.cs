@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
+using Mutt.Ingestor.Ingest;
 
 namespace Mutt.Ingestor.Relp;
 
@@ -64,16 +64,7 @@ public static class RelpProtocol
     /// event_timestamp) and the idempotent audit writes it once. The price: two byte-identical
     /// frames from one sender (same timestamp to the microsecond, same text) are audited once.
     /// </summary>
-    public static string CorrelationId(string sender, ReadOnlySpan<byte> data)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(Encoding.UTF8.GetBytes(sender));
-        hash.AppendData([0]);
-        hash.AppendData(data);
-        Span<byte> digest = stackalloc byte[32];
-        hash.GetHashAndReset(digest);
-        return "relp-" + Convert.ToHexStringLower(digest[..16]);
-    }
+    public static string CorrelationId(string sender, ReadOnlySpan<byte> data) => ResendStableId.Of("relp-", sender, data);
 
     private static void Write(IBufferWriter<byte> output, long txnr, string command, string data)
     {

@@ -126,14 +126,5 @@ public sealed class SnmpTrapWorker(IOptions<SnmpOptions> options, ListenerQueue 
     }
 
     /// <summary>"snmp-" + a hash of sender and datagram: a retransmitted inform (same request-id, same bytes) gets the same id.</summary>
-    public static string InformCorrelationId(string sender, ReadOnlySpan<byte> datagram)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(Encoding.UTF8.GetBytes(sender));
-        hash.AppendData([0]);
-        hash.AppendData(datagram);
-        Span<byte> digest = stackalloc byte[32];
-        hash.GetHashAndReset(digest);
-        return "snmp-" + Convert.ToHexStringLower(digest[..16]);
-    }
+    public static string InformCorrelationId(string sender, ReadOnlySpan<byte> datagram) => ResendStableId.Of("snmp-", sender, datagram);
 }

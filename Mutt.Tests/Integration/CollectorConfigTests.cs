@@ -125,17 +125,7 @@ public sealed partial class CollectorConfigTests(InfrastructureFixture infrastru
     {
         await using var host = await IngestorTestHost.StartAsync(infrastructure);
         var inputPort = NativeProcess.FreeUdpPort();
-        var shipped = File.ReadAllText(Deploy("snmptrapd/snmptrapd.conf"));
-        var config = Path.Combine(_dir, "snmptrapd.conf");
-        File.WriteAllText(config, shipped.Replace("udp:mutt-ingestor.example.com:1162", $"udp:127.0.0.1:{host.SnmpPort}"));
-        Assert.Contains($"udp:127.0.0.1:{host.SnmpPort}", File.ReadAllText(config));
-        var info = new ProcessStartInfo("snmptrapd", ["-f", "-Lo", "-C", "-c", config, "-p", Path.Combine(_dir, "snmptrapd.pid"), $"udp:127.0.0.1:{inputPort}"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        info.Environment["SNMP_PERSISTENT_DIR"] = Path.Combine(_dir, "snmp");
-        using var snmptrapd = Process.Start(info)!;
+        using var snmptrapd = StartShippedSnmptrapd(forwardTo: host.SnmpPort, listenOn: inputPort);
         try
         {
             var marker = "relayed-" + Guid.NewGuid().ToString("N")[..8];
@@ -179,15 +169,7 @@ public sealed partial class CollectorConfigTests(InfrastructureFixture infrastru
         using var silent = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
         var silentPort = ((System.Net.IPEndPoint)silent.Client.LocalEndPoint!).Port;
         var inputPort = NativeProcess.FreeUdpPort();
-        var config = Path.Combine(_dir, "snmptrapd.conf");
-        File.WriteAllText(config, File.ReadAllText(Deploy("snmptrapd/snmptrapd.conf")).Replace("udp:mutt-ingestor.example.com:1162", $"udp:127.0.0.1:{silentPort}"));
-        var info = new ProcessStartInfo("snmptrapd", ["-f", "-Lo", "-C", "-c", config, "-p", Path.Combine(_dir, "snmptrapd.pid"), $"udp:127.0.0.1:{inputPort}"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        info.Environment["SNMP_PERSISTENT_DIR"] = Path.Combine(_dir, "snmp");
-        using var snmptrapd = Process.Start(info)!;
+        using var snmptrapd = StartShippedSnmptrapd(forwardTo: silentPort, listenOn: inputPort);
         try
         {
             // snmpinform exits 0 only when a Response arrives: snmptrapd gives it one (retries cover its start-up).
@@ -216,6 +198,21 @@ public sealed partial class CollectorConfigTests(InfrastructureFixture infrastru
         {
             await NativeProcess.StopAsync(snmptrapd, NativeProcess.SIGTERM, TimeSpan.FromSeconds(10));
         }
+    }
+
+    /// <summary>Real snmptrapd with the shipped deploy/snmptrapd/snmptrapd.conf, its forward target rewritten to a local port.</summary>
+    private Process StartShippedSnmptrapd(int forwardTo, int listenOn)
+    {
+        var config = Path.Combine(_dir, "snmptrapd.conf");
+        File.WriteAllText(config, File.ReadAllText(Deploy("snmptrapd/snmptrapd.conf")).Replace("udp:mutt-ingestor.example.com:1162", $"udp:127.0.0.1:{forwardTo}"));
+        Assert.Contains($"udp:127.0.0.1:{forwardTo}", File.ReadAllText(config));
+        var info = new ProcessStartInfo("snmptrapd", ["-f", "-Lo", "-C", "-c", config, "-p", Path.Combine(_dir, "snmptrapd.pid"), $"udp:127.0.0.1:{listenOn}"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.Environment["SNMP_PERSISTENT_DIR"] = Path.Combine(_dir, "snmp");
+        return Process.Start(info)!;
     }
 
     public void Dispose()

@@ -48,6 +48,31 @@ public sealed class IngestorTestHost : IAsyncDisposable
     public HttpClient Http { get; }
     public IReadOnlyCollection<string> Output => _process.Output;
 
+    /// <summary>
+    /// An Ingestor started against a Redis of the test's own that is then stopped (the collection's Redis is
+    /// untouched); <see cref="StoppedRedis.StartAgainAsync"/> brings it back on the same port and folder.
+    /// </summary>
+    public static async Task<(IngestorTestHost Host, StoppedRedis Redis)> StartWithRedisDownAsync(InfrastructureFixture infrastructure, string name)
+    {
+        var dir = Path.Combine(infrastructure.Root, name + "-" + Guid.NewGuid().ToString("N")[..8]);
+        var redis = await RedisServer.StartAsync(dir, appendOnly: false);
+        try
+        {
+            var host = await StartAsync(infrastructure, new Dictionary<string, string?> { ["ConnectionStrings__redis"] = redis.ConnectionString });
+            return (host, new StoppedRedis(dir, redis.Port));
+        }
+        finally
+        {
+            await redis.DisposeAsync();
+        }
+    }
+
+    /// <summary>A stopped Redis of a test's own, to be started again where it was.</summary>
+    public sealed record StoppedRedis(string Dir, int Port)
+    {
+        public Task<RedisServer> StartAgainAsync() => RedisServer.StartAsync(Dir, port: Port, appendOnly: false);
+    }
+
     public static async Task<IngestorTestHost> StartAsync(InfrastructureFixture infrastructure, IReadOnlyDictionary<string, string?>? settings = null,
         string readyPath = "/health")
     {

@@ -66,15 +66,9 @@ public sealed class SnmpListenerTests(InfrastructureFixture infrastructure)
     [Fact]
     public async Task Inform_is_not_answered_while_redis_is_down_and_is_answered_once_it_is_stored()
     {
-        // A Redis of this test's own, so it can be stopped without touching the collection's.
-        var dir = Path.Combine(infrastructure.Root, "inform-redis-" + Guid.NewGuid().ToString("N")[..8]);
-        var redis = await RedisServer.StartAsync(dir, appendOnly: false);
-        var port = redis.Port;
-        await using var host = await IngestorTestHost.StartAsync(infrastructure, new Dictionary<string, string?>
-        {
-            ["ConnectionStrings__redis"] = redis.ConnectionString,
-        });
-        await redis.DisposeAsync();
+        var (started, stopped) = await IngestorTestHost.StartWithRedisDownAsync(infrastructure, "inform-redis");
+        await using var host = started;
+        RedisServer? redis = null;
         try
         {
             // snmpinform exits non-zero ("Timeout") when no Response PDU arrives: the Ingestor must stay silent.
@@ -83,7 +77,7 @@ public sealed class SnmpListenerTests(InfrastructureFixture infrastructure)
             await Eventually.WaitForAsync(async () => (await host.MetricsAsync()).Contains("mutt_snmp_dropped_total{reason=\"redis_unavailable\"}"),
                 TimeSpan.FromSeconds(30), "the unanswered inform to be counted");
 
-            redis = await RedisServer.StartAsync(dir, port: port, appendOnly: false);
+            redis = await stopped.StartAgainAsync();
             using var client = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
             // With Redis back the inform is answered (exit 0), and it is already in the queue when the answer arrives: read
             // once, no polling, because the Response is sent only after the LPUSH returned.
@@ -99,7 +93,10 @@ public sealed class SnmpListenerTests(InfrastructureFixture infrastructure)
         }
         finally
         {
-            await redis.DisposeAsync();
+            if (redis is not null)
+            {
+                await redis.DisposeAsync();
+            }
         }
     }
 

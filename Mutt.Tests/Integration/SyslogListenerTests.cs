@@ -84,15 +84,9 @@ public sealed class SyslogListenerTests(InfrastructureFixture infrastructure)
     [Fact]
     public async Task Tcp_sender_is_held_while_redis_is_down_without_memory_growth_and_everything_arrives_after()
     {
-        // A Redis of this test's own, so it can be stopped without touching the collection's.
-        var dir = Path.Combine(infrastructure.Root, "tcp-redis-" + Guid.NewGuid().ToString("N")[..8]);
-        var redis = await RedisServer.StartAsync(dir, appendOnly: false);
-        var port = redis.Port;
-        await using var host = await IngestorTestHost.StartAsync(infrastructure, new Dictionary<string, string?>
-        {
-            ["ConnectionStrings__redis"] = redis.ConnectionString,
-        });
-        await redis.DisposeAsync();
+        var (started, stopped) = await IngestorTestHost.StartWithRedisDownAsync(infrastructure, "tcp-redis");
+        await using var host = started;
+        RedisServer? redis = null;
         try
         {
             const int total = 100_000;
@@ -128,7 +122,7 @@ public sealed class SyslogListenerTests(InfrastructureFixture infrastructure)
             var growth = RssBytes(host.Pid) - rssBefore;
             Assert.True(growth < 40L * 1024 * 1024, $"Ingestor RSS grew by {growth / 1024 / 1024} MiB while Redis was down");
 
-            redis = await RedisServer.StartAsync(dir, port: port, appendOnly: false);
+            redis = await stopped.StartAgainAsync();
             await writer.WaitAsync(TimeSpan.FromSeconds(60));
             client.Client.Shutdown(SocketShutdown.Send);
             using var check = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
@@ -138,7 +132,10 @@ public sealed class SyslogListenerTests(InfrastructureFixture infrastructure)
         }
         finally
         {
-            await redis.DisposeAsync();
+            if (redis is not null)
+            {
+                await redis.DisposeAsync();
+            }
         }
     }
 
