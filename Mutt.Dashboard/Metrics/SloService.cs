@@ -36,7 +36,7 @@ public sealed class SloService(IFlowMetrics flow, DynamicConfig config, IOptions
         var ingestTarget = await config.GetDoubleAsync(DynamicConfigKeys.SloIngestSuccessTarget, 0.995);
         var forwardTarget = await config.GetDoubleAsync(DynamicConfigKeys.SloForwardSuccessTarget, 0.99);
         var prometheus = await FromPrometheusAsync(window, ct);
-        long ingestGood, ingestTotal, moogGood, moogTotal;
+        double ingestGood, ingestTotal, moogGood, moogTotal;
         string source;
         if (prometheus is { } p)
         {
@@ -57,20 +57,27 @@ public sealed class SloService(IFlowMetrics flow, DynamicConfig config, IOptions
             DateTimeOffset.UtcNow);
     }
 
-    public static SloComponent Component(string name, double target, long good, long total)
+    /// <summary>
+    /// good and total are Prometheus' increase() figures (fractional: extrapolated to the window's edges) or
+    /// Redis counts. Availability is their exact ratio, as the spec's rate() query gives it; only the shown
+    /// counts are rounded (159.9 good of 200 shows as 160, and 7.6 of 10.9 does not become 8 of 11 = 72.7 %).
+    /// </summary>
+    public static SloComponent Component(string name, double target, double good, double total)
     {
         var budget = Math.Round(1 - target, 6);
+        var shownGood = (long)Math.Round(good);
+        var shownTotal = (long)Math.Round(total);
         if (total <= 0)
         {
-            return new SloComponent(name, target, budget, null, null, "no_data", good, total);
+            return new SloComponent(name, target, budget, null, null, "no_data", shownGood, shownTotal);
         }
-        var availability = (double)good / total;
+        var availability = good / total;
         var burn = budget <= 0 ? (availability >= 1 ? 0 : double.PositiveInfinity) : (1 - availability) / budget;
         var status = burn <= 1.0 ? "ok" : burn <= 2.0 ? "warning" : "critical";
-        return new SloComponent(name, target, budget, Math.Round(availability, 6), double.IsFinite(burn) ? Math.Round(burn, 4) : null, status, good, total);
+        return new SloComponent(name, target, budget, Math.Round(availability, 6), double.IsFinite(burn) ? Math.Round(burn, 4) : null, status, shownGood, shownTotal);
     }
 
-    private async Task<(long, long, long, long)?> FromPrometheusAsync(long windowHours, CancellationToken ct)
+    private async Task<(double, double, double, double)?> FromPrometheusAsync(long windowHours, CancellationToken ct)
     {
         var url = options.Value.PROMETHEUS_URL;
         if (string.IsNullOrWhiteSpace(url))
@@ -81,14 +88,13 @@ public sealed class SloService(IFlowMetrics flow, DynamicConfig config, IOptions
         {
             using var client = http.CreateClient();
             client.Timeout = TimeSpan.FromSeconds(2);
-            async Task<long> Query(string promql)
+            async Task<double> Query(string promql)
             {
                 var json = await client.GetStringAsync($"{url.TrimEnd('/')}/api/v1/query?query={Uri.EscapeDataString(promql)}", ct);
                 using var doc = JsonDocument.Parse(json);
                 var result = doc.RootElement.GetProperty("data").GetProperty("result");
-                // increase() extrapolates to the window's edges, so counts are fractional: round, not truncate
-                // (159.9 good of 200 must not show as 159).
-                return result.GetArrayLength() == 0 ? 0 : (long)Math.Round(double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture));
+                // increase() extrapolates to the window's edges, so counts are fractional: kept as they are (Component).
+                return result.GetArrayLength() == 0 ? 0 : double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture);
             }
             var w = $"{windowHours}h";
             return (await Query($"sum(increase(mutt_ingest_requests_total{{status=\"success\"}}[{w}]))"),
