@@ -15,7 +15,14 @@ var app = builder.Build();
 app.UseDashboardPipeline();
 app.MapDefaultEndpoints();
 app.MapLoginEndpoints();
-app.MapManagementApi();
+app.MapDashboardOpenApi();
+app.MapRulesApi();
+app.MapHostsApi();
+app.MapTeamsApi();
+app.MapAuditApi();
+app.MapConfigApi();
+app.MapDeadLettersApi();
+app.MapMetricsApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode().RequireAuthorization();
 await app.RunAsync();
 

@@ -179,9 +179,25 @@ public static class Extensions
         return builder;
     }
 
+    private const string CorrelationIdInstalled = "mutt.correlation_id_middleware";
+
+    /// <summary>
+    /// Correlation ids for every response. Call it first in a pipeline whose middleware can answer
+    /// by itself (authentication, rate limiting), so refused responses carry X-Correlation-ID too;
+    /// <see cref="MapDefaultEndpoints"/> adds it when nobody did. Installed at most once.
+    /// </summary>
+    public static WebApplication UseCorrelationId(this WebApplication app)
+    {
+        if (((IApplicationBuilder)app).Properties.TryAdd(CorrelationIdInstalled, true))
+        {
+            app.UseMiddleware<CorrelationIdMiddleware>();
+        }
+        return app;
+    }
+
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        app.UseMiddleware<CorrelationIdMiddleware>();
+        app.UseCorrelationId();
         // Created now, not on the first scrape: a MeterListener only sees measurements made after it starts.
         app.Services.GetRequiredService<PrometheusExporter>();
         var service = app.Environment.ServiceName();

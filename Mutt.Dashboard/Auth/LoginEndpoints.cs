@@ -10,9 +10,10 @@ namespace Mutt.Dashboard.Auth;
 
 public static class LoginEndpoints
 {
-    /// <summary>Middleware order: correlation ids come from MapDefaultEndpoints; then ?api_key= exchange, version headers, metrics, auth.</summary>
+    /// <summary>Middleware order: correlation ids first (so refused responses carry one too), then version headers, metrics, ?api_key= exchange, auth.</summary>
     public static WebApplication UseDashboardPipeline(this WebApplication app)
     {
+        app.UseCorrelationId();
         if (!app.Environment.IsDevelopment())
         {
             app.UseExceptionHandler();

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Mutt.Core.Configuration;
 using Mutt.Core.DeadLetters;
+using Mutt.Dashboard.Apis;
 using Mutt.Dashboard.Auth;
 using Mutt.Dashboard.Data;
 using Mutt.Dashboard.Metrics;
@@ -50,6 +51,7 @@ public static class Extensions
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddRadzenComponents();
         builder.Services.AddHttpClient();
+        builder.Services.AddDashboardOpenApi();
 
         builder.Services.AddSingleton<DashboardMetrics>();
         builder.Services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));
