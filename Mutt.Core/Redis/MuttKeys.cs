@@ -21,6 +21,8 @@ public static class MuttKeys
     public const string UnhandledPrefix = "mutt:unhandled";
     public const string ConfigPrefix = "mutt:config";
     public const string ConfigUpdatesChannel = "mutt:config:updates";
+    /// <summary>The Dashboard publishes here when a named API key is created or revoked: every service holding an <c>ApiKeyRing</c> reloads at once.</summary>
+    public const string AuthUpdatesChannel = "mutt:auth:updates";
 
     public const string MoogRateLimit = "mutt:rate_limit:moog";
     public const string MoogCircuitState = "mutt:circuit:moog:state";

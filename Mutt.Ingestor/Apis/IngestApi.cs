@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Mutt.Core.Telemetry;
 using Mutt.Ingestor.Ingest;
+using Mutt.ServiceDefaults.Security;
 using StackExchange.Redis;
 
 namespace Mutt.Ingestor.Apis;
@@ -21,6 +22,8 @@ public sealed partial class IngestApiJsonContext : JsonSerializerContext;
 public static class IngestApi
 {
     public const string ApiKeyHeader = "X-API-KEY";
+    /// <summary>The <c>surface</c> label of mutt_auth_failures_total for this endpoint.</summary>
+    public const string AuthSurface = "ingest";
 
     public static IEndpointRouteBuilder MapIngestApi(this IEndpointRouteBuilder app)
     {
@@ -36,21 +39,30 @@ public static class IngestApi
     }
 
     public static async Task<Results<Accepted<IngestAccepted>, ValidationProblem, ProblemHttpResult>> IngestAsync(
-        HttpContext context, IOptions<IngestOptions> options, IngestAuth auth, QueueDepthSampler sampler, IngestWriter writer,
+        HttpContext context, IOptions<IngestOptions> options, IngestAuth auth, AuthFailureGuard guard, QueueDepthSampler sampler, IngestWriter writer,
         IngestMetrics metrics, ThroughputCounters counters, ILogger<IngestAccepted> logger)
     {
         var started = Stopwatch.GetTimestamp();
         var settings = options.Value;
         try
         {
-            if (!auth.IsAuthorized(context.Request.Headers[ApiKeyHeader].ToString()))
+            if (guard.RefuseIfBlocked(context, AuthSurface))
             {
-                metrics.Request("fail", "auth");
+                metrics.Request("fail", "rate_limited", IngestAuth.NoKey);
+                return TypedResults.Problem("Too many failed API key checks from this address; retry later.",
+                    statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests");
+            }
+            var key = auth.Authenticate(context.Request.Headers[ApiKeyHeader].ToString());
+            if (key is null)
+            {
+                guard.RecordFailure(context.Connection.RemoteIpAddress, AuthSurface);
+                metrics.Request("fail", "auth", IngestAuth.NoKey);
+                logger.LogWarning("Ingest request from {Address} refused: invalid or missing API key", context.Connection.RemoteIpAddress);
                 return TypedResults.Problem("invalid or missing API key", statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized");
             }
             if (await sampler.IsFullAsync())
             {
-                metrics.Request("fail", "backpressure");
+                metrics.Request("fail", "backpressure", key);
                 context.Response.Headers.RetryAfter = settings.INGEST_RETRY_AFTER_SECONDS.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 return TypedResults.Problem($"The ingest queue is full ({sampler.LastDepth} of {sampler.Cap}); retry later.",
                     statusCode: StatusCodes.Status503ServiceUnavailable, title: "Backpressure");
@@ -59,12 +71,12 @@ public static class IngestApi
             var limit = settings.INGEST_MAX_BODY_BYTES;
             if (context.Request.ContentLength > limit)
             {
-                return TooLarge(metrics, $"The body may be at most {limit} bytes.");
+                return TooLarge(metrics, key, $"The body may be at most {limit} bytes.");
             }
             var (buffer, length) = await ReadBodyAsync(context, limit);
             if (buffer is null)
             {
-                return TooLarge(metrics, $"The body may be at most {limit} bytes.");
+                return TooLarge(metrics, key, $"The body may be at most {limit} bytes.");
             }
             // The queue items carry this span's context: the Alerter and Forwarder continue the request's trace.
             using var send = MuttTracing.Ingestor.StartActivity(MuttTracing.Spans.IngestSend, ActivityKind.Producer);
@@ -93,15 +105,15 @@ public static class IngestApi
             switch (batch.Outcome)
             {
                 case BatchOutcome.TooLarge:
-                    return TooLarge(metrics, batch.Detail!);
+                    return TooLarge(metrics, key, batch.Detail!);
                 case BatchOutcome.InvalidJson when batch.Errors.Count == 0:
-                    metrics.Request("fail", "invalid_json");
+                    metrics.Request("fail", "invalid_json", key);
                     return TypedResults.Problem(batch.Detail, statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON");
                 case BatchOutcome.InvalidJson:
-                    metrics.Request("fail", "invalid_json");
+                    metrics.Request("fail", "invalid_json", key);
                     return TypedResults.ValidationProblem(batch.Errors, detail: batch.Detail, title: "Malformed JSON");
                 case BatchOutcome.Invalid:
-                    metrics.Request("fail", "validation");
+                    metrics.Request("fail", "validation", key);
                     return TypedResults.ValidationProblem(batch.Errors,
                         detail: "No event of this request was enqueued; fix the listed fields and send it again.");
             }
@@ -125,7 +137,7 @@ public static class IngestApi
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
-                metrics.Request("fail", "redis_error");
+                metrics.Request("fail", "redis_error", key);
                 send?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
                 logger.LogWarning("Could not enqueue {Count} events: {Error}", values.Length, ex.GetType().Name);
                 context.Response.Headers.RetryAfter = settings.INGEST_RETRY_AFTER_SECONDS.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -135,13 +147,13 @@ public static class IngestApi
             {
                 // On the master, not yet confirmed by INGEST_WAIT_REPLICAS replicas: a failover now could lose it,
                 // so the sender must not forget it. Its retry may duplicate the event (at-least-once).
-                metrics.Request("fail", "replica_timeout");
+                metrics.Request("fail", "replica_timeout", key);
                 send?.SetStatus(ActivityStatusCode.Error, "replica_timeout");
                 context.Response.Headers.RetryAfter = settings.INGEST_RETRY_AFTER_SECONDS.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 return TypedResults.Problem($"The events were not confirmed by {writer.Replicas} Redis replica(s) in time; retry later.",
                     statusCode: StatusCodes.Status503ServiceUnavailable, title: "Replica timeout");
             }
-            metrics.Request("success", "ok");
+            metrics.Request("success", "ok", key);
             metrics.Events.Add(values.Length, new KeyValuePair<string, object?>("source", "rest"));
             counters.Add(values.Length);
             if (batch.CorrelationIds.Count == 1)
@@ -156,9 +168,9 @@ public static class IngestApi
         }
     }
 
-    private static ProblemHttpResult TooLarge(IngestMetrics metrics, string detail)
+    private static ProblemHttpResult TooLarge(IngestMetrics metrics, string key, string detail)
     {
-        metrics.Request("fail", "too_large");
+        metrics.Request("fail", "too_large", key);
         return TypedResults.Problem(detail, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Payload too large");
     }
 

@@ -1,3 +1,4 @@
+using Mutt.Core.Auth;
 using Mutt.Core.Configuration;
 using Mutt.Ingestor.Apis;
 using Mutt.Ingestor.Ingest;
@@ -5,6 +6,7 @@ using Mutt.Ingestor.Services;
 using Mutt.Ingestor.Snmp;
 using Mutt.Ingestor.Syslog;
 using Mutt.ServiceDefaults;
+using Mutt.ServiceDefaults.Security;
 using StackExchange.Redis;
 
 namespace Mutt.Ingestor.Extensions;
@@ -31,6 +33,15 @@ public static class Extensions
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, IngestApiJsonContext.Default));
 
         services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));
+        // Named ingest keys live in PostgreSQL (api_keys); without a database only the legacy key works.
+        // No health check: ingest must not stop when PostgreSQL does (the last loaded keys stay valid).
+        if (!string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("muttdb")))
+        {
+            builder.AddMuttNpgsqlDataSource(healthCheck: false);
+            services.AddApiKeyRing(builder.Configuration, MuttRoles.Ingest);
+        }
+        services.AddSingleton<IIngestKeyValidator, IngestKeyValidator>();
+        services.AddSingleton<AuthFailureGuard>();
         services.AddSingleton<IngestAuth>();
         services.AddHostedService(sp => sp.GetRequiredService<IngestAuth>());
         services.AddSingleton<IngestWriter>();

@@ -45,6 +45,7 @@ public sealed class IngestMetrics
     public Counter<long> SnmpDropped { get; }
     public Counter<long> PushFailures { get; }
 
-    public void Request(string status, string reason) =>
-        Requests.Add(1, new KeyValuePair<string, object?>("status", status), new KeyValuePair<string, object?>("reason", reason));
+    /// <param name="key">The API key's name (<see cref="IngestKeyValidator.LegacyKeyName"/> for the legacy key, <see cref="IngestAuth.NoKey"/> without one): which source sends what.</param>
+    public void Request(string status, string reason, string key) =>
+        Requests.Add(1, new KeyValuePair<string, object?>("status", status), new KeyValuePair<string, object?>("reason", reason), new KeyValuePair<string, object?>("key", key));
 }

@@ -9,6 +9,9 @@ using Mutt.Forwarder.Services;
 using Mutt.Ingestor.Ingest;
 using Mutt.Remediation.Services;
 using Mutt.ServiceDefaults;
+using Mutt.ServiceDefaults.Security;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
 
 using Mutt.Tests.Infrastructure;
 
@@ -36,7 +39,7 @@ public sealed partial class MetricsExpositionGoldenTests
         actual.Append(Shape("mutt-ingestor", "Mutt.Ingestor", meters =>
         {
             var m = new IngestMetrics(meters, new QueueDepthSampler(null!, null!, Options.Create(new IngestOptions())));
-            m.Request("success", "ok");
+            m.Request("success", "ok", "legacy:INGEST_API_KEY");
             m.Events.Add(1, L("source", "rest"));
             m.Latency.Record(0.01);
             m.SyslogReceived.Add(1, L("transport", "udp"));
@@ -91,6 +94,12 @@ public sealed partial class MetricsExpositionGoldenTests
             var h = new HealthMetrics(meters);
             var redis = new HealthReportEntry(HealthStatus.Unhealthy, null, TimeSpan.Zero, null, null);
             h.PublishAsync(new HealthReport(new Dictionary<string, HealthReportEntry> { ["StackExchange.Redis"] = redis }, TimeSpan.Zero), default).GetAwaiter().GetResult();
+        }));
+
+        actual.Append(Shape("ingestor and dashboard", "Mutt.Auth", meters =>
+        {
+            using var guard = new AuthFailureGuard(meters, new ConfigurationBuilder().Build(), NullLogger<AuthFailureGuard>.Instance);
+            guard.RecordFailure(System.Net.IPAddress.Loopback, "sign_in");
         }));
 
         if (Environment.GetEnvironmentVariable("MUTT_UPDATE_GOLDEN") == "1")
