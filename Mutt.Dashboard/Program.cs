@@ -15,6 +15,7 @@ var app = builder.Build();
 app.UseDashboardPipeline();
 app.MapDefaultEndpoints();
 app.MapLoginEndpoints();
+app.MapOidcSignIn(app.Configuration);
 app.MapDashboardOpenApi();
 app.MapRulesApi();
 app.MapHostsApi();
@@ -23,7 +24,9 @@ app.MapAuditApi();
 app.MapConfigApi();
 app.MapDeadLettersApi();
 app.MapMetricsApi();
-app.MapRazorComponents<App>().AddInteractiveServerRenderMode().RequireAuthorization();
+app.MapUsersApi();
+app.MapApiKeysApi();
+app.MapRazorComponents<App>().AddInteractiveServerRenderMode().RequireAuthorization(MuttPolicies.Viewer);
 await app.RunAsync();
 
 namespace Mutt.Dashboard

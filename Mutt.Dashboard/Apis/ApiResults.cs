@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Mutt.Dashboard.Auth;
 using Mutt.Dashboard.Services;
 
 namespace Mutt.Dashboard.Apis;
@@ -23,7 +24,8 @@ public static class ApiResults
         return new ChangeContext(
             context.User.FindFirstValue(ClaimTypes.Name) ?? "unknown",
             reason,
-            context.Items[Microsoft.Extensions.Hosting.Extensions.CorrelationIdHeader] as string);
+            context.Items[Microsoft.Extensions.Hosting.Extensions.CorrelationIdHeader] as string,
+            context.User.Role());
     }
 
     /// <summary>A <see cref="ChangeResult{T}"/> as the route's union: <paramref name="ok"/> on success, else 404, 409 or 400 naming the fields.</summary>
@@ -33,6 +35,8 @@ public static class ApiResults
             ChangeStatus.Ok => ok(result.Value!),
             ChangeStatus.NotFound => TypedResults.NotFound(),
             ChangeStatus.Conflict => TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Already exists"),
+            ChangeStatus.Forbidden => TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
+                detail: "Your role does not allow this change (viewer < operator < admin)."),
             _ => TypedResults.ValidationProblem(result.Errors!),
         };
 

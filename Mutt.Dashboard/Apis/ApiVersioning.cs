@@ -28,8 +28,9 @@ public static class ApiVersioning
     /// </summary>
     public static void MapVersioned(this IEndpointRouteBuilder app, string tag, Action<RouteGroupBuilder, bool> map)
     {
-        map(app.MapGroup("/api/v2").RequireAuthorization().WithTags(tag), true);
-        map(app.MapGroup("/api/v1").RequireAuthorization().WithTags(tag + " (v1)"), false);
+        // Viewer is every route's floor; routes that change something add RequireOperator() or the admin policy.
+        map(app.MapGroup("/api/v2").RequireAuthorization(Auth.MuttPolicies.Viewer).WithTags(tag), true);
+        map(app.MapGroup("/api/v1").RequireAuthorization(Auth.MuttPolicies.Viewer).WithTags(tag + " (v1)"), false);
     }
 
     /// <summary>Names only the canonical route (endpoint names must be unique).</summary>

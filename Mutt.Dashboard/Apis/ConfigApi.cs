@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Mutt.Dashboard.Services;
 using static Mutt.Dashboard.Apis.ApiResults;
 
+using Mutt.Dashboard.Auth;
+
 namespace Mutt.Dashboard.Apis;
 
 public sealed record ConfigRequest([property: JsonPropertyName("value")] string? Value, [property: JsonPropertyName("reason")] string? Reason);
@@ -16,7 +18,7 @@ public static class ConfigApi
         {
             g.MapGet("/config", GetConfig).Named(v2, "GetConfig").WithSummary("Every dynamic configuration key with its value and default");
             g.MapGet("/config/{key}", GetConfigKey).Named(v2, "GetConfigKey").WithSummary("One dynamic configuration key");
-            g.MapPut("/config/{key}", SetConfigKey).Named(v2, "SetConfigKey").WithSummary("Set a dynamic configuration key (validated, audited, published)");
+            g.MapPut("/config/{key}", SetConfigKey).Named(v2, "SetConfigKey").WithSummary("Set a dynamic configuration key (validated, audited, published)").RequireOperator();
         });
         return app;
     }

@@ -7,6 +7,8 @@ using Mutt.Core.Events;
 using Mutt.Dashboard.DeadLetters;
 using static Mutt.Dashboard.Apis.ApiResults;
 
+using Mutt.Dashboard.Auth;
+
 namespace Mutt.Dashboard.Apis;
 
 public sealed record DeadLetterPage(
@@ -26,9 +28,9 @@ public static class DeadLettersApi
             g.MapGet("/dlq", Queues).Named(v2, "DlqQueues").WithSummary("The dead-letter queues and their depths");
             g.MapGet("/dlq/{queue}", ListDlq).Named(v2, "ListDlq").WithSummary("Entries of a dead-letter queue, oldest first");
             g.MapGet("/dlq/{queue}/{id}", GetDlq).Named(v2, "GetDlq").WithSummary("One dead letter with its replay history");
-            g.MapPost("/dlq/{queue}/{id}/replay", ReplayDlq).Named(v2, "ReplayDlq").WithSummary("Replay one dead letter to its source queue");
-            g.MapPost("/dlq/{queue}/replay", ReplayAllDlq).Named(v2, "ReplayAllDlq").WithSummary("Replay every entry of a dead-letter queue");
-            g.MapDelete("/dlq/{queue}/{id}", DeleteDlq).Named(v2, "DeleteDlq").WithSummary("Delete one dead letter");
+            g.MapPost("/dlq/{queue}/{id}/replay", ReplayDlq).Named(v2, "ReplayDlq").WithSummary("Replay one dead letter to its source queue").RequireOperator();
+            g.MapPost("/dlq/{queue}/replay", ReplayAllDlq).Named(v2, "ReplayAllDlq").WithSummary("Replay every entry of a dead-letter queue").RequireOperator();
+            g.MapDelete("/dlq/{queue}/{id}", DeleteDlq).Named(v2, "DeleteDlq").WithSummary("Delete one dead letter").RequireOperator();
         });
         return app;
     }

@@ -4,6 +4,8 @@ using Mutt.Dashboard.Data;
 using Mutt.Dashboard.Services;
 using static Mutt.Dashboard.Apis.ApiResults;
 
+using Mutt.Dashboard.Auth;
+
 namespace Mutt.Dashboard.Apis;
 
 public sealed record DevHostRequest([property: JsonPropertyName("hostname")] string? Hostname, [property: JsonPropertyName("reason")] string? Reason);
@@ -16,8 +18,8 @@ public static class HostsApi
         app.MapVersioned("Hosts", (g, v2) =>
         {
             g.MapGet("/dev-hosts", ListDevHosts).Named(v2, "ListDevHosts").WithSummary("List development hosts");
-            g.MapPost("/dev-hosts", AddDevHost).Named(v2, "AddDevHost").WithSummary("Mark a host as a development host");
-            g.MapDelete("/dev-hosts/{hostname}", DeleteDevHost).Named(v2, "DeleteDevHost").WithSummary("Make a development host a production host again");
+            g.MapPost("/dev-hosts", AddDevHost).Named(v2, "AddDevHost").WithSummary("Mark a host as a development host").RequireOperator();
+            g.MapDelete("/dev-hosts/{hostname}", DeleteDevHost).Named(v2, "DeleteDevHost").WithSummary("Make a development host a production host again").RequireOperator();
         });
         return app;
     }

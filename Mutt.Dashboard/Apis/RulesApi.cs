@@ -5,6 +5,8 @@ using Mutt.Dashboard.Data;
 using Mutt.Dashboard.Services;
 using static Mutt.Dashboard.Apis.ApiResults;
 
+using Mutt.Dashboard.Auth;
+
 namespace Mutt.Dashboard.Apis;
 
 public sealed record RuleRequest
@@ -48,9 +50,9 @@ public static class RulesApi
         {
             g.MapGet("/rules", ListRules).Named(v2, "ListRules").WithSummary("List all alert rules");
             g.MapGet("/rules/{id:int}", GetRule).Named(v2, "GetRule").WithSummary("Get an alert rule");
-            g.MapPost("/rules", CreateRule).Named(v2, "CreateRule").WithSummary("Create an alert rule");
-            g.MapPut("/rules/{id:int}", UpdateRule).Named(v2, "UpdateRule").WithSummary("Update an alert rule");
-            g.MapDelete("/rules/{id:int}", DeleteRule).Named(v2, "DeleteRule").WithSummary("Delete an alert rule");
+            g.MapPost("/rules", CreateRule).Named(v2, "CreateRule").WithSummary("Create an alert rule").RequireOperator();
+            g.MapPut("/rules/{id:int}", UpdateRule).Named(v2, "UpdateRule").WithSummary("Update an alert rule").RequireOperator();
+            g.MapDelete("/rules/{id:int}", DeleteRule).Named(v2, "DeleteRule").WithSummary("Delete an alert rule").RequireOperator();
             g.MapPost("/rules/test", TestRules).Named(v2, "TestRules").WithSummary("Match a sample event with the Alerter's matcher");
         });
         return app;

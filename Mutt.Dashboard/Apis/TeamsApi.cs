@@ -4,6 +4,8 @@ using Mutt.Dashboard.Data;
 using Mutt.Dashboard.Services;
 using static Mutt.Dashboard.Apis.ApiResults;
 
+using Mutt.Dashboard.Auth;
+
 namespace Mutt.Dashboard.Apis;
 
 public sealed record TeamRequest([property: JsonPropertyName("hostname")] string? Hostname, [property: JsonPropertyName("team_assignment")] string? TeamAssignment, [property: JsonPropertyName("reason")] string? Reason);
@@ -16,9 +18,9 @@ public static class TeamsApi
         app.MapVersioned("Teams", (g, v2) =>
         {
             g.MapGet("/teams", ListTeams).Named(v2, "ListTeams").WithSummary("List device team assignments");
-            g.MapPost("/teams", AddTeam).Named(v2, "AddTeam").WithSummary("Assign a device to a team");
-            g.MapPut("/teams/{hostname}", UpdateTeam).Named(v2, "UpdateTeam").WithSummary("Change a device's team");
-            g.MapDelete("/teams/{hostname}", DeleteTeam).Named(v2, "DeleteTeam").WithSummary("Remove a device's team assignment");
+            g.MapPost("/teams", AddTeam).Named(v2, "AddTeam").WithSummary("Assign a device to a team").RequireOperator();
+            g.MapPut("/teams/{hostname}", UpdateTeam).Named(v2, "UpdateTeam").WithSummary("Change a device's team").RequireOperator();
+            g.MapDelete("/teams/{hostname}", DeleteTeam).Named(v2, "DeleteTeam").WithSummary("Remove a device's team assignment").RequireOperator();
         });
         return app;
     }

@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
@@ -13,14 +12,12 @@ public static class ApiKeyDefaults
     public const string PolicyScheme = "ApiKeyOrSession";
     public const string HeaderName = "X-API-KEY";
     public const string QueryName = "api_key";
-    /// <summary>The principal recorded as changed_by for API-key callers; signed-in operators are "webui".</summary>
-    public const string ApiKeyPrincipal = "api-key";
-    public const string WebUiPrincipal = "webui";
+
+    /// <summary>The <c>surface</c> labels of mutt_auth_failures_total.</summary>
+    public const string ApiSurface = "dashboard_api";
+    public const string SignInSurface = "sign_in";
 
     public static bool IsApi(HttpRequest request) => request.Path.StartsWithSegments("/api");
-
-    /// <summary>Constant-time comparison so the response time does not leak how much of the key was right.</summary>
-    public static bool Matches(string? candidate, string? expected) => ApiKeyComparer.Matches(candidate, expected);
 
     /// <summary>
     /// The current WEBUI_API_KEY: from the secret store (Vault, refreshed without restart) when it
@@ -31,21 +28,28 @@ public static class ApiKeyDefaults
             ? fromStore
             : services.GetRequiredService<IOptions<DashboardOptions>>().Value.WEBUI_API_KEY;
 
-    public static ClaimsPrincipal Principal(string name, string scheme) =>
-        new(new ClaimsIdentity([new Claim(ClaimTypes.Name, name)], scheme));
+    public static Task WriteUnauthorizedAsync(HttpContext context) =>
+        WriteProblemAsync(context, StatusCodes.Status401Unauthorized, "Unauthorized", "A valid X-API-KEY header or a signed-in session is required.");
 
-    public static Task WriteUnauthorizedAsync(HttpContext context)
+    public static Task WriteForbiddenAsync(HttpContext context) =>
+        WriteProblemAsync(context, StatusCodes.Status403Forbidden, "Forbidden",
+            $"Your role ({context.User.Role() ?? "none"}) does not allow this; it needs a stronger role (viewer < operator < admin).");
+
+    private static Task WriteProblemAsync(HttpContext context, int status, string title, string detail)
     {
-        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-        return Results.Problem(statusCode: 401, title: "Unauthorized",
-            detail: "A valid X-API-KEY header or a signed-in session is required.").ExecuteAsync(context);
+        context.Response.StatusCode = status;
+        return Results.Problem(statusCode: status, title: title, detail: detail).ExecuteAsync(context);
     }
 }
 
 public sealed class ApiKeyOptions : AuthenticationSchemeOptions;
 
-/// <summary>Authenticates API calls by the X-API-KEY header against WEBUI_API_KEY.</summary>
-public sealed class ApiKeyHandler(IOptionsMonitor<ApiKeyOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+/// <summary>
+/// Authenticates API calls by the X-API-KEY header: the legacy WEBUI_API_KEY or a named key
+/// (<see cref="DashboardKeys"/>). A wrong key counts against the caller's address
+/// (<see cref="AuthFailureGuard"/>) and is logged without the key.
+/// </summary>
+public sealed class ApiKeyHandler(IOptionsMonitor<ApiKeyOptions> options, ILoggerFactory logger, UrlEncoder encoder, DashboardKeys keys, AuthFailureGuard guard)
     : AuthenticationHandler<ApiKeyOptions>(options, logger, encoder)
 {
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -54,13 +58,18 @@ public sealed class ApiKeyHandler(IOptionsMonitor<ApiKeyOptions> options, ILogge
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
-        if (!ApiKeyDefaults.Matches(values.ToString(), ApiKeyDefaults.Expected(Context.RequestServices)))
+        if (keys.Validate(values.ToString()) is not { } key)
         {
+            guard.RecordFailure(Context.Connection.RemoteIpAddress, ApiKeyDefaults.ApiSurface);
+            Logger.LogWarning("API request {Method} {Path} from {Address} refused: invalid API key",
+                Request.Method, Request.Path.Value, Context.Connection.RemoteIpAddress);
             return Task.FromResult(AuthenticateResult.Fail("Invalid API key."));
         }
-        var ticket = new AuthenticationTicket(ApiKeyDefaults.Principal(ApiKeyDefaults.ApiKeyPrincipal, Scheme.Name), Scheme.Name);
-        return Task.FromResult(AuthenticateResult.Success(ticket));
+        var principal = MuttPolicies.Principal(key.Name, key.Role, "api-key", Scheme.Name);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name)));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) => ApiKeyDefaults.WriteUnauthorizedAsync(Context);
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) => ApiKeyDefaults.WriteForbiddenAsync(Context);
 }

@@ -96,7 +96,7 @@ public sealed class EventAuditStore(NpgsqlDataSource db)
 /// <summary>config_audit_log (spec 003 audit_logger): who changed what, old and new values, why, under which correlation id.</summary>
 public sealed class ConfigAuditStore(NpgsqlDataSource db)
 {
-    public static async Task WriteAsync(NpgsqlConnection conn, ChangeContext change, string operation, string tableName, string recordId,
+    public static async Task WriteAsync(NpgsqlConnection conn, ChangeContext change, string operation, string tableName, string? recordId,
         object? oldValues, object? newValues, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand(
@@ -108,7 +108,7 @@ public sealed class ConfigAuditStore(NpgsqlDataSource db)
                 new() { Value = change.ChangedBy },
                 new() { Value = operation },
                 new() { Value = tableName },
-                new() { Value = recordId },
+                new() { Value = (object?)recordId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
                 new() { Value = oldValues is null ? DBNull.Value : JsonSerializer.Serialize(oldValues), NpgsqlDbType = NpgsqlDbType.Jsonb },
                 new() { Value = newValues is null ? DBNull.Value : JsonSerializer.Serialize(newValues), NpgsqlDbType = NpgsqlDbType.Jsonb },
                 new() { Value = (object?)change.Reason ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
@@ -116,6 +116,19 @@ public sealed class ConfigAuditStore(NpgsqlDataSource db)
             },
         };
         await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Everyone who appears in the trail (users and keys), for the "who" filter.</summary>
+    public async Task<IReadOnlyList<string>> PeopleAsync(CancellationToken ct = default)
+    {
+        await using var cmd = db.CreateCommand("SELECT DISTINCT changed_by FROM config_audit_log ORDER BY changed_by LIMIT 500");
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var names = new List<string>();
+        while (await reader.ReadAsync(ct))
+        {
+            names.Add(reader.GetString(0));
+        }
+        return names;
     }
 
     public async Task<Page<ConfigAuditRow>> QueryAsync(ConfigAuditFilter filter, int page, int pageSize, CancellationToken ct = default)

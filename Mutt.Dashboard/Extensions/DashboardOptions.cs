@@ -7,5 +7,7 @@ public sealed class DashboardOptions
     public string WEBUI_API_KEY { get; set; } = "";
     public int AUDIT_LOG_PAGE_SIZE { get; set; } = 50;
     public string? PROMETHEUS_URL { get; set; }
+    /// <summary>A session (cookie and open page) ends after this many minutes without a request or an interaction.</summary>
+    public int DASHBOARD_SESSION_IDLE_MINUTES { get; set; } = 30;
 #pragma warning restore CA1707
 }

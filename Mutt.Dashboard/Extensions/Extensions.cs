@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Authentication.Cookies;
 using Mutt.Core.Configuration;
 using Mutt.Core.DeadLetters;
 using Mutt.Dashboard.Apis;
@@ -26,27 +25,10 @@ public static class Extensions
             .Validate<Mutt.Core.Secrets.ISecretStore>((o, secrets) => !string.IsNullOrEmpty(o.WEBUI_API_KEY)
                 || !string.IsNullOrEmpty(secrets.Get(Mutt.Core.Secrets.SecretNames.WebUiApiKey)), "WEBUI_API_KEY must be set (configuration or Vault).")
             .Validate(o => o.AUDIT_LOG_PAGE_SIZE is > 0 and <= 1000, "AUDIT_LOG_PAGE_SIZE must be 1-1000.")
+            .Validate(o => o.DASHBOARD_SESSION_IDLE_MINUTES is > 0 and <= 1440, "DASHBOARD_SESSION_IDLE_MINUTES must be 1-1440.")
             .ValidateOnStart();
 
-        builder.Services.AddAuthentication(ApiKeyDefaults.PolicyScheme)
-            .AddPolicyScheme(ApiKeyDefaults.PolicyScheme, "API key or session", o =>
-                o.ForwardDefaultSelector = ctx => ctx.Request.Headers.ContainsKey(ApiKeyDefaults.HeaderName)
-                    ? ApiKeyDefaults.Scheme : CookieAuthenticationDefaults.AuthenticationScheme)
-            .AddScheme<ApiKeyOptions, ApiKeyHandler>(ApiKeyDefaults.Scheme, _ => { })
-            .AddCookie(o =>
-            {
-                o.LoginPath = "/login";
-                o.Cookie.Name = "mutt.session";
-                o.Cookie.HttpOnly = true;
-                o.Cookie.SameSite = SameSiteMode.Strict;
-                o.SlidingExpiration = true;
-                o.ExpireTimeSpan = TimeSpan.FromHours(8);
-                o.Events.OnRedirectToLogin = ctx => ApiKeyDefaults.IsApi(ctx.Request)
-                    ? ApiKeyDefaults.WriteUnauthorizedAsync(ctx.HttpContext)
-                    : RedirectAsync(ctx);
-            });
-        builder.Services.AddAuthorization();
-        builder.Services.AddCascadingAuthenticationState();
+        builder.AddDashboardAuth();
 
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddRadzenComponents();
@@ -59,6 +41,7 @@ public static class Extensions
         builder.Services.AddSingleton<HostStore>();
         builder.Services.AddSingleton<EventAuditStore>();
         builder.Services.AddSingleton<ConfigAuditStore>();
+        builder.Services.AddSingleton<AuditedTransactions>();
         builder.Services.AddSingleton<ManagementService>();
         builder.Services.AddSingleton<RuleTester>();
         builder.Services.AddSingleton<ServiceMetricsScraper>();
@@ -66,11 +49,5 @@ public static class Extensions
         builder.Services.AddSingleton<SloService>();
         builder.Services.AddSingleton(sp => new DeadLetterOperations(sp.GetRequiredService<IConnectionMultiplexer>()));
         return builder;
-    }
-
-    private static Task RedirectAsync(Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> ctx)
-    {
-        ctx.Response.Redirect(ctx.RedirectUri);
-        return Task.CompletedTask;
     }
 }

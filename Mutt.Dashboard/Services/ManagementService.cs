@@ -1,3 +1,4 @@
+using Mutt.Core.Auth;
 using Mutt.Core.Configuration;
 using Mutt.Core.Redis;
 using Mutt.Core.Rules;
@@ -9,10 +10,13 @@ using StackExchange.Redis;
 
 namespace Mutt.Dashboard.Services;
 
-/// <summary>Who is changing something, why, and under which correlation id (spec 003 audit_logger).</summary>
-public sealed record ChangeContext(string ChangedBy, string? Reason, string? CorrelationId);
+/// <summary>
+/// Who is changing something (a user or key name: config_audit_log.changed_by), with which role,
+/// why, and under which correlation id (spec 003 audit_logger).
+/// </summary>
+public sealed record ChangeContext(string ChangedBy, string? Reason, string? CorrelationId, string? Role);
 
-public enum ChangeStatus { Ok, NotFound, Conflict, Invalid }
+public enum ChangeStatus { Ok, NotFound, Conflict, Invalid, Forbidden }
 
 public sealed record ChangeResult<T>(ChangeStatus Status, T? Value = default, IDictionary<string, string[]>? Errors = null)
 {
@@ -24,7 +28,7 @@ public sealed record ChangeResult<T>(ChangeStatus Status, T? Value = default, ID
 /// commit in one transaction, then the change is published on mutt:config:updates so the
 /// Alerters reload at once instead of at their next cache interval.
 /// </summary>
-public sealed class ManagementService(NpgsqlDataSource db, IConnectionMultiplexer redis, DynamicConfig config, DashboardMetrics metrics, ILogger<ManagementService> logger)
+public sealed class ManagementService(NpgsqlDataSource db, IConnectionMultiplexer redis, DynamicConfig config, AuditedTransactions transactions, ILogger<ManagementService> logger)
 {
     public const string RulesChannelMessage = "rules";
     public const string DevHostsChannelMessage = "dev_hosts";
@@ -160,6 +164,10 @@ public sealed class ManagementService(NpgsqlDataSource db, IConnectionMultiplexe
     /// <summary>Sets a spec 004 dynamic config key through DynamicConfig.SetAsync (which publishes the key name).</summary>
     public async Task<ChangeResult<ConfigEntry>> SetConfigAsync(string key, string? value, ChangeContext change, CancellationToken ct = default)
     {
+        if (!MuttRoles.Satisfies(change.Role, MuttRoles.Operator))
+        {
+            return new(ChangeStatus.Forbidden);
+        }
         var definition = DynamicConfigKeys.Find(key);
         if (definition is null)
         {
@@ -197,26 +205,9 @@ public sealed class ManagementService(NpgsqlDataSource db, IConnectionMultiplexe
 
     private static string Id(int id) => id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    private async Task<ChangeResult<T>> WriteAsync<T>(string operation, string channelMessage, ChangeContext change, Func<NpgsqlConnection, Task<ChangeResult<T>>> work, CancellationToken ct)
-    {
-        var result = await metrics.TimeDbAsync(operation, async () =>
-        {
-            await using var conn = await db.OpenConnectionAsync(ct);
-            await using var tx = await conn.BeginTransactionAsync(ct);
-            var outcome = await work(conn);
-            if (outcome.Status == ChangeStatus.Ok)
-            {
-                await tx.CommitAsync(ct);
-            }
-            return outcome;
-        });
-        if (result.Status == ChangeStatus.Ok)
-        {
-            await redis.GetDatabase().PublishAsync(RedisChannel.Literal(MuttKeys.ConfigUpdatesChannel), channelMessage);
-            logger.LogInformation("{Operation} by {ChangedBy} committed and published on {Channel}", operation, change.ChangedBy, MuttKeys.ConfigUpdatesChannel);
-        }
-        return result;
-    }
+    /// <summary>Rules, hosts and teams are changed by operators and admins; the Alerters reload on the channel message.</summary>
+    private Task<ChangeResult<T>> WriteAsync<T>(string operation, string channelMessage, ChangeContext change, Func<NpgsqlConnection, Task<ChangeResult<T>>> work, CancellationToken ct) =>
+        transactions.RunAsync(operation, MuttRoles.Operator, change, MuttKeys.ConfigUpdatesChannel, channelMessage, work, ct);
 }
 
 public sealed record ConfigEntry(
