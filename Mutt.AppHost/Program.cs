@@ -55,6 +55,12 @@ var dbManager = builder.AddProject<Projects.Mutt_DbManager>("dbmanager")
     .WithEnvironment("DB_USER", DbUser)
     .WithEnvironment("DB_PASS_CURRENT", dbPassword)
     .WithEnvironment("DB_SEED", builder.ExecutionContext.IsRunMode ? "true" : "false");
+// A local run gets a first admin ("admin", password generated into .mutt/parameters.json as admin-password).
+// A deployment bootstraps its first admin as docs/operations.md says (BOOTSTRAP_ADMIN_* or WEBUI_API_KEY).
+if (local.IsRunMode)
+{
+    dbManager.WithEnvironment("BOOTSTRAP_ADMIN_USER", "admin").WithEnvironment("BOOTSTRAP_ADMIN_PASSWORD", local.Parameter("admin-password"));
+}
 
 var sink = builder.AddProject<Projects.Mutt_MoogSink>("moog-sink")
     .WithHttpEndpoint(port: local.Port(8095), targetPort: local.TargetPort(8095), name: "http")
@@ -78,7 +84,14 @@ var ingestor = builder.AddProject<Projects.Mutt_Ingestor>("ingestor")
     .WithEnvironment("INGEST_API_KEY", ingestKey)
     .WithEnvironment("SYSLOG_PORT", syslogPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
     .WithEnvironment("RELP_PORT", relpPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
-    .WithEnvironment("SNMP_PORT", snmpPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    .WithEnvironment("SNMP_PORT", snmpPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
+    // The listeners take unauthenticated traffic: a local run keeps them on loopback; a published
+    // model (a Kubernetes pod behind its Service) listens on every interface, explicitly.
+    .WithEnvironment("SYSLOG_BIND", local.IsRunMode ? "127.0.0.1" : "0.0.0.0")
+    .WithEnvironment("SNMP_BIND", local.IsRunMode ? "127.0.0.1" : "0.0.0.0")
+    // Named ingest keys (issue 17) are read from api_keys. The local run does not wait for the database (the legacy key
+    // needs none, and the key ring retries); the generated Kubernetes Deployment waits for the DbManager Job, as for every muttdb user.
+    .WithReference(muttdb);
 // Syslog over TLS in a local run: a generated CA and server certificate (<state>/tls/ca.crt for the
 // sender), given to the syslog-TLS listener only so HTTP stays plain. Not in the published model: a
 // deployment needs a real certificate (TLS_CERT_PATH or SYSLOG_TLS_CERT_PATH) and then its own port.

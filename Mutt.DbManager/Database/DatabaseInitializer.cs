@@ -28,6 +28,12 @@ public sealed class DatabaseInitializer(IServiceProvider services, IConfiguratio
             throw DbManagerFailure.ServiceUserIsAdmin(options.ServiceUser);
         }
         var password = ReadServicePassword();
+        var bootstrapUser = configuration["BOOTSTRAP_ADMIN_USER"]?.Trim();
+        var bootstrapPassword = services.GetRequiredService<ISecretStore>().Get(SecretNames.BootstrapAdminPassword);
+        if (BootstrapAdmin.Validate(bootstrapUser, bootstrapPassword) is { } bootstrapError)
+        {
+            throw new DbManagerFailure(DbManagerExitCode.InvalidConfiguration, bootstrapError);
+        }
         WarnOnServiceConnectionMismatch(options.ServiceUser);
 
         logger.LogInformation("Preparing database {Server} as {Admin}: migrations, role {Role}{Seed}",
@@ -50,6 +56,11 @@ public sealed class DatabaseInitializer(IServiceProvider services, IConfiguratio
         var change = await ServiceRole.EnsureAsync(admin.DataSource, options.ServiceUser, password, logger, cancellationToken).ConfigureAwait(false);
         logger.LogInformation("Role {Role} {Change}: password set from DB_PASS_CURRENT, privileges granted", options.ServiceUser,
             change == ServiceRoleChange.Created ? "created" : "updated");
+
+        if (!string.IsNullOrEmpty(bootstrapUser) && !string.IsNullOrEmpty(bootstrapPassword))
+        {
+            await BootstrapAdmin.EnsureAsync(admin.DataSource, bootstrapUser, bootstrapPassword, logger, cancellationToken).ConfigureAwait(false);
+        }
 
         if (options.Seed)
         {

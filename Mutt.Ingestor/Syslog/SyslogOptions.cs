@@ -5,7 +5,12 @@ namespace Mutt.Ingestor.Syslog;
 public sealed class SyslogOptions
 {
     public bool SYSLOG_ENABLED { get; set; } = true;
-    public string SYSLOG_BIND { get; set; } = "0.0.0.0";
+    /// <summary>
+    /// Address of the syslog UDP/TCP, TLS and RELP listeners. Loopback unless configured: these
+    /// listeners take unauthenticated traffic, so all interfaces (0.0.0.0) is an explicit choice
+    /// (the published manifests, the Kubernetes YAML and the systemd unit make it).
+    /// </summary>
+    public string SYSLOG_BIND { get; set; } = "127.0.0.1";
     [Range(1, 65535)] public int SYSLOG_PORT { get; set; } = 5514;
     [Range(480, 16 * 1024 * 1024)] public int SYSLOG_MAX_MESSAGE_BYTES { get; set; } = 64 * 1024;
     [Range(1, 100_000)] public int SYSLOG_MAX_CONNECTIONS { get; set; } = 10_000;

@@ -117,7 +117,10 @@ public sealed class AppHostTests(AppHostFixture fixture) : IClassFixture<AppHost
         Assert.Equal(App.GetPort("ingestor", "syslog-udp").ToString(), ingestor["SYSLOG_PORT"]);
         Assert.Equal(App.GetPort("ingestor", "syslog-tcp"), App.GetPort("ingestor", "syslog-udp"));
         Assert.Equal(App.GetPort("ingestor", "snmp").ToString(), ingestor["SNMP_PORT"]);
-        Assert.False(ingestor.ContainsKey("ConnectionStrings__muttdb"), "the Ingestor has no database");
+        // Named ingest keys (issue 17): the Ingestor reads api_keys as the least-privilege role.
+        Assert.Equal(App.MuttDbConnectionString, ingestor["ConnectionStrings__muttdb"]);
+        Assert.Equal("127.0.0.1", ingestor["SYSLOG_BIND"]);
+        Assert.Equal("127.0.0.1", ingestor["SNMP_BIND"]);
 
         var alerters = App.Replicas["alerter"].Select(r => EnvironmentOf(r.Pid)).ToList();
         Assert.Equal(App.Replicas["alerter"].Select(r => r.PodName), alerters.Select(e => e["POD_NAME"]));
@@ -144,6 +147,46 @@ public sealed class AppHostTests(AppHostFixture fixture) : IClassFixture<AppHost
                 Assert.DoesNotContain(App.GetParameterValue("postgres-password"), value, StringComparison.Ordinal);
             }
         }
+    }
+
+    [Fact]
+    public void A_local_run_listens_for_syslog_relp_and_snmp_on_loopback_only()
+    {
+        var ports = new[] { ("tcp", App.GetPort("ingestor", "syslog-tcp")), ("udp", App.GetPort("ingestor", "syslog-udp")),
+            ("tcp", App.GetPort("ingestor", "relp")), ("tcp", App.GetPort("ingestor", "syslog-tls")), ("udp", App.GetPort("ingestor", "snmp")) };
+        foreach (var (protocol, port) in ports)
+        {
+            var addresses = ListeningAddresses(protocol, port);
+            Assert.True(addresses.Count > 0, $"nothing listens on {protocol}/{port}");
+            Assert.All(addresses, a => Assert.Equal("127.0.0.1", a));
+        }
+    }
+
+    /// <summary>Local addresses of the sockets bound to <paramref name="port"/> (TCP: listening ones), from /proc/net (IPv4 and IPv6).</summary>
+    private static List<string> ListeningAddresses(string protocol, int port)
+    {
+        var result = new List<string>();
+        foreach (var file in new[] { $"/proc/net/{protocol}", $"/proc/net/{protocol}6" }.Where(File.Exists))
+        {
+            foreach (var line in File.ReadLines(file).Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                var local = fields[1].Split(':');
+                if (Convert.ToInt32(local[1], 16) != port || (protocol == "tcp" && fields[3] != "0A"))
+                {
+                    continue;
+                }
+                var bytes = Convert.FromHexString(local[0]);
+                // /proc prints each 32-bit word in host (little-endian) order.
+                for (var i = 0; i < bytes.Length; i += 4)
+                {
+                    Array.Reverse(bytes, i, 4);
+                }
+                var address = new System.Net.IPAddress(bytes);
+                result.Add(address.IsIPv4MappedToIPv6 ? address.MapToIPv4().ToString() : address.ToString());
+            }
+        }
+        return result;
     }
 
     [Fact]

@@ -88,9 +88,18 @@ public sealed partial class AspireManifestTests
                 || e.Value.Contains("{postgres-password", StringComparison.Ordinal))
             .Select(e => e.Project).Distinct().ToList();
         Assert.Equal(["dbmanager"], owners);
-        Assert.Equal(["alerter", "dashboard", "remediation"],
+        // The Ingestor reads the named ingest keys (issue 17).
+        Assert.Equal(["alerter", "dashboard", "ingestor", "remediation"],
             env.Where(e => e.Value == "{muttdb.connectionString}").Select(e => e.Project).Order(StringComparer.Ordinal));
         Assert.Equal("{db-password.value}", env.Single(e => e is { Project: "dbmanager", Variable: "DB_PASS_CURRENT" }).Value);
+    }
+
+    [Fact]
+    public void Published_ingestor_listens_on_all_interfaces_explicitly()
+    {
+        var env = ProjectEnv(Resources()).Where(e => e.Project == "ingestor").ToDictionary(e => e.Variable, e => e.Value);
+        Assert.Equal("0.0.0.0", env["SYSLOG_BIND"]);
+        Assert.Equal("0.0.0.0", env["SNMP_BIND"]);
     }
 
     [GeneratedRegex("PASSWORD|PASS_|_KEY$|SECRET|TOKEN", RegexOptions.IgnoreCase)]

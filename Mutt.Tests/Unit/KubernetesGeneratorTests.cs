@@ -16,7 +16,7 @@ public sealed partial class KubernetesGeneratorTests
     private static readonly string K8s = DeployTestSupport.PathIn("deploy", "k8s");
     private static readonly string Version = XDocument.Load(DeployTestSupport.PathIn("Directory.Build.props")).Descendants("Version").Single().Value;
     private static readonly string Job = "dbmanager-" + Version.Replace('.', '-');
-    private static readonly string[] DatabaseServices = ["alerter", "dashboard", "remediation"];
+    private static readonly string[] DatabaseServices = ["alerter", "dashboard", "ingestor", "remediation"];
 
     private static List<YamlMappingNode> BaseObjects() => Directory.GetFiles(Path.Combine(K8s, "base"), "*.yaml")
         .Where(f => Path.GetFileName(f) != "kustomization.yaml")

@@ -105,6 +105,16 @@ public sealed class SystemdUnitTests
     }
 
     [Fact]
+    public void Ingestor_unit_listens_on_all_interfaces_explicitly_the_code_default_being_loopback()
+    {
+        var environment = UnitFile.Load(UnitPath("mutt-ingestor.service")).Environment();
+        Assert.Equal("0.0.0.0", environment["SYSLOG_BIND"]);
+        Assert.Equal("0.0.0.0", environment["SNMP_BIND"]);
+        Assert.Equal("127.0.0.1", new Mutt.Ingestor.Syslog.SyslogOptions().SYSLOG_BIND);
+        Assert.Equal("127.0.0.1", new Mutt.Ingestor.Snmp.SnmpOptions().SNMP_BIND);
+    }
+
+    [Fact]
     public void No_two_services_listen_on_the_same_port()
     {
         var ports = Services
