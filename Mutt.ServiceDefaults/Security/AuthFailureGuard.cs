@@ -50,14 +50,15 @@ public sealed class AuthFailureGuard : IDisposable
     public bool IsBlocked(IPAddress? address, out TimeSpan retryAfter)
     {
         retryAfter = default;
-        if (_blockedUntil.IsEmpty || address is null || !_blockedUntil.TryGetValue(address, out var until))
+        // An in-process test server has no remote address: such requests share one bucket, as RecordFailure files them.
+        if (_blockedUntil.IsEmpty || !_blockedUntil.TryGetValue(address ?? IPAddress.None, out var until))
         {
             return false;
         }
         var left = until - Environment.TickCount64;
         if (left <= 0)
         {
-            _blockedUntil.TryRemove(KeyValuePair.Create(address, until));
+            _blockedUntil.TryRemove(KeyValuePair.Create(address ?? IPAddress.None, until));
             return false;
         }
         retryAfter = TimeSpan.FromMilliseconds(left);

@@ -64,9 +64,11 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
 
     private async Task SignInAsync()
     {
+        await DashboardAccounts.CreateUserAsync(_baseUrl, ApiKey, "browser-admin", DashboardAccounts.Password, "admin");
         await _page.GotoAsync(_baseUrl + "/");
         Assert.Contains("/login", _page.Url);
-        await _page.FillAsync("#api_key", ApiKey);
+        await _page.FillAsync("#username", "browser-admin");
+        await _page.FillAsync("#password", DashboardAccounts.Password);
         await _page.ClickAsync("#sign-in");
         await _page.WaitForURLAsync(_baseUrl + "/");
         await WaitInteractiveAsync();
@@ -162,11 +164,13 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
     }
 
     [Fact]
-    public async Task Wrong_key_is_refused_on_the_login_page()
+    public async Task Wrong_password_is_refused_on_the_login_page()
     {
+        await DashboardAccounts.CreateUserAsync(_baseUrl, ApiKey, "browser-admin", DashboardAccounts.Password, "admin");
         await _page.GotoAsync(_baseUrl + "/rules");
         await ShotAsync("login");
-        await _page.FillAsync("#api_key", "not-the-key");
+        await _page.FillAsync("#username", "browser-admin");
+        await _page.FillAsync("#password", "not-the-password");
         await _page.ClickAsync("#sign-in");
         await _page.Locator("#login-error").WaitForAsync();
         Assert.Contains("/login", _page.Url);

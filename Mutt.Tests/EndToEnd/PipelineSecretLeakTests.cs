@@ -12,7 +12,7 @@ public sealed partial class PipelineTests
     {
         var secrets = SecretLeakScan.SecretsOf(App);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
-        await SecretLeakScan.DriveTrafficAsync(App, http);
+        var made = await SecretLeakScan.DriveTrafficAsync(App, http);
 
         // Every good event of the drive is audited: the logs hold a full pass of every service's hot path.
         var marker = await IngestOneAsync(NewId("leak-marker"), "CRITICAL leak scan marker", "core-router-01");
@@ -20,8 +20,8 @@ public sealed partial class PipelineTests
         await Eventually.WaitForAsync(() => SystemTraffic.SinkEventsAsync(http, App.SinkUrl, marker), a => a.Count > 0, Deadline, "the marker at the sink");
 
         var findings = new List<string>();
-        findings.AddRange(await SecretLeakScan.ScanEndpointsAsync(App, http, secrets.ApiKeys));
-        findings.AddRange(SecretLeakScan.ScanLogs(App, secrets.All));
+        findings.AddRange(await SecretLeakScan.ScanEndpointsAsync(App, http, [.. secrets.ApiKeys, .. made]));
+        findings.AddRange(SecretLeakScan.ScanLogs(App, [.. secrets.All, .. made]));
         Assert.True(findings.Count == 0, "secrets leaked:\n" + string.Join('\n', findings.Take(20)));
         Assert.True(SecretLeakScan.LinesScanned(App) > 0, "no log lines were scanned");
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(App.IngestorUrl, "/health"))).StatusCode);

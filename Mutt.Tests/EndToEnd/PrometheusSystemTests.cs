@@ -195,7 +195,8 @@ public sealed class PrometheusSystemTests(ITestOutputHelper output)
         page.SetDefaultTimeout(30_000);
         var baseUrl = app.DashboardUrl.ToString().TrimEnd('/');
         await page.GotoAsync(baseUrl + "/");
-        await page.FillAsync("#api_key", app.GetParameterValue("webui-api-key"));
+        await page.FillAsync("#username", "admin");
+        await page.FillAsync("#password", app.GetParameterValue("admin-password"));
         await page.ClickAsync("#sign-in");
         await page.WaitForURLAsync(baseUrl + "/");
         await page.GotoAsync(baseUrl + "/slo");

@@ -123,15 +123,19 @@ public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifet
     }
 
     [Fact]
-    public async Task Login_form_signs_in_with_the_right_key_only()
+    public async Task Login_form_signs_in_with_the_right_user_and_password_only()
     {
+        Assert.Equal(HttpStatusCode.Created, (await _api.PostAsJsonAsync("/api/v2/users", new { username = "form-user", password = "form user passphrase", role = "viewer" })).StatusCode);
         var anon = Anonymous();
-        var bad = await anon.PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string> { ["api_key"] = "nope", ["returnUrl"] = "/rules" }));
+        var bad = await anon.PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string> { ["username"] = "form-user", ["password"] = "nope", ["returnUrl"] = "/rules" }));
         Assert.Equal(HttpStatusCode.Redirect, bad.StatusCode);
         Assert.Contains("error=1", bad.Headers.Location!.OriginalString);
         Assert.False(bad.Headers.Contains("Set-Cookie"));
 
-        var good = await anon.PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string> { ["api_key"] = ApiKey, ["returnUrl"] = "//evil.example/" }));
+        // The legacy key is no password: the form takes user + password only.
+        var key = await anon.PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string> { ["username"] = "form-user", ["password"] = ApiKey, ["returnUrl"] = "/" }));
+        Assert.Contains("error=1", key.Headers.Location!.OriginalString);
+        var good = await anon.PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string> { ["username"] = "form-user", ["password"] = "form user passphrase", ["returnUrl"] = "//evil.example/" }));
         Assert.Equal("/", good.Headers.Location!.OriginalString);
         var cookie = good.Headers.GetValues("Set-Cookie").Single().Split(';')[0];
         var page = new HttpRequestMessage(HttpMethod.Get, "/rules") { Headers = { { "Cookie", cookie } } };
@@ -167,7 +171,7 @@ public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifet
 
         var rows = await ConfigAuditRowsAsync("alert_rules");
         Assert.Equal(["CREATE", "UPDATE", "DELETE"], rows.Select(r => (string)r["operation"]!));
-        Assert.All(rows, r => Assert.Equal("api-key", (string)r["changed_by"]!));
+        Assert.All(rows, r => Assert.Equal(Mutt.Dashboard.Auth.DashboardKeys.LegacyKeyName, (string)r["changed_by"]!));
         Assert.All(rows, r => Assert.Equal(id.ToString(System.Globalization.CultureInfo.InvariantCulture), (string)r["record_id"]!));
         Assert.Equal("test change", (string)rows[0]["reason"]!);
         Assert.Equal("corr-create-1", (string)rows[0]["correlation_id"]!);
@@ -423,7 +427,7 @@ public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifet
         Assert.Equal(0, (long)(await _api.GetFromJsonAsync<JsonObject>("/api/v2/dlq/moog"))!["total"]!);
         var replay = Assert.Single(await new DeadLetterOperations(infra.Multiplexer).HistoryAsync(payload));
         Assert.Equal("replay", replay.Action);
-        Assert.StartsWith("api-key:", replay.Detail);
+        Assert.StartsWith(Mutt.Dashboard.Auth.DashboardKeys.LegacyKeyName + ":", replay.Detail);
     }
 
     [Fact]

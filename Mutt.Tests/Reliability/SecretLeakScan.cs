@@ -25,13 +25,24 @@ public static class SecretLeakScan
         }
         // The Forwarder sends the Moogsoft key as HTTP Basic credentials: that encoding must not leak either.
         keys.Add(("moog-api-key (Basic)", Convert.ToBase64String(Encoding.UTF8.GetBytes("mutt:" + app.GetParameterValue("moog-api-key")))));
-        var all = new List<(string, string)>(keys) { ("postgres-password", app.GetParameterValue("postgres-password")) };
+        var all = new List<(string, string)>(keys)
+        {
+            ("postgres-password", app.GetParameterValue("postgres-password")),
+            // Issue 17: the bootstrap admin's password (DbManager) and every password an operator signs in with.
+            ("admin-password", app.GetParameterValue("admin-password")),
+        };
         return new Secrets(keys, all);
     }
 
-    /// <summary>Good and bad requests that carry keys: wrong keys, right keys in headers, the right key in ?api_key=.</summary>
-    public static async Task DriveTrafficAsync(MuttAppHost app, HttpClient http)
+    /// <summary>
+    /// Good and bad requests that carry keys: wrong keys, right keys in headers, the right key in ?api_key=,
+    /// and (issue 17) sign-ins with the bootstrap admin's right and a wrong password, a named ingest key
+    /// created through the API and used, and a new operator's password. Returns the secrets made here,
+    /// which must not leak either.
+    /// </summary>
+    public static async Task<IReadOnlyList<(string Name, string Value)>> DriveTrafficAsync(MuttAppHost app, HttpClient http)
     {
+        var made = new List<(string Name, string Value)>();
         var ingest = new Uri(app.IngestorUrl, "/api/v2/ingest");
         var dashboard = app.DashboardUrl;
         var webuiKey = app.GetParameterValue("webui-api-key");
@@ -56,15 +67,43 @@ public static class SecretLeakScan
             using var api = await noRedirect.GetAsync(new Uri(dashboard, "/api/v2/audit-logs?api_key=" + Uri.EscapeDataString(webuiKey)));
             Assert.True(api.StatusCode is HttpStatusCode.Redirect or HttpStatusCode.OK, $"dashboard ?api_key= answered {api.StatusCode}");
         }
-        using (var login = new FormUrlEncodedContent([new("api_key", "wrong-key-0123456789")]))
+        var wrongPassword = "wrong-password-" + Guid.NewGuid().ToString("N");
+        made.Add(("offered wrong password", wrongPassword));
+        using (var login = new FormUrlEncodedContent([new("username", "admin"), new("password", wrongPassword)]))
         {
             using var response = await http.PostAsync(new Uri(dashboard, "/login"), login);
+        }
+        using (var noRedirect = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { Timeout = TimeSpan.FromSeconds(15) })
+        {
+            using var login = new FormUrlEncodedContent([new("username", "admin"), new("password", app.GetParameterValue("admin-password"))]);
+            using var signedIn = await noRedirect.PostAsync(new Uri(dashboard, "/login"), login);
+            Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+            var session = signedIn.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("mutt.session=", StringComparison.Ordinal)).Split(';')[0];
+            made.Add(("session cookie", session["mutt.session=".Length..]));
+
+            using var create = Request(HttpMethod.Post, new Uri(dashboard, "/api/v2/api-keys"), "{\"name\":\"leak-scan-source\",\"role\":\"ingest\"}", ("Cookie", session));
+            using var created = await noRedirect.SendAsync(create);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            var secret = System.Text.Json.JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("secret").GetString()!;
+            made.Add(("named ingest key", secret));
+            await Eventually.WaitForAsync(async () =>
+            {
+                using var sent = await http.SendAsync(Request(HttpMethod.Post, ingest, body, ("X-API-KEY", secret)));
+                return sent.StatusCode == HttpStatusCode.Accepted;
+            }, TimeSpan.FromSeconds(30), "the named ingest key to be accepted by the Ingestor");
+
+            var operatorPassword = "operator-password-" + Guid.NewGuid().ToString("N");
+            made.Add(("new operator's password", operatorPassword));
+            using var user = Request(HttpMethod.Post, new Uri(dashboard, "/api/v2/users"),
+                $"{{\"username\":\"leak-scan-operator\",\"password\":\"{operatorPassword}\",\"role\":\"operator\"}}", ("Cookie", session));
+            Assert.Equal(HttpStatusCode.Created, (await noRedirect.SendAsync(user)).StatusCode);
         }
 
         // The sink with wrong and right Basic credentials (the Forwarder's header).
         var sinkEvent = "{\"events\":[{\"signature\":\"leak-test\",\"source\":\"h\",\"description\":\"d\",\"severity\":2}]}";
         var wrongBasic = Convert.ToBase64String(Encoding.UTF8.GetBytes("mutt:wrong-key-0123456789"));
         await ExpectAsync(http, Request(HttpMethod.Post, new Uri(app.SinkUrl, "/api/v1/events"), sinkEvent, ("Authorization", "Basic " + wrongBasic)), HttpStatusCode.Unauthorized);
+        return made;
     }
 
     /// <summary>/health and /metrics of every http endpoint of every replica: no API key in any body.</summary>
