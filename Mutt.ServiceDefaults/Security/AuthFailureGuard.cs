@@ -104,7 +104,8 @@ public sealed class AuthFailureGuard : IDisposable
 
     /// <summary>
     /// The guard as a limiter for ASP.NET Core's rate-limiting middleware (<c>GlobalLimiter</c>): a
-    /// request from a blocked address is refused before any endpoint runs, with RetryAfter metadata.
+    /// request from a blocked address is refused before any endpoint runs, with RetryAfter metadata
+    /// (health probes and /metrics excepted).
     /// </summary>
     public PartitionedRateLimiter<HttpContext> AsRequestLimiter() => new RequestLimiter(this);
 
@@ -114,8 +115,10 @@ public sealed class AuthFailureGuard : IDisposable
     {
         public override RateLimiterStatistics? GetStatistics(HttpContext resource) => null;
 
+        // Probes carry no credentials: a blocked address (say, a node behind the same NAT) must not fail /health or a scrape.
         protected override RateLimitLease AttemptAcquireCore(HttpContext resource, int permitCount) =>
-            guard.IsBlocked(resource.Connection.RemoteIpAddress, out var retryAfter) ? new Lease(false, retryAfter) : Lease.Acquired;
+            !Microsoft.Extensions.Hosting.Extensions.IsProbePath(resource.Request.Path.Value) && guard.IsBlocked(resource.Connection.RemoteIpAddress, out var retryAfter)
+                ? new Lease(false, retryAfter) : Lease.Acquired;
 
         protected override ValueTask<RateLimitLease> AcquireAsyncCore(HttpContext resource, int permitCount, CancellationToken cancellationToken) =>
             ValueTask.FromResult(AttemptAcquireCore(resource, permitCount));
