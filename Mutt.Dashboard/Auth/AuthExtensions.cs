@@ -73,7 +73,7 @@ public static class AuthExtensions
         services.AddRateLimiter(_ => { });
         services.AddOptions<RateLimiterOptions>().Configure<AuthFailureGuard>((o, guard) =>
         {
-            o.GlobalLimiter = guard.AsRequestLimiter();
+            o.GlobalLimiter = guard.AsRequestLimiter(OffersCredentials);
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             o.OnRejected = async (ctx, ct) =>
             {
@@ -86,6 +86,20 @@ public static class AuthExtensions
             };
         });
         return builder;
+    }
+
+    /// <summary>
+    /// What a guesser could try a secret with: a sign-in, an API key, a ?api_key= link, any API call.
+    /// The sign-in page itself, health probes and /metrics stay reachable from a blocked address
+    /// (a node behind the same NAT must not fail its probes; the 10th failure must show its message).
+    /// </summary>
+    private static bool OffersCredentials(HttpContext context)
+    {
+        var request = context.Request;
+        return (HttpMethods.IsPost(request.Method) && request.Path.StartsWithSegments("/login"))
+            || request.Headers.ContainsKey(ApiKeyDefaults.HeaderName)
+            || request.Query.ContainsKey(ApiKeyDefaults.QueryName)
+            || ApiKeyDefaults.IsApi(request);
     }
 
     private static Task Redirect(Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> ctx)

@@ -104,20 +104,20 @@ public sealed class AuthFailureGuard : IDisposable
 
     /// <summary>
     /// The guard as a limiter for ASP.NET Core's rate-limiting middleware (<c>GlobalLimiter</c>): a
-    /// request from a blocked address is refused before any endpoint runs, with RetryAfter metadata
-    /// (health probes and /metrics excepted).
+    /// request that offers credentials (<paramref name="offersCredentials"/>) from a blocked address is
+    /// refused before any endpoint runs, with RetryAfter metadata. Other requests (the sign-in page
+    /// itself, health probes, /metrics) pass: they check nothing.
     /// </summary>
-    public PartitionedRateLimiter<HttpContext> AsRequestLimiter() => new RequestLimiter(this);
+    public PartitionedRateLimiter<HttpContext> AsRequestLimiter(Func<HttpContext, bool> offersCredentials) => new RequestLimiter(this, offersCredentials);
 
     public void Dispose() => _limiter.Dispose();
 
-    private sealed class RequestLimiter(AuthFailureGuard guard) : PartitionedRateLimiter<HttpContext>
+    private sealed class RequestLimiter(AuthFailureGuard guard, Func<HttpContext, bool> offersCredentials) : PartitionedRateLimiter<HttpContext>
     {
         public override RateLimiterStatistics? GetStatistics(HttpContext resource) => null;
 
-        // Probes carry no credentials: a blocked address (say, a node behind the same NAT) must not fail /health or a scrape.
         protected override RateLimitLease AttemptAcquireCore(HttpContext resource, int permitCount) =>
-            !Microsoft.Extensions.Hosting.Extensions.IsProbePath(resource.Request.Path.Value) && guard.IsBlocked(resource.Connection.RemoteIpAddress, out var retryAfter)
+            offersCredentials(resource) && guard.IsBlocked(resource.Connection.RemoteIpAddress, out var retryAfter)
                 ? new Lease(false, retryAfter) : Lease.Acquired;
 
         protected override ValueTask<RateLimitLease> AcquireAsyncCore(HttpContext resource, int permitCount, CancellationToken cancellationToken) =>

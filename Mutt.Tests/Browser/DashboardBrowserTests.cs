@@ -200,7 +200,7 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
 
         await using (var ds = NpgsqlDataSource.Create(_db))
         {
-            Assert.Equal(1L, await ds.CreateCommand("SELECT count(*) FROM config_audit_log WHERE table_name = 'alert_rules' AND changed_by = 'webui' AND reason = 'browser test'").ExecuteScalarAsync());
+            Assert.Equal(1L, await ds.CreateCommand("SELECT count(*) FROM config_audit_log WHERE table_name = 'alert_rules' AND changed_by = 'browser-admin' AND reason = 'browser test'").ExecuteScalarAsync());
         }
 
         await GoAsync("/rule-tester");
