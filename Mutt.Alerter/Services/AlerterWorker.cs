@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Mutt.Alerter.Processing;
 using Mutt.Alerter.Rules;
 using Mutt.Core.Audit;
+using Mutt.Core.Configuration;
 using Mutt.Core.DeadLetters;
 using Mutt.Core.Redis;
 using Mutt.Core.Telemetry;
@@ -26,6 +27,7 @@ public sealed class AlerterWorker(
     AlertQueueBackpressure backpressure,
     AlerterMetrics metrics,
     AlerterState state,
+    DynamicConfig config,
     IOptions<AlerterOptions> options,
     ILogger<AlerterWorker> logger) : BackgroundService, IReliableBatchHandler<AlerterWorker.Batch>
 {
@@ -35,6 +37,7 @@ public sealed class AlerterWorker(
         TimeSpan.FromSeconds(options.Value.UnhandledExpirySeconds), options.Value.AlertQueueName);
     private readonly AuditBatchWriter _audit = new(auditWriter, metrics, state, options.Value.DbRetryMaxMs, logger);
     private BackpressureDecision? _shedNext;
+    private int _dedupWindowSeconds;
 
     /// <summary>A taken batch: matched (<see cref="Plan"/>) or, when the alert queue is over its shed threshold, to be shed (<see cref="Shed"/>).</summary>
     public sealed record Batch(BatchPlan? Plan, BackpressureDecision? Shed, BatchTrace? Trace, long Started);
@@ -77,6 +80,8 @@ public sealed class AlerterWorker(
             return TakeDecision.PauseFor(TimeSpan.FromMilliseconds(sleep));
         }
         _shedNext = decision.Sheds ? decision : null;
+        // Cached locally (DynamicConfig), dropped at once by a change on mutt:config:updates.
+        _dedupWindowSeconds = (int)Math.Clamp(await config.GetInt64Async(DynamicConfigKeys.DedupWindowSeconds, 0), 0, DynamicConfigKeys.MaxDedupWindowSeconds);
         return TakeDecision.Take(_options.BatchSize);
     }
 
@@ -95,7 +100,8 @@ public sealed class AlerterWorker(
         {
             raw[i] = (byte[])leased.Items[i]! ?? [];
         }
-        return new Batch(_planner.Plan(raw, rules.Current, trace), null, trace, started);
+        var noise = new NoiseContext(rules.Noise, _dedupWindowSeconds, DateTimeOffset.UtcNow);
+        return new Batch(_planner.Plan(raw, rules.Current, trace, noise), null, trace, started);
     }
 
     public Task CompleteAsync(LeasedBatch leased, Batch batch, CancellationToken stoppingToken) => batch.Shed is { } shed
@@ -105,6 +111,10 @@ public sealed class AlerterWorker(
 
     private async Task CompleteMatchedAsync(LeasedBatch leased, BatchPlan plan, long started, BatchTrace? trace, CancellationToken stoppingToken)
     {
+        if (plan.NoiseCandidates > 0)
+        {
+            await DecideNoiseAsync(plan);
+        }
         var auditStarted = trace is null ? default : DateTimeOffset.UtcNow;
         if (!await _audit.WriteAsync(plan, _planner, queue.ProcessingKey, stoppingToken))
         {
@@ -157,6 +167,35 @@ public sealed class AlerterWorker(
         if (plan.Errors > 0)
         {
             logger.LogWarning("{Count} item(s) failed processing: {Retries} requeued, the rest dead-lettered", plan.Errors, plan.Retries.Count);
+        }
+    }
+
+    /// <summary>
+    /// Deduplication and flapping of the whole batch: both scripts in one round trip, before the audit
+    /// write (the decisions are in the audit rows). A crash after this and before the completion replays
+    /// the batch: the scripts recognise a replayed first event and replayed transitions by correlation id.
+    /// </summary>
+    private async Task DecideNoiseAsync(BatchPlan plan)
+    {
+        var current = rules.Current;
+        var requests = NoisePlanner.Collect(plan, current);
+        if (requests.IsEmpty)
+        {
+            return;
+        }
+        var db = redis.GetDatabase();
+        var dedup = NoiseScripts.DeduplicateAsync(db, requests.Dedup);
+        var flaps = NoiseScripts.ObserveFlapsAsync(db, requests.Flaps, requests.ClearTemplates);
+        var flapOutcomes = await flaps;
+        NoisePlanner.Apply(plan, requests, await dedup, flapOutcomes, current);
+        foreach (var (item, outcome) in requests.FlapItems.Zip(flapOutcomes))
+        {
+            if (outcome.Code == FlapCode.StartedFlapping)
+            {
+                metrics.FlappingAlerts.Add(1);
+                logger.LogWarning("{Host} {Interface} is flapping ({Transitions} transitions, correlation rule {RuleId}): one Flapping alert forwarded, further transitions audited as Flapping",
+                    item.Audit!.Hostname, item.Noise!.Flap!.Interface, outcome.Transitions, item.Noise.Flap.Rule.Id);
+            }
         }
     }
 
