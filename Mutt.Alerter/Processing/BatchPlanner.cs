@@ -55,6 +55,8 @@ public sealed class BatchPlan
     public long Count(ItemStatus status) => _counts[(int)status];
     /// <summary>Events whose noise decision needs Redis (deduplication or flapping).</summary>
     public int NoiseCandidates { get; set; }
+    /// <summary>Flapping episodes this batch started: their clears are stored in its completion transaction.</summary>
+    public List<FlappingClear> FlappingClears { get; } = [];
     public long Poison { get; set; }
     public long Errors { get; set; }
     public long RegexTimeouts => Items.Sum(i => (long)i.RegexTimeouts);

@@ -9,16 +9,18 @@ using Mutt.Core.Telemetry;
 
 namespace Mutt.Alerter.Processing;
 
-/// <summary>What a batch asks Redis: the events to deduplicate, the flapping observations and one clear template per flapping state.</summary>
+/// <summary>What a batch asks Redis: the events to deduplicate and the flapping observations.</summary>
 public sealed class NoiseRequests
 {
     public List<PlannedItem> DedupItems { get; } = [];
     public List<DedupRequest> Dedup { get; } = [];
     public List<PlannedItem> FlapItems { get; } = [];
     public List<FlapRequest> Flaps { get; } = [];
-    public List<string> ClearTemplates { get; } = [];
     public bool IsEmpty => Dedup.Count == 0 && Flaps.Count == 0;
 }
+
+/// <summary>A flapping episode this batch started: its clear is stored with the batch's completion.</summary>
+public sealed record FlappingClear(string StateKey, string StartedBy, string ClearJson);
 
 /// <summary>
 /// Deduplication and flapping decisions of a batch, without I/O: <see cref="Collect"/> says what to
@@ -35,7 +37,6 @@ public static class NoisePlanner
         {
             return requests;
         }
-        var templates = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var item in plan.Items)
         {
             if (item.Noise is not { } noise || item.Status == ItemStatus.Failed || item.Event is not { } evt)
@@ -44,15 +45,9 @@ public static class NoisePlanner
             }
             if (noise.Flap is { } flap)
             {
-                var host = item.Audit!.Hostname;
-                var state = NoiseKeys.FlappingState(flap.Rule.Id, host, flap.Interface);
-                if (!templates.TryGetValue(state, out var index))
-                {
-                    templates[state] = index = requests.ClearTemplates.Count;
-                    requests.ClearTemplates.Add(JsonSerializer.Serialize(FlappingAlert(item, flap, 0, rules, cleared: true), MuttJsonContext.Default.AlertMessage));
-                }
+                var state = NoiseKeys.FlappingState(flap.Rule.Id, item.Audit!.Hostname, flap.Interface);
                 requests.FlapItems.Add(item);
-                requests.Flaps.Add(new FlapRequest(state, evt.CorrelationId!, flap.Kind, flap.Rule.WindowSeconds, flap.Rule.Threshold, index));
+                requests.Flaps.Add(new FlapRequest(state, evt.CorrelationId!, flap.Kind, flap.Rule.WindowSeconds, flap.Rule.Threshold));
             }
             else if (noise.DedupHash is { } hash)
             {
@@ -100,6 +95,11 @@ public static class NoisePlanner
             }
             var flap = item.Noise!.Flap!;
             var started = outcome.Code == FlapCode.StartedFlapping;
+            if (started)
+            {
+                plan.FlappingClears.Add(new FlappingClear(requests.Flaps[i].StateKey, requests.Flaps[i].CorrelationId,
+                    JsonSerializer.Serialize(FlappingAlert(item, flap, 0, rules, cleared: true), MuttJsonContext.Default.AlertMessage)));
+            }
             item.Alert = started ? FlappingAlert(item, flap, outcome.Transitions, rules, cleared: false) : null;
             item.AlertJson = item.Alert is null ? null : JsonSerializer.Serialize(item.Alert, MuttJsonContext.Default.AlertMessage);
             item.Audit = item.Audit! with

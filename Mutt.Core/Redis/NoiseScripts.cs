@@ -13,8 +13,8 @@ public readonly record struct DedupOutcome(long Sequence, long Carried)
     public long RepeatNumber => Sequence - 1;
 }
 
-/// <summary>One opening or closing event for a flapping state, with the index of its episode's clear template.</summary>
-public readonly record struct FlapRequest(string StateKey, string CorrelationId, FlapKind Kind, int WindowSeconds, int Threshold, int TemplateIndex);
+/// <summary>One opening or closing event for a flapping state.</summary>
+public readonly record struct FlapRequest(string StateKey, string CorrelationId, FlapKind Kind, int WindowSeconds, int Threshold);
 
 public enum FlapCode { NotFlapping = 0, StartedFlapping = 1, Flapping = 2 }
 
@@ -30,6 +30,7 @@ public static class NoiseScripts
     private static readonly string DedupScript = LuaScripts.Load("dedup.lua");
     private static readonly string FlappingScript = LuaScripts.Load("flapping.lua");
     private static readonly string SweepScript = LuaScripts.Load("flapping_sweep.lua");
+    private static readonly string ArmScript = LuaScripts.Load("flapping_arm.lua");
 
     public static async Task<DedupOutcome[]> DeduplicateAsync(IDatabaseAsync database, IReadOnlyList<DedupRequest> events)
     {
@@ -56,14 +57,14 @@ public static class NoiseScripts
         return outcomes;
     }
 
-    public static async Task<FlapOutcome[]> ObserveFlapsAsync(IDatabaseAsync database, IReadOnlyList<FlapRequest> events, IReadOnlyList<string> clearTemplates)
+    public static async Task<FlapOutcome[]> ObserveFlapsAsync(IDatabaseAsync database, IReadOnlyList<FlapRequest> events)
     {
         if (events.Count == 0)
         {
             return [];
         }
         var keys = new RedisKey[1 + events.Count * 2];
-        var args = new RedisValue[1 + events.Count * 5 + clearTemplates.Count];
+        var args = new RedisValue[1 + events.Count * 4];
         keys[0] = NoiseKeys.FlappingActive;
         args[0] = events.Count;
         for (var i = 0; i < events.Count; i++)
@@ -71,16 +72,11 @@ public static class NoiseScripts
             var e = events[i];
             keys[1 + 2 * i] = e.StateKey;
             keys[2 + 2 * i] = NoiseKeys.FlappingTransitions(e.StateKey);
-            var b = 1 + 5 * i;
+            var b = 1 + 4 * i;
             args[b] = e.CorrelationId;
             args[b + 1] = e.Kind == FlapKind.Open ? "o" : "c";
             args[b + 2] = (long)e.WindowSeconds * 1000;
             args[b + 3] = e.Threshold;
-            args[b + 4] = e.TemplateIndex + 1; // Lua arrays start at 1
-        }
-        for (var t = 0; t < clearTemplates.Count; t++)
-        {
-            args[1 + events.Count * 5 + t] = clearTemplates[t];
         }
         var result = (long[])(await database.ScriptEvaluateAsync(FlappingScript, keys, args).ConfigureAwait(false))!;
         var outcomes = new FlapOutcome[events.Count];
@@ -90,6 +86,10 @@ public static class NoiseScripts
         }
         return outcomes;
     }
+
+    /// <summary>Stores an episode's clear, queued in the completion transaction of the batch whose event started it (<c>flapping_arm.lua</c>).</summary>
+    public static Task<RedisResult> ArmFlappingClearAsync(IDatabaseAsync transaction, string stateKey, string startedBy, string clearJson) =>
+        transaction.ScriptEvaluateAsync(ArmScript, [stateKey], [startedBy, clearJson]);
 
     /// <summary>Pushes the clears of quiet flapping states; -1 when another Alerter holds the sweep.</summary>
     public static async Task<long> SweepFlappingAsync(IDatabaseAsync database, string alertQueue, string pod, TimeSpan lockTtl, int maxStates = 500) =>

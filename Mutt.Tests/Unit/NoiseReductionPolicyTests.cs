@@ -183,7 +183,6 @@ public sealed class NoisePlannerTests
         var requests = NoisePlanner.Collect(plan, Rules);
         Assert.Empty(requests.Dedup);
         Assert.Equal(3, requests.Flaps.Count);
-        Assert.Equal(2, requests.ClearTemplates.Count); // one per host + interface
         Assert.Equal(NoiseKeys.FlappingState(4, "core-r1", "Gi0/1"), requests.Flaps[0].StateKey);
 
         NoisePlanner.Apply(plan, requests, [], [new(FlapCode.StartedFlapping, 3), new(FlapCode.Flapping, 4), new(FlapCode.NotFlapping, 1)], Rules);
@@ -200,7 +199,9 @@ public sealed class NoisePlannerTests
         Assert.Equal(2, plan.Flapping);
 
         // The clear has the Flapping alert's signature, so Moogsoft closes that alert; severity 0.
-        var clear = JsonSerializer.Deserialize(requests.ClearTemplates[0], MuttJsonContext.Default.AlertMessage)!;
+        var armed = Assert.Single(plan.FlappingClears); // one episode started: its clear is stored with the batch's completion
+        Assert.Equal(("f1", requests.Flaps[0].StateKey), (armed.StartedBy, armed.StateKey));
+        var clear = JsonSerializer.Deserialize(armed.ClearJson, MuttJsonContext.Default.AlertMessage)!;
         clear.TransitionCount = 20;
         Assert.Equal(MoogEventBuilder.Signature(flapping), MoogEventBuilder.Signature(clear));
         var moog = MoogEventBuilder.Build(clear, "here");

@@ -1,11 +1,12 @@
 -- Flapping detection of a whole batch in one call, shared by every Alerter replica.
 -- KEYS[1] = mutt:flapping:active (ZSET: state key -> when it goes quiet, ms), then per event i:
 -- KEYS[2i] = mutt:flapping:s:{rule}:{host}:{interface} (HASH), KEYS[2i+1] = mutt:flapping:t:... (its transitions, ZSET)
--- ARGV[1] = n events; per event i, at b = 1 + 5(i-1): ARGV[b+1] correlation id, ARGV[b+2] 'o'|'c',
--- ARGV[b+3] window ms, ARGV[b+4] threshold, ARGV[b+5] index of its clear template; the clear
--- templates (AlertMessage JSON, pushed by flapping_sweep.lua) follow at ARGV[1 + 5n + t].
+-- ARGV[1] = n events; per event i, at b = 1 + 4(i-1): ARGV[b+1] correlation id, ARGV[b+2] 'o'|'c',
+-- ARGV[b+3] window ms, ARGV[b+4] threshold.
 -- Returns per event {code, count}: 0 = not flapping (handle as usual), 1 = this event made it flap
 -- (forward one Flapping alert with count transitions), 2 = flapping (audit Flapping, forward nothing).
+-- The episode's clear (an AlertMessage) is stored by flapping_arm.lua in the batch's completion
+-- transaction, so this hot-path call carries no JSON.
 --
 -- A transition is an event of the other kind than the last one (DOWN after UP); repeats of the same
 -- kind keep the state alive but are not transitions. Transitions are ZSET members named by the
@@ -22,7 +23,7 @@ local n = tonumber(ARGV[1])
 local out = {}
 for i = 1, n do
   local state, transitions = KEYS[2 * i], KEYS[2 * i + 1]
-  local b = 1 + 5 * (i - 1)
+  local b = 1 + 4 * (i - 1)
   local id, kind = ARGV[b + 1], ARGV[b + 2]
   local window, threshold = tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])
   local flapping = redis.call('HGET', state, 'flapping') == '1'
@@ -32,8 +33,11 @@ for i = 1, n do
     if redis.call('HGET', state, 'alert_id') == id then code = 1 elseif flapping then code = 2 end
     count = tonumber(redis.call('HGET', state, 'count') or '0')
   else
-    redis.call('HSET', state, 'last', now)
-    if redis.call('HGET', state, 'kind') ~= kind then
+    local transition = redis.call('HGET', state, 'kind') ~= kind
+    if flapping then
+      redis.call('HSET', state, 'last', now) -- keeps a flapping interface from being cleared
+    end
+    if transition then
       redis.call('HSET', state, 'kind', kind)
       redis.call('ZADD', transitions, now, id)
       redis.call('ZREMRANGEBYSCORE', transitions, '-inf', now - window)
@@ -44,21 +48,20 @@ for i = 1, n do
     if flapping then
       code = 2
       count = tonumber(redis.call('HGET', state, 'count'))
-    else
+      redis.call('ZADD', KEYS[1], now + window, state)
+    elseif transition then
+      -- Only a transition can reach the threshold; a repeat of the same kind changes nothing.
       count = redis.call('ZCARD', transitions)
       if count >= threshold then
         code = 1
-        redis.call('HSET', state, 'flapping', '1', 'count', count, 'alert_id', id, 'window', window,
-          'template', ARGV[1 + 5 * n + tonumber(ARGV[b + 5])])
+        redis.call('HSET', state, 'flapping', '1', 'count', count, 'alert_id', id, 'window', window, 'last', now)
         redis.call('PERSIST', state)
         redis.call('PERSIST', transitions)
+        redis.call('ZADD', KEYS[1], now + window, state)
       else
         redis.call('PEXPIRE', state, window)
         redis.call('PEXPIRE', transitions, window)
       end
-    end
-    if code > 0 then
-      redis.call('ZADD', KEYS[1], now + window, state)
     end
   end
   out[2 * i - 1] = code

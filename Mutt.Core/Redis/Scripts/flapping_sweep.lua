@@ -20,6 +20,10 @@ for _, state in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT'
   local transitions = ARGV[5] .. string.sub(state, #ARGV[4] + 1)
   if last > 0 and now - last < window then
     redis.call('ZADD', KEYS[1], last + window, state) -- an event came after the deadline was set
+  elseif redis.call('HEXISTS', state, 'template') == 0 and redis.call('EXISTS', state) == 1 then
+    -- Not armed yet: the batch that started the episode has not committed (PostgreSQL down longer
+    -- than the window). Its commit, or its replay, arms it; look again a window later.
+    redis.call('ZADD', KEYS[1], now + window, state)
   else
     local template = redis.call('HGET', state, 'template')
     if template then
