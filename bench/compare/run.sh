@@ -21,7 +21,7 @@ one() { # bench side pair
     # The new checkout's script for both builds (same phases, CPU per event), the REST and TCP phases only.
     ingest) (cd "$new" && INGESTOR_ROOT="$dir" SKIP_BUILD=1 SKIP_RELP=1 SKIP_OMRELP=1 SKIP_RSYSLOG=1 DURATION=${DURATION:-5s} SYSLOG_COUNT=500000 bench/ingest/run.sh) >>"$f" 2>&1 || echo "FAILED" >>"$f" ;;
     alerter) (cd "$dir" && dotnet bench/alerter/bin/Release/net10.0/Mutt.Bench.Alerter.dll 300000 1000) >>"$f" 2>&1 || echo "FAILED" >>"$f" ;;
-    e2e) (cd "$dir" && E2E_NO_BUILD=1 E2E_CONFIG="moog_batch_size=500" bench/e2e/run.sh --rate 0 --duration 20 --alerters 2 --connections 16 --out "$out/e2e-$side-$pair") >>"$f" 2>&1 || echo "FAILED" >>"$f" ;;
+    e2e) (cd "$dir" && E2E_NO_BUILD=1 E2E_CONFIG="moog_batch_size=500" bench/e2e/run.sh --rate 0 --duration "${E2E_DURATION:-20}" --warmup "${E2E_WARMUP:-0}" --alerters 2 --connections 16 --out "$out/e2e-$side-$pair") >>"$f" 2>&1 || echo "FAILED" >>"$f" ;;
   esac
   echo "compare: $bench $side #$pair done ($(date -u +%T))"
 }
