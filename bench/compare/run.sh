@@ -6,7 +6,8 @@
 #   ingest   bench/ingest/run.sh (REST single events, REST batches of 100, syslog TCP and RELP beside
 #            rsyslog), 8 s phases
 #   alerter  bench/alerter, 300,000 events, batch 1000, 200 rules
-#   e2e      bench/e2e at full speed for 20 s, 2 Alerters, moog_batch_size=500 (zero loss checked)
+#   e2e      bench/e2e at full speed for E2E_DURATION s (default 20) after E2E_WARMUP s (default 0) of
+#            warm-up, 2 Alerters, moog_batch_size=500 (zero loss checked)
 # Raw output goes to OUT/<bench>-<old|new>-<pair>.txt; the figures are summarised at the end.
 set -euo pipefail
 old=$(cd "$1" && pwd); new=$(cd "$2" && pwd); pairs=${3:-3}
