@@ -20,6 +20,7 @@ public sealed record RuleRequest
     [JsonPropertyName("dev_handling")] public string? DevHandling { get; init; }
     [JsonPropertyName("team_assignment")] public string? TeamAssignment { get; init; }
     [JsonPropertyName("is_active")] public bool? IsActive { get; init; }
+    [JsonPropertyName("dedup_window_seconds")] public int? DedupWindowSeconds { get; init; }
     [JsonPropertyName("reason")] public string? Reason { get; init; }
 
     /// <summary>Missing required values become "" / 0 so the validator names them.</summary>
@@ -34,6 +35,7 @@ public sealed record RuleRequest
         DevHandling = DevHandling ?? "",
         TeamAssignment = TeamAssignment?.Trim() ?? "",
         IsActive = IsActive ?? true,
+        DedupWindowSeconds = DedupWindowSeconds,
     };
 }
 

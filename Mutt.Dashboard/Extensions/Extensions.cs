@@ -43,6 +43,8 @@ public static class Extensions
         builder.Services.AddSingleton<ConfigAuditStore>();
         builder.Services.AddSingleton<AuditedTransactions>();
         builder.Services.AddSingleton<ManagementService>();
+        builder.Services.AddSingleton<MaintenanceWindowStore>();
+        builder.Services.AddSingleton<CorrelationRuleStore>();
         builder.Services.AddSingleton<RuleTester>();
         builder.Services.AddSingleton<ServiceMetricsScraper>();
         builder.Services.AddSingleton<IFlowMetrics, RedisFlowMetrics>();

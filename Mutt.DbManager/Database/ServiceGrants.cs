@@ -11,15 +11,18 @@ public static class ServiceGrants
     public const string ReadWrite = "SELECT, INSERT, UPDATE, DELETE";
     public const string AppendOnly = "SELECT, INSERT";
     public const string ReadOnly = "SELECT";
-    /// <summary>Accounts and keys are deactivated or revoked, never deleted: the audit rows that name them keep their meaning.</summary>
+    /// <summary>
+    /// Rows are ended, deactivated or revoked, never erased: the audit trail's maintenance_window_id must keep
+    /// naming a window, and its changed_by a person or key that exists.
+    /// </summary>
     public const string NoDelete = "SELECT, INSERT, UPDATE";
 
     public static string TablePrivileges(string rootTable) => rootTable switch
     {
         "event_audit_log" or "config_audit_log" => AppendOnly,
         "schema_migrations" => ReadOnly,
-        "operators" or "api_keys" => NoDelete,
-        // alert_rules, development_hosts, device_teams, and any table a later migration adds
+        "maintenance_windows" or "operators" or "api_keys" => NoDelete,
+        // alert_rules, development_hosts, device_teams, correlation_rules, and any table a later migration adds
         _ => ReadWrite,
     };
 
