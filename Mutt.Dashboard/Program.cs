@@ -24,7 +24,6 @@ app.MapAuditApi();
 app.MapConfigApi();
 app.MapDeadLettersApi();
 app.MapMetricsApi();
-app.MapUsersApi();
 app.MapMaintenanceApi();
 app.MapCorrelationRulesApi();
 app.MapUsersApi();
