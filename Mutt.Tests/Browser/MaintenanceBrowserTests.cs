@@ -122,7 +122,8 @@ public sealed class MaintenanceBrowserTests(InfrastructureFixture infra) : IAsyn
         await _page.SelectOptionAsync("#f-decision", "Suppressed_maintenance");
         await _page.ClickAsync("#search-audit");
         await _page.Locator("#audit-grid").GetByText($"window #{windowId}").First.WaitForAsync(new() { State = WaitForSelectorState.Attached });
-        Assert.Equal(0, await _page.Locator("#audit-grid").GetByText("core-r1").CountAsync());
+        // The unfiltered grid already shows window ids: wait for the filtered page to replace it.
+        await Eventually.WaitForAsync(async () => await _page.Locator("#audit-grid").GetByText("core-r1").CountAsync() == 0, Deadline, "the filtered audit grid without core-r1");
         await _page.ScreenshotAsync("audit-suppressed");
 
         // The tester explains it.
