@@ -16,6 +16,8 @@ public static class ServiceGrants
     {
         "event_audit_log" or "config_audit_log" => AppendOnly,
         "schema_migrations" => ReadOnly,
+        // Audit archives loaded back by "Mutt.DbManager restore" (ArchiveRestorer): evidence, read only.
+        _ when rootTable.StartsWith(ArchiveRestorer.TablePrefix, StringComparison.Ordinal) => ReadOnly,
         // alert_rules, development_hosts, device_teams, and any table a later migration adds
         _ => ReadWrite,
     };
