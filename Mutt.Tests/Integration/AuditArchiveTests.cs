@@ -22,7 +22,10 @@ namespace Mutt.Tests.Integration;
 public sealed class AuditArchiveTests(InfrastructureFixture infra) : IDisposable
 {
     private const int MonthRows = 200_000;
-    private const string Expired = "event_audit_log_2020_01";
+    // Relative to today: expired (90 days) but well inside the 7-year archive retention, whenever the test runs.
+    private static readonly DateTime ExpiredMonth = FirstOfMonth(DateTime.UtcNow.AddYears(-2));
+    private static readonly string Expired = Name(ExpiredMonth);
+    private static readonly string ExpiredDay = ExpiredMonth.ToString("yyyy-MM-dd");
 
     private readonly DirectoryInfo _archive = Directory.CreateTempSubdirectory("mutt-archive-");
 
@@ -42,7 +45,7 @@ public sealed class AuditArchiveTests(InfrastructureFixture infra) : IDisposable
         await ForwarderTestHost.FlushAsync(infra);
         var database = await infra.CreateDatabaseAsync();
         await using var db = NpgsqlDataSource.Create(database);
-        await FillMonthAsync(db, Expired, "2020-01-01", MonthRows);
+        await FillMonthAsync(db, Expired, ExpiredDay, MonthRows);
         var fingerprint = await FingerprintAsync(db, Expired);
         using var meters = new TestMeterFactory();
         using var archived = new MetricReader(meters, "mutt_remediation_archived_rows_total");
@@ -60,7 +63,7 @@ public sealed class AuditArchiveTests(InfrastructureFixture infra) : IDisposable
         Assert.Equal(Path.GetFileName(data), manifest.File);
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(data))), manifest.Sha256);
         Assert.Equal(new FileInfo(data).Length, manifest.Bytes);
-        Assert.Equal(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero), manifest.RangeFrom);
+        Assert.Equal(new DateTimeOffset(ExpiredMonth, TimeSpan.Zero), manifest.RangeFrom);
         Assert.Contains("raw_message", manifest.Columns);
         Assert.Empty(_archive.EnumerateFiles("*.partial"));
 
@@ -91,7 +94,7 @@ public sealed class AuditArchiveTests(InfrastructureFixture infra) : IDisposable
     public async Task Failed_verify_keeps_the_partition_leaves_no_file_and_is_counted()
     {
         await using var db = NpgsqlDataSource.Create(await infra.CreateDatabaseAsync());
-        await FillMonthAsync(db, Expired, "2020-01-01", 5_000);
+        await FillMonthAsync(db, Expired, ExpiredDay, 5_000);
         using var meters = new TestMeterFactory();
         using var failures = new MetricReader(meters, "mutt_remediation_archive_failures_total");
 
@@ -114,7 +117,7 @@ public sealed class AuditArchiveTests(InfrastructureFixture infra) : IDisposable
     public async Task Drop_is_refused_when_the_partition_no_longer_holds_what_was_archived()
     {
         await using var db = NpgsqlDataSource.Create(await infra.CreateDatabaseAsync());
-        await FillMonthAsync(db, Expired, "2020-01-01", 10);
+        await FillMonthAsync(db, Expired, ExpiredDay, 10);
 
         // A late row (an old event replayed) after the export: the count given no longer matches.
         var error = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync<bool>(db, $"SELECT drop_archived_partition('{Expired}', 3, 12)"));
@@ -134,10 +137,11 @@ public sealed class AuditArchiveTests(InfrastructureFixture infra) : IDisposable
     public async Task Default_partition_rows_get_their_month_or_are_archived_so_retention_covers_every_row_and_dry_run_changes_nothing()
     {
         await using var db = NpgsqlDataSource.Create(await infra.CreateDatabaseAsync());
-        await ExecuteAsync(db, """
+        var old = FirstOfMonth(DateTime.UtcNow.AddYears(-3));
+        await ExecuteAsync(db, $$"""
             INSERT INTO event_audit_log (event_timestamp, hostname, handling_decision, correlation_id, raw_message) VALUES
-              ('2019-05-17T10:00:00Z', 'old-clock', 'Unhandled', 'd-1', '{"message":"from 2019"}'),
-              ('2019-05-18T10:00:00Z', 'old-clock', 'Unhandled', 'd-2', '{"message":"from 2019"}'),
+              ('{{old:yyyy-MM}}-17T10:00:00Z', 'old-clock', 'Unhandled', 'd-1', '{"message":"three years old"}'),
+              ('{{old:yyyy-MM}}-18T10:00:00Z', 'old-clock', 'Unhandled', 'd-2', '{"message":"three years old"}'),
               ('2999-01-02T10:00:00Z', 'future-clock', 'Unhandled', 'd-3', '{"message":"from 2999"}'),
               ('-infinity', 'no-clock', 'Unhandled', 'd-4', '{"message":"DateTime.MinValue"}'),
               ('infinity', 'no-clock', 'Unhandled', 'd-5', '{"message":"DateTime.MaxValue"}')
@@ -146,7 +150,7 @@ public sealed class AuditArchiveTests(InfrastructureFixture infra) : IDisposable
         using var meters = new TestMeterFactory();
 
         var dry = await Maintenance(db, infra, meters, Options90Days()).RunAsync(dryRunOverride: true);
-        Assert.Equal(["event_audit_log_2019_05", "event_audit_log_2999_01"], dry.DefaultMonthsMoved);
+        Assert.Equal([Name(old), "event_audit_log_2999_01"], dry.DefaultMonthsMoved);
         Assert.Equal(2, dry.DefaultRowsArchived);
         Assert.Equal(5L, await ScalarAsync<long>(db, "SELECT count(*) FROM event_audit_log_default"));
         Assert.Empty(_archive.EnumerateFiles());
@@ -157,9 +161,9 @@ public sealed class AuditArchiveTests(InfrastructureFixture infra) : IDisposable
         Assert.Equal(dry.DefaultMonthsMoved, real.DefaultMonthsMoved);
         Assert.Equal(2, real.DefaultRowsArchived);
         Assert.Equal(0L, await ScalarAsync<long>(db, "SELECT count(*) FROM event_audit_log_default"));
-        // 2019-05 got its partition, which was expired: archived and dropped in the same run.
-        Assert.Equal(["event_audit_log_2019_05"], real.PartitionsDropped);
-        Assert.Equal(2, (await AuditArchiveFormat.ReadManifestAsync(Path.Combine(_archive.FullName, "event_audit_log_2019_05.manifest.json"))).Rows);
+        // The old month got its partition, which was expired: archived and dropped in the same run.
+        Assert.Equal([Name(old)], real.PartitionsDropped);
+        Assert.Equal(2, (await AuditArchiveFormat.ReadManifestAsync(Path.Combine(_archive.FullName, Name(old) + ".manifest.json"))).Rows);
         Assert.Equal(1L, await ScalarAsync<long>(db, "SELECT count(*) FROM event_audit_log_2999_01"));
         var sweep = Assert.Single(_archive.EnumerateFiles("event_audit_log_default_*.manifest.json"));
         var manifest = await AuditArchiveFormat.ReadManifestAsync(sweep.FullName);
@@ -172,7 +176,7 @@ public sealed class AuditArchiveTests(InfrastructureFixture infra) : IDisposable
     public async Task Without_an_archive_folder_expired_partitions_are_kept_and_the_failure_is_counted()
     {
         await using var db = NpgsqlDataSource.Create(await infra.CreateDatabaseAsync());
-        await FillMonthAsync(db, Expired, "2020-01-01", 10);
+        await FillMonthAsync(db, Expired, ExpiredDay, 10);
         using var meters = new TestMeterFactory();
         using var failures = new MetricReader(meters, "mutt_remediation_archive_failures_total");
 
@@ -188,22 +192,29 @@ public sealed class AuditArchiveTests(InfrastructureFixture infra) : IDisposable
     public async Task Archive_files_older_than_the_archive_retention_are_deleted()
     {
         await using var db = NpgsqlDataSource.Create(await infra.CreateDatabaseAsync());
-        await FillMonthAsync(db, "event_audit_log_2015_03", "2015-03-01", 10);
-        await FillMonthAsync(db, Expired, "2020-01-01", 10);
+        var ancient = FirstOfMonth(DateTime.UtcNow.AddYears(-6));
+        await FillMonthAsync(db, Name(ancient), ancient.ToString("yyyy-MM-dd"), 10);
+        await FillMonthAsync(db, Expired, ExpiredDay, 10);
         using var meters = new TestMeterFactory();
-        var options = Options90Days();
-        await Maintenance(db, infra, meters, options).RunAsync(dryRunOverride: false);
+        var keepForever = Options90Days();
+        keepForever.AuditArchiveRetentionYears = 0;
+        await Maintenance(db, infra, meters, keepForever).RunAsync(dryRunOverride: false);
         Assert.Equal(4, _archive.EnumerateFiles().Count());
 
-        // Seven years after March 2015 ended, not yet after January 2020 ended.
-        var later = new DateTime(2026, 1, 15, 0, 0, 0, DateTimeKind.Utc);
-        var dry = await Maintenance(db, infra, meters, options).RunAsync(dryRunOverride: true, today: later);
-        Assert.Equal(["event_audit_log_2015_03.csv.gz"], dry.ArchivesPruned);
+        // Five years: the month six years ago goes, the one two years ago stays.
+        var fiveYears = Options90Days();
+        fiveYears.AuditArchiveRetentionYears = 5;
+        var dry = await Maintenance(db, infra, meters, fiveYears).RunAsync(dryRunOverride: true);
+        Assert.Equal([Name(ancient) + ".csv.gz"], dry.ArchivesPruned);
         Assert.Equal(4, _archive.EnumerateFiles().Count());
-        var real = await Maintenance(db, infra, meters, options).RunAsync(dryRunOverride: false, today: later);
-        Assert.Equal(["event_audit_log_2015_03.csv.gz"], real.ArchivesPruned);
+        var real = await Maintenance(db, infra, meters, fiveYears).RunAsync(dryRunOverride: false);
+        Assert.Equal([Name(ancient) + ".csv.gz"], real.ArchivesPruned);
         Assert.Equal([Expired + ".csv.gz", Expired + ".manifest.json"], _archive.EnumerateFiles().Select(f => f.Name).Order(StringComparer.Ordinal));
     }
+
+    private static DateTime FirstOfMonth(DateTime day) => new(day.Year, day.Month, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    private static string Name(DateTime month) => "event_audit_log_" + month.ToString("yyyy_MM");
 
     /// <summary>A month of audit rows, plus three whose text needs CSV quoting (comma, quote, newline, non-ASCII).</summary>
     private static async Task FillMonthAsync(NpgsqlDataSource db, string partition, string month, int rows)

@@ -117,7 +117,7 @@ public sealed class DbManagerTests(InfrastructureFixture infra)
         await ForwarderTestHost.FlushAsync(infra);
         using var meters = new TestMeterFactory();
         var archive = Directory.CreateTempSubdirectory("mutt-archive-");
-        var maintenance = AuditArchiveTests.Maintenance(service, infra, meters, new RemediationOptions { PrecreateMonths = 4, AuditRetentionDays = 90, AuditArchiveDir = archive.FullName });
+        var maintenance = AuditArchiveTests.Maintenance(service, infra, meters, new RemediationOptions { PrecreateMonths = 4, AuditRetentionDays = 90, AuditArchiveDir = archive.FullName, AuditArchiveRetentionYears = 0 });
         var report = await maintenance.RunAsync(dryRunOverride: false);
         // Archiving needs nothing more than the role has: SELECT for the export, EXECUTE for the drop (migration 006).
         Assert.Empty(report.Failures);
