@@ -19,12 +19,21 @@ public sealed class RemediationMetrics
         ArchiveFailures = _meter.CreateCounter<long>("mutt_remediation_archive_failures_total",
             description: "Audit archive steps that failed, by stage (no_archive_dir/export/verify/drop/default_sweep/prune/run); a failed step never drops anything");
         ArchivedRows = _meter.CreateCounter<long>("mutt_remediation_archived_rows_total", description: "Audit rows written to verified archive files");
+        // Every stage's series exists from the start at 0: Prometheus' increase() cannot see a
+        // counter's first step if the series is born at 1, and the alert would miss the first failure.
+        foreach (var stage in ArchiveStages)
+        {
+            ArchiveFailures.Add(0, new KeyValuePair<string, object?>("stage", stage));
+        }
         // Not in spec 004: nothing leaves mutt:poison:permanent without an operator, so its depth
         // (not the poison counter's rate) is what the MUTTPoisonQueueNotEmpty alert must see.
         _meter.CreateObservableGauge("mutt_remediation_poison_depth", () => Volatile.Read(ref PoisonDepth), description: "Items in mutt:poison:permanent (read at each DLQ scan)");
     }
 
     public long PoisonDepth;
+
+    /// <summary>The stage label values of mutt_remediation_archive_failures_total.</summary>
+    public static readonly string[] ArchiveStages = ["no_archive_dir", "export", "verify", "drop", "default_sweep", "prune", "run"];
 
     public Counter<long> Replayed { get; }
     public Histogram<double> ScanDuration { get; }

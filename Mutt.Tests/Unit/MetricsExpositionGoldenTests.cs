@@ -85,6 +85,8 @@ public sealed partial class MetricsExpositionGoldenTests
             m.Replay("alerter", "success");
             m.ScanDuration.Record(0.01);
             m.Maintenance.Add(1, L("kind", "partition_created"), L("dry_run", false));
+            m.ArchiveFailure("verify");
+            m.ArchivedRows.Add(10);
         }));
         actual.Append(Shape("every service", HealthMetrics.MeterName, meters =>
         {
