@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 using Mutt.Core.Audit;
+using Mutt.Core.DeadLetters;
 using Mutt.Core.Events;
 using Mutt.Core.Rules;
 using Mutt.Core.Telemetry;
@@ -38,6 +39,8 @@ public sealed class BatchPlan
     public long Handled { get; set; }
     public long Unhandled { get; set; }
     public long Poison { get; set; }
+    /// <summary>Events refused for a limit on input (dead-lettered with reason validation).</summary>
+    public long Invalid { get; set; }
     public long Errors { get; set; }
     public long RegexTimeouts { get; set; }
 
@@ -48,12 +51,23 @@ public sealed class BatchPlan
 /// <summary>
 /// Turns a batch of raw queue items into a <see cref="BatchPlan"/> with the current rules. No
 /// I/O, so unit tests call it directly. Parse errors are poison at once (retrying cannot fix
-/// them); any other failure of one item sends that item alone to retry (or, past the limit,
-/// to the DLQ) without failing its batch.
+/// them), and so are events that break a limit on input (<see cref="EventLimits"/>: the Ingestor
+/// refuses them, but an envelope written before it did, or replayed from a DLQ, can still come):
+/// they go to the DLQ with reason <c>validation</c>, which Remediation never replays. Any other
+/// failure of one item sends that item alone to retry (or, past the limit, to the DLQ) without
+/// failing its batch.
 /// </summary>
-public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetries)
+/// <param name="limits">null: <see cref="EventLimits.Default"/>.</param>
+/// <param name="clock">The time limits are checked against (tests pin it); null: the system clock.</param>
+public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetries, EventLimits? limits = null, TimeProvider? clock = null)
 {
     public const string UnknownHost = "unknown";
+
+    /// <summary>The DLQ reason of an event that breaks a limit on input; permanent (<see cref="DeadLetterPolicy.PermanentReasons"/>).</summary>
+    public const string ValidationReason = "validation";
+
+    private readonly EventLimits _limits = limits ?? EventLimits.Default;
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
     public BatchPlan Plan(IReadOnlyList<string> items, RuleSet rules, BatchTrace? trace = null) =>
         Plan(items.Select(Encoding.UTF8.GetBytes).ToArray(), rules, trace);
@@ -63,6 +77,7 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
     public BatchPlan Plan(IReadOnlyList<byte[]> items, RuleSet rules, BatchTrace? trace = null)
     {
         var plan = new BatchPlan();
+        var now = _clock.GetUtcNow();
         foreach (var bytes in items)
         {
             var raw = bytes;
@@ -75,6 +90,13 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
             {
                 plan.Poison++;
                 plan.DeadLetters.Add(DeadLetterJson(Encoding.UTF8.GetString(raw), "poison: unparseable JSON", ex.Message));
+                continue;
+            }
+
+            if (_limits.Check(evt, evt.EventTimeUtc(), now) is { } violation)
+            {
+                plan.Invalid++;
+                plan.DeadLetters.Add(DeadLetterJson(Encoding.UTF8.GetString(raw), ValidationReason, violation));
                 continue;
             }
 

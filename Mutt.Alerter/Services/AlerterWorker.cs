@@ -4,6 +4,7 @@ using Mutt.Alerter.Processing;
 using Mutt.Alerter.Rules;
 using Mutt.Core.Audit;
 using Mutt.Core.DeadLetters;
+using Mutt.Core.Events;
 using Mutt.Core.Redis;
 using Mutt.Core.Telemetry;
 using StackExchange.Redis;
@@ -27,10 +28,11 @@ public sealed class AlerterWorker(
     AlerterMetrics metrics,
     AlerterState state,
     IOptions<AlerterOptions> options,
+    IOptions<EventLimits> eventLimits,
     ILogger<AlerterWorker> logger) : BackgroundService, IReliableBatchHandler<AlerterWorker.Batch>
 {
     private readonly AlerterOptions _options = options.Value;
-    private readonly BatchPlanner _planner = new(options.Value.PodName, options.Value.IngestQueueName, options.Value.MaxRetries);
+    private readonly BatchPlanner _planner = new(options.Value.PodName, options.Value.IngestQueueName, options.Value.MaxRetries, eventLimits.Value);
     private readonly UnhandledCounter _unhandled = new(options.Value.UnhandledPrefix, options.Value.UnhandledThreshold,
         TimeSpan.FromSeconds(options.Value.UnhandledExpirySeconds), options.Value.AlertQueueName);
     private readonly AuditBatchWriter _audit = new(auditWriter, metrics, state, options.Value.DbRetryMaxMs, logger);
@@ -150,6 +152,11 @@ public sealed class AlerterWorker(
             }
         }
         metrics.RecordBatch(plan, Stopwatch.GetElapsedTime(started).TotalSeconds);
+        if (plan.Invalid > 0)
+        {
+            logger.LogWarning("{Count} event(s) breaking a limit on input (hostname, MAX_MESSAGE_BYTES, timestamp range) sent to {Dlq} with reason {Reason}",
+                plan.Invalid, _options.DlqName, BatchPlanner.ValidationReason);
+        }
         if (plan.Poison > 0)
         {
             logger.LogWarning("{Count} unparseable item(s) sent to {Dlq}", plan.Poison, _options.DlqName);

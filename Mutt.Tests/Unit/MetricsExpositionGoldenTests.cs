@@ -47,6 +47,7 @@ public sealed partial class MetricsExpositionGoldenTests
             m.SnmpReceived.Add(1, L("version", "v2c"));
             m.SnmpDecodeErrors.Add(1);
             m.SnmpDropped.Add(1, L("reason", "community"));
+            m.SnmpParseErrors.Add(1);
             m.PushFailures.Add(1);
             var udp = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
             udp.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
