@@ -40,13 +40,13 @@ public sealed class AuditArchiver(NpgsqlDataSource db, AuditArchiveStorage stora
     /// <param name="source">What to copy: a table name or a parenthesised query, built from catalog names only.</param>
     public async Task<ArchivedFile> ExportAsync(string folder, string name, string source, AuditArchiveManifest manifest, CancellationToken ct)
     {
-        Directory.CreateDirectory(folder);
         var dataPath = AuditArchiveFormat.DataPath(folder, name);
         var partial = dataPath + ".partial";
         string sha256;
         long rows, bytes;
         try
         {
+            Directory.CreateDirectory(folder);
             await using var connection = await db.OpenConnectionAsync(ct);
             await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
             await using (var settings = new NpgsqlCommand(AuditArchiveFormat.SessionSettings, connection, transaction))

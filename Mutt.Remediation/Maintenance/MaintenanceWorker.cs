@@ -15,7 +15,7 @@ public sealed class MaintenanceWorker(PartitionMaintenance maintenance, Remediat
             {
                 await maintenance.RunAsync(ct: stoppingToken);
             }
-            catch (Exception ex) when (ex is Npgsql.NpgsqlException or StackExchange.Redis.RedisException)
+            catch (Exception ex) when (ex is Npgsql.NpgsqlException or StackExchange.Redis.RedisException or IOException or UnauthorizedAccessException)
             {
                 // Partitions are dropped only after their archive verified, so a run cut short drops nothing unverified.
                 metrics.ArchiveFailure("run");

@@ -281,7 +281,17 @@ public sealed class PartitionMaintenance(NpgsqlDataSource db, DeadLetterOperatio
             return;
         }
         var cutoff = new DateTimeOffset(DateTime.SpecifyKind(now, DateTimeKind.Utc)).AddYears(-_o.AuditArchiveRetentionYears);
-        foreach (var manifestPath in Directory.EnumerateFiles(_o.AuditArchiveDir, "*" + AuditArchiveFormat.ManifestExtension).Order(StringComparer.Ordinal))
+        List<string> manifests;
+        try
+        {
+            manifests = [.. Directory.EnumerateFiles(_o.AuditArchiveDir, "*" + AuditArchiveFormat.ManifestExtension).Order(StringComparer.Ordinal)];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Fail(run, "prune", _o.AuditArchiveDir, ex);
+            return;
+        }
+        foreach (var manifestPath in manifests)
         {
             try
             {

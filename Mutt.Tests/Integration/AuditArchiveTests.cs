@@ -114,6 +114,25 @@ public sealed class AuditArchiveTests(InfrastructureFixture infra) : IDisposable
     }
 
     [Fact]
+    public async Task Archive_folder_that_cannot_be_written_is_an_export_failure_and_keeps_the_partition()
+    {
+        await using var db = NpgsqlDataSource.Create(await infra.CreateDatabaseAsync());
+        await FillMonthAsync(db, Expired, ExpiredDay, 10);
+        // A regular file where the folder should be: no directory can be made there (even as root).
+        var notAFolder = Path.Combine(_archive.FullName, "not-a-folder");
+        await File.WriteAllTextAsync(notAFolder, "");
+        using var meters = new TestMeterFactory();
+        using var failures = new MetricReader(meters, "mutt_remediation_archive_failures_total");
+
+        var report = await Maintenance(db, infra, meters, Options90Days(Path.Combine(notAFolder, "archive"))).RunAsync(dryRunOverride: false);
+
+        Assert.StartsWith($"export: {Expired}", Assert.Single(report.Failures));
+        Assert.Empty(report.PartitionsDropped);
+        Assert.True(await ExistsAsync(db, Expired));
+        Assert.Equal(1, failures.Sum("stage", "export"));
+    }
+
+    [Fact]
     public async Task Drop_is_refused_when_the_partition_no_longer_holds_what_was_archived()
     {
         await using var db = NpgsqlDataSource.Create(await infra.CreateDatabaseAsync());
