@@ -9,8 +9,8 @@ using static Mutt.Tests.Integration.AlerterTestData;
 namespace Mutt.Tests.Integration;
 
 /// <summary>
-/// The limits on input at every entry point of the running Ingestor (REST, syslog UDP and TCP,
-/// RELP, SNMP) and at the Alerter: a hostname over 253 characters, a message over
+/// The limits on input at every entry point of the running Ingestor (REST, syslog UDP, TCP and
+/// TLS, RELP, SNMP) and at the Alerter: a hostname over 253 characters, a message over
 /// MAX_MESSAGE_BYTES, a timestamp no audit partition can take. REST refuses with problem details
 /// naming the field; the listeners keep the raw frame as a counted parse error; the Alerter
 /// dead-letters an envelope that breaks one (reason validation) and audits the rest.
@@ -72,6 +72,42 @@ public sealed class InputLimitsTests(InfrastructureFixture infrastructure)
         AssertKeptRaw(items, hostFrame, timeFrame);
         Assert.Equal(["tcp", "tcp", "udp"], items.Select(i => i.GetProperty("transport").GetString()).Order());
         await Eventually.WaitForAsync(async () => (await host.MetricsAsync()).Contains("mutt_syslog_parse_errors_total 3"), TimeSpan.FromSeconds(30), "three parse errors counted");
+    }
+
+    [Fact]
+    public async Task Syslog_tls_frames_breaking_a_limit_are_kept_raw_as_counted_parse_errors()
+    {
+        var dir = Directory.CreateTempSubdirectory("mutt-limits-tls-");
+        try
+        {
+            var certificate = Mutt.AppHost.LocalTls.Ensure(Path.Combine(dir.FullName, "tls"));
+            await using var host = await IngestorTestHost.StartAsync(infrastructure, new Dictionary<string, string?>(Settings)
+            {
+                ["SYSLOG_TLS_CERT_PATH"] = certificate.CertPath,
+                ["SYSLOG_TLS_KEY_PATH"] = certificate.KeyPath,
+                ["SYSLOG_TLS_PORT"] = NativeProcess.FreeTcpPort().ToString(),
+            });
+            var (hostFrame, timeFrame, bigFrame) = Frames("tls");
+            using (var tcp = new TcpClient())
+            {
+                await tcp.ConnectAsync("127.0.0.1", host.SyslogTlsPort);
+                // Trust is SyslogTlsTests' subject; here only the limits are.
+                await using var tls = new System.Net.Security.SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
+                await tls.AuthenticateAsClientAsync("localhost");
+                // RFC 5425 framing: octet counting.
+                var payload = string.Concat(new[] { hostFrame, timeFrame, bigFrame }.Select(f => $"{Encoding.UTF8.GetByteCount(f)} {f}"));
+                await tls.WriteAsync(Encoding.UTF8.GetBytes(payload));
+                await tls.FlushAsync();
+                var items = await host.WaitForItemsAsync(3, "the three TLS frames");
+                AssertKeptRaw(items, hostFrame, timeFrame);
+                Assert.All(items, i => Assert.Equal("tls", i.GetProperty("transport").GetString()));
+            }
+            await Eventually.WaitForAsync(async () => (await host.MetricsAsync()).Contains("mutt_syslog_parse_errors_total 3"), TimeSpan.FromSeconds(30), "three parse errors counted");
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     [Fact]
