@@ -11,14 +11,17 @@ public static class ServiceGrants
     public const string ReadWrite = "SELECT, INSERT, UPDATE, DELETE";
     public const string AppendOnly = "SELECT, INSERT";
     public const string ReadOnly = "SELECT";
+    /// <summary>Rows are ended, never erased: the audit trail's maintenance_window_id must keep naming a window.</summary>
+    public const string NoDelete = "SELECT, INSERT, UPDATE";
 
     public static string TablePrivileges(string rootTable) => rootTable switch
     {
         "event_audit_log" or "config_audit_log" => AppendOnly,
         "schema_migrations" => ReadOnly,
+        "maintenance_windows" => NoDelete,
         // Audit archives loaded back by "Mutt.DbManager restore" (ArchiveRestorer): evidence, read only.
         _ when rootTable.StartsWith(ArchiveRestorer.TablePrefix, StringComparison.Ordinal) => ReadOnly,
-        // alert_rules, development_hosts, device_teams, and any table a later migration adds
+        // alert_rules, development_hosts, device_teams, correlation_rules, and any table a later migration adds
         _ => ReadWrite,
     };
 
