@@ -4,6 +4,7 @@ using Mutt.Alerter.Rules;
 using Mutt.Alerter.Services;
 using Mutt.Core.Audit;
 using Mutt.Core.Configuration;
+using Mutt.Core.Events;
 using Mutt.Core.Redis;
 using Mutt.Core.Rules;
 using StackExchange.Redis;
@@ -21,6 +22,7 @@ public static class Extensions
             .BindConfiguration("")
             .Validate(o => !AlerterOptions.Validate(o).Any(), "Invalid Alerter configuration (see ALERTER_* / UNHANDLED_* / CACHE_RELOAD_INTERVAL).")
             .ValidateOnStart();
+        builder.Services.AddEventLimits();
 
         builder.Services.AddSingleton<AlerterMetrics>();
         builder.Services.AddSingleton<AlerterState>();

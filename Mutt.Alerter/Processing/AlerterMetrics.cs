@@ -13,7 +13,7 @@ public sealed class AlerterMetrics
     public AlerterMetrics(IMeterFactory meterFactory)
     {
         _meter = meterFactory.Create(MeterName);
-        EventsProcessed = _meter.CreateCounter<long>("mutt_alerter_events_processed_total", description: "Events by status (handled/unhandled/deduplicated/flapping/suppressed_maintenance/poison/error)");
+        EventsProcessed = _meter.CreateCounter<long>("mutt_alerter_events_processed_total", description: "Events by status (handled/unhandled/deduplicated/flapping/suppressed_maintenance/poison/error/invalid)");
         ProcessingLatency = _meter.CreateHistogram<double>("mutt_alerter_processing_latency_seconds", "s", "Event processing time (per batch, from take to ack)");
         ShedEvents = _meter.CreateCounter<long>("mutt_alerter_shed_events_total", description: "Shed/deferral events");
         CacheReloadFailures = _meter.CreateCounter<long>("mutt_alerter_cache_reload_failures_total", description: "Failed cache reloads");
@@ -57,6 +57,7 @@ public sealed class AlerterMetrics
     private static readonly KeyValuePair<string, object?> SuppressedMaintenance = new("status", "suppressed_maintenance");
     private static readonly KeyValuePair<string, object?> Poison = new("status", "poison");
     private static readonly KeyValuePair<string, object?> Error = new("status", "error");
+    private static readonly KeyValuePair<string, object?> Invalid = new("status", "invalid");
 
     /// <summary>Counts a committed batch's events by status.</summary>
     public void RecordBatch(BatchPlan plan, double seconds)
@@ -68,6 +69,7 @@ public sealed class AlerterMetrics
         if (plan.SuppressedMaintenance > 0) { EventsProcessed.Add(plan.SuppressedMaintenance, SuppressedMaintenance); }
         if (plan.Poison > 0) { EventsProcessed.Add(plan.Poison, Poison); }
         if (plan.Errors > 0) { EventsProcessed.Add(plan.Errors, Error); }
+        if (plan.Invalid > 0) { EventsProcessed.Add(plan.Invalid, Invalid); }
         if (plan.RegexTimeouts > 0) { RegexTimeouts.Add(plan.RegexTimeouts); }
         ProcessingLatency.Record(seconds);
     }

@@ -5,6 +5,7 @@ using Mutt.Alerter.Rules;
 using Mutt.Core.Audit;
 using Mutt.Core.Configuration;
 using Mutt.Core.DeadLetters;
+using Mutt.Core.Events;
 using Mutt.Core.Redis;
 using Mutt.Core.Rules;
 using Mutt.Core.Telemetry;
@@ -30,10 +31,11 @@ public sealed class AlerterWorker(
     AlerterState state,
     DynamicConfig config,
     IOptions<AlerterOptions> options,
+    IOptions<EventLimits> eventLimits,
     ILogger<AlerterWorker> logger) : BackgroundService, IReliableBatchHandler<AlerterWorker.Batch>
 {
     private readonly AlerterOptions _options = options.Value;
-    private readonly BatchPlanner _planner = new(options.Value.PodName, options.Value.IngestQueueName, options.Value.MaxRetries);
+    private readonly BatchPlanner _planner = new(options.Value.PodName, options.Value.IngestQueueName, options.Value.MaxRetries, eventLimits.Value);
     private readonly UnhandledCounter _unhandled = new(options.Value.UnhandledPrefix, options.Value.UnhandledThreshold,
         TimeSpan.FromSeconds(options.Value.UnhandledExpirySeconds), options.Value.AlertQueueName);
     private readonly AuditBatchWriter _audit = new(auditWriter, metrics, state, options.Value.DbRetryMaxMs, logger);
@@ -167,6 +169,11 @@ public sealed class AlerterWorker(
             }
         }
         metrics.RecordBatch(plan, Stopwatch.GetElapsedTime(started).TotalSeconds);
+        if (plan.Invalid > 0)
+        {
+            logger.LogWarning("{Count} event(s) breaking a limit on input (hostname, MAX_MESSAGE_BYTES, timestamp range) sent to {Dlq} with reason {Reason}",
+                plan.Invalid, _options.DlqName, BatchPlanner.ValidationReason);
+        }
         if (plan.Poison > 0)
         {
             logger.LogWarning("{Count} unparseable item(s) sent to {Dlq}", plan.Poison, _options.DlqName);

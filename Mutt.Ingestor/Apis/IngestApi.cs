@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Mutt.Core.Events;
 using Mutt.Core.Telemetry;
 using Mutt.Ingestor.Ingest;
 using StackExchange.Redis;
@@ -36,7 +37,7 @@ public static class IngestApi
     }
 
     public static async Task<Results<Accepted<IngestAccepted>, ValidationProblem, ProblemHttpResult>> IngestAsync(
-        HttpContext context, IOptions<IngestOptions> options, IngestAuth auth, QueueDepthSampler sampler, IngestWriter writer,
+        HttpContext context, IOptions<IngestOptions> options, IOptions<EventLimits> eventLimits, IngestAuth auth, QueueDepthSampler sampler, IngestWriter writer,
         IngestMetrics metrics, ThroughputCounters counters, ILogger<IngestAccepted> logger)
     {
         var started = Stopwatch.GetTimestamp();
@@ -76,7 +77,7 @@ public static class IngestApi
                     || contentType.StartsWith("application/jsonl", StringComparison.OrdinalIgnoreCase);
                 var header = context.Request.Headers[Microsoft.Extensions.Hosting.Extensions.CorrelationIdHeader].ToString();
                 batch = EventBatchParser.Parse(buffer.AsMemory(0, length), ndjson,
-                    settings.Limits(),
+                    settings.Limits(eventLimits.Value),
                     header.Length > 0 && context.Items[Microsoft.Extensions.Hosting.Extensions.CorrelationIdHeader] is string kept && kept == header ? header : null,
                     DateTimeOffset.UtcNow,
                     MuttTracing.TraceParentOf(send ?? Activity.Current));

@@ -1,4 +1,5 @@
 using Mutt.Core.Configuration;
+using Mutt.Core.Events;
 using Mutt.Ingestor.Apis;
 using Mutt.Ingestor.Ingest;
 using Mutt.Ingestor.Services;
@@ -28,6 +29,7 @@ public static class Extensions
         services.AddOptions<IngestOptions>().BindConfiguration("").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SyslogOptions>().BindConfiguration("").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SnmpOptions>().BindConfiguration("").ValidateDataAnnotations().ValidateOnStart();
+        services.AddEventLimits();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, IngestApiJsonContext.Default));
 
         services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));

@@ -24,7 +24,11 @@ public sealed class ParsedBatch
     public string? Detail { get; init; }
 }
 
-public sealed record BatchLimits(string[] RequiredFields, int MaxDepth, int MaxBatchSize);
+/// <param name="Events">Hostname, message size and timestamp limits (null: <see cref="EventLimits.Default"/>).</param>
+public sealed record BatchLimits(string[] RequiredFields, int MaxDepth, int MaxBatchSize, EventLimits? Events = null)
+{
+    public EventLimits EventLimits => Events ?? EventLimits.Default;
+}
 
 /// <summary>
 /// Turns a REST body (one object, an array, or NDJSON) into queue items (spec 004 Event Message
@@ -51,6 +55,7 @@ public static class EventBatchParser
         var output = new ArrayBufferWriter<byte>(512);
         using var writer = new Utf8JsonWriter(output);
         var receivedText = receivedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+        var context = new ItemContext(limits, receivedText, receivedAt, traceParent, output, writer);
 
         // System.Text.Json checks UTF-8 only when a string is read, which would surface as an
         // exception deep in validation; bad bytes anywhere make the whole body invalid input (400).
@@ -61,7 +66,7 @@ public static class EventBatchParser
 
         if (ndjson)
         {
-            return ParseNdjson(body, options, limits, receivedText, traceParent, output, writer);
+            return ParseNdjson(body, options, context);
         }
 
         JsonDocument document;
@@ -91,20 +96,24 @@ public static class EventBatchParser
                 var index = 0;
                 foreach (var item in root.EnumerateArray())
                 {
-                    AddItem(batch, item, $"[{index}]", limits, null, receivedText, traceParent, output, writer);
+                    AddItem(batch, item, $"[{index}]", null, context);
                     index++;
                 }
                 return Finish(batch);
             }
             var single = new ParsedBatch { Outcome = BatchOutcome.Accepted };
-            AddItem(single, root, "", limits, headerCorrelationId, receivedText, traceParent, output, writer);
+            AddItem(single, root, "", headerCorrelationId, context);
             return Finish(single);
         }
     }
 
-    private static ParsedBatch ParseNdjson(ReadOnlyMemory<byte> body, JsonDocumentOptions options, BatchLimits limits, string receivedText,
-        string? traceParent, ArrayBufferWriter<byte> output, Utf8JsonWriter writer)
+    /// <summary>What every item of one request is checked against and written with.</summary>
+    private sealed record ItemContext(BatchLimits Limits, string ReceivedText, DateTimeOffset ReceivedAt, string? TraceParent,
+        ArrayBufferWriter<byte> Output, Utf8JsonWriter Writer);
+
+    private static ParsedBatch ParseNdjson(ReadOnlyMemory<byte> body, JsonDocumentOptions options, ItemContext context)
     {
+        var limits = context.Limits;
         var batch = new ParsedBatch { Outcome = BatchOutcome.Accepted };
         var rest = body;
         var index = 0;
@@ -125,7 +134,7 @@ public static class EventBatchParser
             try
             {
                 using var document = JsonDocument.Parse(line, options);
-                AddItem(batch, document.RootElement, $"[{index}]", limits, null, receivedText, traceParent, output, writer);
+                AddItem(batch, document.RootElement, $"[{index}]", null, context);
             }
             catch (JsonException ex)
             {
@@ -171,9 +180,9 @@ public static class EventBatchParser
         return batch;
     }
 
-    private static void AddItem(ParsedBatch batch, JsonElement item, string prefix, BatchLimits limits, string? headerCorrelationId,
-        string receivedText, string? traceParent, ArrayBufferWriter<byte> output, Utf8JsonWriter writer)
+    private static void AddItem(ParsedBatch batch, JsonElement item, string prefix, string? headerCorrelationId, ItemContext context)
     {
+        var (limits, receivedText, receivedAt, traceParent, output, writer) = context;
         if (item.ValueKind != JsonValueKind.Object)
         {
             batch.Errors[prefix.Length == 0 ? "$" : prefix] = ["must be a JSON object"];
@@ -204,9 +213,15 @@ public static class EventBatchParser
             {
                 Error("timestamp", "must be a string");
             }
-            else if (!IsIso8601(timestamp.GetString()!))
+            else if (!TryParseIso8601(timestamp.GetString()!, out var time))
             {
                 Error("timestamp", "must be an ISO 8601 date and time");
+            }
+            else if (!limits.EventLimits.TimestampInRange(time, receivedAt))
+            {
+                // The audit table is partitioned by this time: a month with no partition, or past
+                // every retention, has no place for the row.
+                Error("timestamp", limits.EventLimits.TimestampError(receivedAt));
             }
         }
         foreach (var field in (ReadOnlySpan<string>)["message", "hostname", "source", "trap_oid"])
@@ -215,6 +230,20 @@ public static class EventBatchParser
             {
                 Error(field, "must be a string");
             }
+        }
+        // Hostname length and message size, decided on the raw JSON bytes: an escaped string is never
+        // shorter than its text (in UTF-16 units or in UTF-8 bytes), so only a value whose raw form
+        // is over the limit is decoded to be measured; the usual event allocates nothing here.
+        var eventLimits = limits.EventLimits;
+        if (item.TryGetProperty("hostname", out var hostname) && hostname.ValueKind == JsonValueKind.String
+            && EventLimits.HostnameTooLong(RawLength(hostname)) && hostname.GetString()! is var host && EventLimits.HostnameTooLong(host.Length))
+        {
+            Error("hostname", eventLimits.HostnameError(host.Length));
+        }
+        if (item.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String
+            && RawLength(message) > eventLimits.MaxMessageBytes && message.GetString()! is var text && eventLimits.MessageTooLarge(text))
+        {
+            Error("message", eventLimits.MessageError(text));
         }
         if (item.TryGetProperty("syslog_severity", out var severity) && severity.ValueKind != JsonValueKind.Null)
         {
@@ -326,8 +355,16 @@ public static class EventBatchParser
         return true;
     }
 
+    /// <summary>The bytes between the quotes of a JSON string as sent (escapes not decoded).</summary>
+    private static int RawLength(JsonElement value) => System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value).Length - 2;
+
     /// <summary>ISO 8601 date-time: a date (yyyy-MM-dd) followed by a time, with or without an offset.</summary>
-    public static bool IsIso8601(string text) =>
-        text.Length >= 10 && text[4] == '-' && text[7] == '-'
-        && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out _);
+    public static bool IsIso8601(string text) => TryParseIso8601(text, out _);
+
+    public static bool TryParseIso8601(string text, out DateTimeOffset time)
+    {
+        time = default;
+        return text.Length >= 10 && text[4] == '-' && text[7] == '-'
+            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out time);
+    }
 }

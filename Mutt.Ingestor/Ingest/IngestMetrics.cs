@@ -16,13 +16,14 @@ public sealed class IngestMetrics
         Latency = _meter.CreateHistogram<double>("mutt_ingest_latency_seconds", unit: "s", description: "Request processing latency");
         _meter.CreateObservableGauge("mutt_ingest_queue_depth", () => sampler.LastDepth, description: "Current queue depth");
         SyslogReceived = _meter.CreateCounter<long>("mutt_syslog_messages_received_total", description: "Syslog messages received, by transport");
-        SyslogParseErrors = _meter.CreateCounter<long>("mutt_syslog_parse_errors_total", description: "Syslog messages enqueued raw because they could not be parsed");
+        SyslogParseErrors = _meter.CreateCounter<long>("mutt_syslog_parse_errors_total", description: "Syslog messages enqueued raw because they could not be parsed or broke a limit on input (hostname, timestamp, MAX_MESSAGE_BYTES)");
         SyslogTruncated = _meter.CreateCounter<long>("mutt_syslog_truncated_total", description: "Syslog frames cut at SYSLOG_MAX_MESSAGE_BYTES");
         SyslogBytes = _meter.CreateCounter<long>("mutt_syslog_bytes_total", description: "Syslog bytes received, by transport");
         SyslogDropped = _meter.CreateCounter<long>("mutt_syslog_dropped_total", description: "Syslog messages dropped, by reason");
         SnmpReceived = _meter.CreateCounter<long>("mutt_snmp_traps_received_total", description: "SNMP traps and informs accepted, by version");
         SnmpDecodeErrors = _meter.CreateCounter<long>("mutt_snmp_decode_errors_total", description: "SNMP datagrams that could not be decoded");
         SnmpDropped = _meter.CreateCounter<long>("mutt_snmp_dropped_total", description: "SNMP datagrams dropped, by reason");
+        SnmpParseErrors = _meter.CreateCounter<long>("mutt_snmp_parse_errors_total", description: "SNMP traps enqueued with parse_error because a limit on input was applied (MAX_MESSAGE_BYTES)");
         PushFailures = _meter.CreateCounter<long>("mutt_ingest_push_failures_total", description: "Failed Redis pushes of listener batches (retried)");
         _meter.CreateObservableCounter("mutt_ingest_udp_drops_total",
             () => UdpKernelDrops.Read().Select(d => new Measurement<long>(d.Drops, new KeyValuePair<string, object?>("listener", d.Listener))),
@@ -43,6 +44,7 @@ public sealed class IngestMetrics
     public Counter<long> SnmpReceived { get; }
     public Counter<long> SnmpDecodeErrors { get; }
     public Counter<long> SnmpDropped { get; }
+    public Counter<long> SnmpParseErrors { get; }
     public Counter<long> PushFailures { get; }
 
     public void Request(string status, string reason) =>

@@ -54,7 +54,7 @@ public static class SyslogEventWriter
             json.WriteString("transport", transport);
             json.WriteString("sender", sender);
             WriteIfSet(json, "parse_error", message.ParseError);
-            if (truncated)
+            if (truncated || message.MessageCut)
             {
                 json.WriteBoolean("truncated", true);
             }

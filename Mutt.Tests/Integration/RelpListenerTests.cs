@@ -184,18 +184,18 @@ public sealed partial class RelpListenerTests(InfrastructureFixture infrastructu
         Assert.Contains("mutt_syslog_dropped_total{reason=\"relp_not_open\"} 1", await host.MetricsAsync());
     }
 
-    private static string Frame(long txnr, string command, string data)
+    internal static string Frame(long txnr, string command, string data)
     {
         var length = Encoding.UTF8.GetByteCount(data);
         return length == 0 ? $"{txnr} {command} 0\n" : $"{txnr} {command} {length} {data}\n";
     }
 
-    private static Task Send(NetworkStream stream, string text) => stream.WriteAsync(Encoding.UTF8.GetBytes(text)).AsTask();
+    internal static Task Send(NetworkStream stream, string text) => stream.WriteAsync(Encoding.UTF8.GetBytes(text)).AsTask();
 
-    private static string Text(RelpFrame frame) => Encoding.UTF8.GetString(frame.Data);
+    internal static string Text(RelpFrame frame) => Encoding.UTF8.GetString(frame.Data);
 
     /// <summary>Reads the server's frames with the Ingestor's own framer (the format is symmetric).</summary>
-    private sealed class RelpAnswers(NetworkStream stream)
+    internal sealed class RelpAnswers(NetworkStream stream)
     {
         private readonly RelpFramer _framer = new(1 << 20);
         private readonly Queue<RelpFrame> _ready = new();

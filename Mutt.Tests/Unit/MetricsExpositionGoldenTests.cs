@@ -47,6 +47,7 @@ public sealed partial class MetricsExpositionGoldenTests
             m.SnmpReceived.Add(1, L("version", "v2c"));
             m.SnmpDecodeErrors.Add(1);
             m.SnmpDropped.Add(1, L("reason", "community"));
+            m.SnmpParseErrors.Add(1);
             m.PushFailures.Add(1);
             var udp = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
             udp.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
@@ -87,6 +88,8 @@ public sealed partial class MetricsExpositionGoldenTests
             m.Replay("alerter", "success");
             m.ScanDuration.Record(0.01);
             m.Maintenance.Add(1, L("kind", "partition_created"), L("dry_run", false));
+            m.ArchiveFailure("verify");
+            m.ArchivedRows.Add(10);
         }));
         actual.Append(Shape("every service", HealthMetrics.MeterName, meters =>
         {
