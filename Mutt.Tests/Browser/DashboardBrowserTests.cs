@@ -14,6 +14,7 @@ namespace Mutt.Tests.Browser;
 /// Screenshots of each page go to TestResults/screenshots at the repository root.
 /// </summary>
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncLifetime
 {
     private const string ApiKey = "browser-test-key-42";

@@ -13,6 +13,7 @@ using StackExchange.Redis;
 namespace Mutt.Tests.Integration;
 
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifetime
 {
     private const string ApiKey = "test-webui-key-0123456789";

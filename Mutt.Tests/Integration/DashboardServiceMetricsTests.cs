@@ -9,6 +9,7 @@ namespace Mutt.Tests.Integration;
 
 /// <summary>With services__alerter__http__0 etc. configured, flow counters come from the services' own /metrics.</summary>
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class DashboardServiceMetricsTests(InfrastructureFixture infra)
 {
     [Fact]

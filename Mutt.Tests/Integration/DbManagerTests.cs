@@ -12,7 +12,7 @@ using Mutt.Remediation.Maintenance;
 using Mutt.Remediation.Services;
 using Mutt.ServiceDefaults.Clients;
 using Mutt.Tests.Infrastructure;
-using Mutt.Tests.Unit;
+using Mutt.Tests.Deployment;
 using Npgsql;
 
 namespace Mutt.Tests.Integration;

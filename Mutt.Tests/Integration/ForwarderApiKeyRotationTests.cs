@@ -12,6 +12,7 @@ using Mutt.Tests.Infrastructure;
 namespace Mutt.Tests.Integration;
 
 /// <summary>The Forwarder's Moogsoft client reads MOOG_API_KEY from the secret store per request.</summary>
+[Trait("Category", "Integration")]
 public sealed class ForwarderApiKeyRotationTests
 {
     [Fact]

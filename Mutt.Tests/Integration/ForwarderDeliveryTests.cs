@@ -7,6 +7,7 @@ using Mutt.Tests.Infrastructure;
 namespace Mutt.Tests.Integration;
 
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class ForwarderDeliveryTests(InfrastructureFixture infra)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);

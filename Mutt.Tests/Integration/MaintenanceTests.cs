@@ -12,6 +12,7 @@ using Npgsql;
 namespace Mutt.Tests.Integration;
 
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class MaintenanceTests(InfrastructureFixture infra)
 {
     private static async Task<List<string>> PartitionsAsync(NpgsqlDataSource db)

@@ -20,6 +20,7 @@ namespace Mutt.Tests.Reliability;
 /// up in the audit log, and both services must follow the new master with the new password.
 /// </summary>
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "System")]
 public sealed class SentinelSystemTests(InfrastructureFixture infra, ITestOutputHelper output)
 {
     private const string ApiKey = "sentinel-system-key";

@@ -12,6 +12,7 @@ using Mutt.Tests.Infrastructure;
 
 namespace Mutt.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class AlerterRuleCacheTests
 {
     [Fact]

@@ -2,6 +2,7 @@ using Mutt.Core.Moogsoft;
 
 namespace Mutt.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class BackoffScheduleTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using Mutt.Core.Rules;
 
 namespace Mutt.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class MoogEventBuilderTests
 {
     private static AlertMessage Alert(string correlationId = "c-1", int? severity = 3, string handling = Handling.TicketOnly) => new()
