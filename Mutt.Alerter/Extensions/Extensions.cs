@@ -39,6 +39,3 @@ public static class Extensions
         builder.Services.AddHealthChecks().AddCheck<AlerterHealthCheck>("alerter");
     }
 }
-
-/// <summary>Marker type for WebApplicationFactory and for locating this assembly.</summary>
-public sealed class AlerterAssemblyMarker;

@@ -49,7 +49,6 @@ public sealed class AlerterWorker(
             MaxBatchesInFlight = 2,
             OnNotCommitted = () => metrics.CompletionsNotCommitted.Add(1),
         }, logger);
-        redis.GetSubscriber().Subscribe(RedisChannel.Literal(MuttKeys.QueueNudgeChannel), (_, _) => consumer.Nudge(), CommandFlags.FireAndForget);
         logger.LogInformation("Alerter {Pod} consuming {Queue} into {ProcessingList}", _options.PodName, queue.SourceQueue, queue.ProcessingKey);
         state.Consuming = true;
         try
