@@ -23,6 +23,7 @@ public static class Extensions
             .ValidateOnStart();
 
         builder.Services.AddSingleton<AlerterMetrics>();
+        builder.Services.AddFlowCounters();
         builder.Services.AddSingleton<AlerterState>();
         builder.Services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));
         builder.Services.AddSingleton<RuleStore>();

@@ -59,7 +59,6 @@ public static class Extensions
         builder.Services.AddSingleton<ConfigAuditStore>();
         builder.Services.AddSingleton<ManagementService>();
         builder.Services.AddSingleton<RuleTester>();
-        builder.Services.AddSingleton<ServiceMetricsScraper>();
         builder.Services.AddSingleton<IFlowMetrics, RedisFlowMetrics>();
         builder.Services.AddSingleton<SloService>();
         builder.Services.AddSingleton(sp => new DeadLetterOperations(sp.GetRequiredService<IConnectionMultiplexer>()));

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Mutt.Core.Telemetry;
 
 namespace Mutt.Remediation.Services;
 
@@ -11,12 +12,12 @@ public sealed class RemediationMetrics
     public RemediationMetrics(IMeterFactory meterFactory)
     {
         _meter = meterFactory.Create("Mutt.Remediation");
-        Replayed = _meter.CreateCounter<long>("mutt_remediation_replayed_total", description: "Replay attempts by source (alerter/moog) and status (success/fail/poison)");
-        ScanDuration = _meter.CreateHistogram<double>("mutt_remediation_dlq_scan_duration_seconds", "s", "DLQ scan duration");
-        Maintenance = _meter.CreateCounter<long>("mutt_remediation_maintenance_actions_total", description: "Maintenance actions by kind (partition_created/partition_dropped/dlq_trimmed) and dry_run");
+        Replayed = _meter.CreateCounter<long>(MetricNames.RemediationReplayedTotal, description: "Replay attempts by source (alerter/moog) and status (success/fail/poison)");
+        ScanDuration = _meter.CreateHistogram<double>(MetricNames.RemediationDlqScanDurationSeconds, "s", "DLQ scan duration");
+        Maintenance = _meter.CreateCounter<long>(MetricNames.RemediationMaintenanceActionsTotal, description: "Maintenance actions by kind (partition_created/partition_dropped/dlq_trimmed) and dry_run");
         // Not in spec 004: nothing leaves mutt:poison:permanent without an operator, so its depth
         // (not the poison counter's rate) is what the MUTTPoisonQueueNotEmpty alert must see.
-        _meter.CreateObservableGauge("mutt_remediation_poison_depth", () => Volatile.Read(ref PoisonDepth), description: "Items in mutt:poison:permanent (read at each DLQ scan)");
+        _meter.CreateObservableGauge(MetricNames.RemediationPoisonDepth, () => Volatile.Read(ref PoisonDepth), description: "Items in mutt:poison:permanent (read at each DLQ scan)");
     }
 
     public long PoisonDepth;

@@ -45,7 +45,7 @@ public sealed class ForwarderApiKeyRotationTests
         var secrets = new FixedSecretStore((SecretNames.MoogApiKey, "old-key"));
         var options = Options.Create(new ForwarderOptions { WebhookUrl = $"http://127.0.0.1:{port}/api/v1/events", ApiKey = "configured-key", ApiUser = "mutt" });
         using var meters = new TestMeterFactory();
-        var metrics = new ForwarderMetrics(meters);
+        var metrics = new ForwarderMetrics(meters, new Mutt.Core.Redis.FlowCounters());
         using var client = new MoogClient(options, metrics, secrets);
         var body = Encoding.UTF8.GetBytes("[]");
 
