@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 using Mutt.Alerter.Processing;
 using Mutt.Alerter.Rules;
 using Mutt.Alerter.Services;
-using Mutt.Core.Audit;
+using Mutt.Alerter.Audit;
 using Mutt.Core.Configuration;
 using Mutt.Core.Redis;
 using Mutt.Core.Rules;

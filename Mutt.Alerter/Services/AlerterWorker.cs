@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Mutt.Alerter.Processing;
 using Mutt.Alerter.Rules;
-using Mutt.Core.Audit;
+using Mutt.Alerter.Audit;
 using Mutt.Core.DeadLetters;
 using Mutt.Core.Redis;
 using Mutt.Core.Telemetry;

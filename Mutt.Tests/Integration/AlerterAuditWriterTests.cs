@@ -1,4 +1,4 @@
-using Mutt.Core.Audit;
+using Mutt.Alerter.Audit;
 using Mutt.Tests.Infrastructure;
 using Npgsql;
 

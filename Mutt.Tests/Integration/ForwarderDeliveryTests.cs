@@ -1,6 +1,6 @@
 using Mutt.Core.Configuration;
 using Mutt.Core.Events;
-using Mutt.Core.Moogsoft;
+using Mutt.Forwarder.Moogsoft;
 using Mutt.Core.Redis;
 using Mutt.Tests.Infrastructure;
 

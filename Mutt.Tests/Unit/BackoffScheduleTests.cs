@@ -1,4 +1,4 @@
-using Mutt.Core.Moogsoft;
+using Mutt.Forwarder.Moogsoft;
 
 namespace Mutt.Tests.Unit;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Mutt.Core.Events;
-using Mutt.Core.Moogsoft;
+using Mutt.Forwarder.Moogsoft;
 using Mutt.Core.Rules;
 
 namespace Mutt.Tests.Unit;
