@@ -17,13 +17,15 @@ public sealed class AlerterMetrics
     {
         _flow = flow;
         _meter = meterFactory.Create(MeterName);
-        EventsProcessed = _meter.CreateCounter<long>(MetricNames.AlerterEventsProcessedTotal, description: "Events by status (handled/unhandled/poison/error)");
+        EventsProcessed = _meter.CreateCounter<long>(MetricNames.AlerterEventsProcessedTotal, description: "Events by status (handled/unhandled/deduplicated/flapping/suppressed_maintenance/poison/error)");
         ProcessingLatency = _meter.CreateHistogram<double>(MetricNames.AlerterProcessingLatencySeconds, "s", "Event processing time (per batch, from take to ack)");
         ShedEvents = _meter.CreateCounter<long>(MetricNames.AlerterShedEventsTotal, description: "Shed/deferral events");
         CacheReloadFailures = _meter.CreateCounter<long>(MetricNames.AlerterCacheReloadFailuresTotal, description: "Failed cache reloads");
         DbWriteLatency = _meter.CreateHistogram<double>(MetricNames.DbWriteLatencyMs, "ms", "Database write latency");
         RegexTimeouts = _meter.CreateCounter<long>(MetricNames.AlerterRegexTimeoutsTotal, description: "Rule regex matches that timed out (rule skipped for that event)");
         MetaAlerts = _meter.CreateCounter<long>(MetricNames.AlerterMetaAlertsTotal, description: "Unhandled-event meta-alerts fired by this worker");
+        FlappingAlerts = _meter.CreateCounter<long>(MetricNames.AlerterFlappingAlertsTotal, description: "Flapping alerts forwarded (one per flapping episode)");
+        FlappingClears = _meter.CreateCounter<long>(MetricNames.AlerterFlappingClearsTotal, description: "Flapping clears pushed by this worker's sweep");
         CompletionsNotCommitted = _meter.CreateCounter<long>(MetricNames.AlerterCompletionsNotCommittedTotal, description: "Completion transactions whose EXEC did not commit (nothing acked; the batch went back to the queue)");
         _meter.CreateObservableGauge(MetricNames.AlerterQueueDepth, () => AlertQueueDepth, description: "Alert queue depth");
         _meter.CreateObservableGauge(MetricNames.AlerterCacheRulesCount, () => RulesCount, description: "Rules in cache");
@@ -41,6 +43,8 @@ public sealed class AlerterMetrics
     public Counter<long> RegexTimeouts { get; }
     public Counter<long> MetaAlerts { get; }
     public Counter<long> CompletionsNotCommitted { get; }
+    public Counter<long> FlappingAlerts { get; }
+    public Counter<long> FlappingClears { get; }
 
     public long AlertQueueDepth { get; set; }
     public long IngestQueueDepth { get; set; }
@@ -52,6 +56,9 @@ public sealed class AlerterMetrics
 
     private static readonly KeyValuePair<string, object?> Handled = new("status", "handled");
     private static readonly KeyValuePair<string, object?> Unhandled = new("status", "unhandled");
+    private static readonly KeyValuePair<string, object?> Deduplicated = new("status", "deduplicated");
+    private static readonly KeyValuePair<string, object?> Flapping = new("status", "flapping");
+    private static readonly KeyValuePair<string, object?> SuppressedMaintenance = new("status", "suppressed_maintenance");
     private static readonly KeyValuePair<string, object?> Poison = new("status", "poison");
     private static readonly KeyValuePair<string, object?> Error = new("status", "error");
 
@@ -60,11 +67,17 @@ public sealed class AlerterMetrics
     {
         if (plan.Handled > 0) { EventsProcessed.Add(plan.Handled, Handled); }
         if (plan.Unhandled > 0) { EventsProcessed.Add(plan.Unhandled, Unhandled); }
+        if (plan.Deduplicated > 0) { EventsProcessed.Add(plan.Deduplicated, Deduplicated); }
+        if (plan.Flapping > 0) { EventsProcessed.Add(plan.Flapping, Flapping); }
+        if (plan.SuppressedMaintenance > 0) { EventsProcessed.Add(plan.SuppressedMaintenance, SuppressedMaintenance); }
         if (plan.Poison > 0) { EventsProcessed.Add(plan.Poison, Poison); }
         if (plan.Errors > 0) { EventsProcessed.Add(plan.Errors, Error); }
         if (plan.RegexTimeouts > 0) { RegexTimeouts.Add(plan.RegexTimeouts); }
         ProcessingLatency.Record(seconds);
         _flow.Add(FlowCounterNames.AlerterHandled, plan.Handled);
         _flow.Add(FlowCounterNames.AlerterUnhandled, plan.Unhandled);
+        _flow.Add(FlowCounterNames.AlerterDeduplicated, plan.Deduplicated);
+        _flow.Add(FlowCounterNames.AlerterFlapping, plan.Flapping);
+        _flow.Add(FlowCounterNames.AlerterSuppressedMaintenance, plan.SuppressedMaintenance);
     }
 }

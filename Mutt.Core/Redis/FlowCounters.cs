@@ -17,13 +17,19 @@ public static class FlowCounterNames
     public const string IngestFailed = "ingest:failed";
     public const string AlerterHandled = "alerter:handled";
     public const string AlerterUnhandled = "alerter:unhandled";
+    public const string AlerterDeduplicated = "alerter:deduplicated";
+    public const string AlerterFlapping = "alerter:flapping";
+    public const string AlerterSuppressedMaintenance = "alerter:suppressed_maintenance";
     /// <summary>Alerts Moogsoft accepted (<c>mutt_moog_alerts_processed_total{status="success"}</c>).</summary>
     public const string AlerterForwarded = "alerter:forwarded";
     /// <summary>Moogsoft requests that succeeded / did not (<c>mutt_moog_requests_total</c> by status).</summary>
     public const string MoogSuccess = "moog:success";
     public const string MoogFailed = "moog:failed";
 
-    public static readonly IReadOnlyList<string> All = [IngestSuccess, IngestFailed, AlerterHandled, AlerterUnhandled, AlerterForwarded, MoogSuccess, MoogFailed];
+    public static readonly IReadOnlyList<string> All = [
+        IngestSuccess, IngestFailed, AlerterHandled, AlerterUnhandled, AlerterDeduplicated, AlerterFlapping, AlerterSuppressedMaintenance,
+        AlerterForwarded, MoogSuccess, MoogFailed,
+    ];
 }
 
 /// <summary>

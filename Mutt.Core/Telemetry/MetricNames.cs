@@ -16,6 +16,8 @@ public static class MetricNames
     public const string AlerterCompletionsNotCommittedTotal = "mutt_alerter_completions_not_committed_total";
     public const string AlerterDlqDepth = "mutt_alerter_dlq_depth";
     public const string AlerterEventsProcessedTotal = "mutt_alerter_events_processed_total";
+    public const string AlerterFlappingAlertsTotal = "mutt_alerter_flapping_alerts_total";
+    public const string AlerterFlappingClearsTotal = "mutt_alerter_flapping_clears_total";
     public const string AlerterMetaAlertsTotal = "mutt_alerter_meta_alerts_total";
     public const string AlerterProcessingLatencySeconds = "mutt_alerter_processing_latency_seconds";
     public const string AlerterProcessingListDepth = "mutt_alerter_processing_list_depth";

@@ -24,6 +24,7 @@ public sealed record RuleRequest
     [JsonPropertyName("dev_handling")] public string? DevHandling { get; init; }
     [JsonPropertyName("team_assignment")] public string? TeamAssignment { get; init; }
     [JsonPropertyName("is_active")] public bool? IsActive { get; init; }
+    [JsonPropertyName("dedup_window_seconds")] public int? DedupWindowSeconds { get; init; }
     [JsonPropertyName("reason")] public string? Reason { get; init; }
 
     /// <summary>Missing required values become "" / 0 so the validator names them.</summary>
@@ -38,6 +39,7 @@ public sealed record RuleRequest
         DevHandling = DevHandling ?? "",
         TeamAssignment = TeamAssignment?.Trim() ?? "",
         IsActive = IsActive ?? true,
+        DedupWindowSeconds = DedupWindowSeconds,
     };
 }
 
@@ -246,7 +248,7 @@ public static class ManagementApi
         TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: DeadLetterQueues.CircuitOpenTitle, detail: DeadLetterQueues.CircuitOpenDetail,
             extensions: new Dictionary<string, object?> { ["replayed"] = replayed });
 
-    private static IResult ToResult<T>(ChangeResult<T> result, Func<T, IResult> ok) => result.Status switch
+    internal static IResult ToResult<T>(ChangeResult<T> result, Func<T, IResult> ok) => result.Status switch
     {
         ChangeStatus.Ok => ok(result.Value!),
         ChangeStatus.NotFound => TypedResults.NotFound(),
@@ -262,5 +264,5 @@ public static class ManagementApi
 
     private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
 
-    private static string Prefix(HttpContext context) => context.Request.Path.StartsWithSegments("/api/v1") ? "/api/v1" : "/api/v2";
+    internal static string Prefix(HttpContext context) => context.Request.Path.StartsWithSegments("/api/v1") ? "/api/v1" : "/api/v2";
 }

@@ -55,7 +55,11 @@ public static class MoogEventBuilder
     public static MoogEvent Build(AlertMessage alert, string agentLocation)
     {
         var source = string.IsNullOrWhiteSpace(alert.Hostname) ? "unknown" : alert.Hostname;
-        var type = alert.MetaAlert ? "MUTT_META" : alert.TrapOid is not null ? "SNMP_TRAP" : "SYSLOG";
+        var type = alert.MetaAlert ? "MUTT_META" : alert.Flapping is not null ? "MUTT_FLAPPING" : alert.TrapOid is not null ? "SNMP_TRAP" : "SYSLOG";
+        // A clear carries severity 0 and the signature of the Flapping alert it clears.
+        var severity = alert.Flapping == FlappingStates.Cleared ? 0 : Severity(alert.SyslogSeverity, alert.Handling);
+        var agentTime = alert.ClearedAtMs is { } clearedAt ? clearedAt / 1000
+            : alert.EventTimestamp == default ? 0 : alert.EventTimestamp.ToUnixTimeSeconds();
         return new MoogEvent
         {
             Signature = Signature(alert),
@@ -67,9 +71,9 @@ public static class MoogEventBuilder
             Agent = Agent,
             AgentLocation = agentLocation,
             Type = type,
-            Severity = Severity(alert.SyslogSeverity, alert.Handling),
+            Severity = severity,
             Description = alert.Message,
-            AgentTime = alert.EventTimestamp == default ? 0 : alert.EventTimestamp.ToUnixTimeSeconds(),
+            AgentTime = agentTime,
             CustomInfo = new MoogCustomInfo
             {
                 Team = alert.Team,
@@ -79,6 +83,11 @@ public static class MoogEventBuilder
                 Environment = alert.Environment,
                 SyslogSeverity = alert.SyslogSeverity,
                 TrapOid = alert.TrapOid,
+                RepeatCount = alert.RepeatCount,
+                Flapping = alert.Flapping,
+                TransitionCount = alert.TransitionCount,
+                CorrelationRuleId = alert.CorrelationRuleId,
+                Interface = alert.Interface,
             },
         };
     }
