@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 using Mutt.Alerter.Processing;
 using Mutt.Alerter.Rules;
 using Mutt.Alerter.Services;
-using Mutt.Core.Audit;
+using Mutt.Alerter.Audit;
 using Mutt.Core.Configuration;
 using Mutt.Core.Events;
 using Mutt.Core.Redis;
@@ -25,6 +25,7 @@ public static class Extensions
         builder.Services.AddEventLimits();
 
         builder.Services.AddSingleton<AlerterMetrics>();
+        builder.Services.AddFlowCounters();
         builder.Services.AddSingleton<AlerterState>();
         builder.Services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));
         builder.Services.AddSingleton<RuleStore>();
@@ -42,6 +43,3 @@ public static class Extensions
         builder.Services.AddHealthChecks().AddCheck<AlerterHealthCheck>("alerter");
     }
 }
-
-/// <summary>Marker type for WebApplicationFactory and for locating this assembly.</summary>
-public sealed class AlerterAssemblyMarker;

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
-using Mutt.Core.Audit;
+using Mutt.Alerter.Audit;
 using Mutt.Core.DeadLetters;
 using Mutt.Core.Events;
 using Mutt.Core.Noise;

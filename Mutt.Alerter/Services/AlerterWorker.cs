@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Mutt.Alerter.Processing;
 using Mutt.Alerter.Rules;
-using Mutt.Core.Audit;
+using Mutt.Alerter.Audit;
 using Mutt.Core.Configuration;
 using Mutt.Core.DeadLetters;
 using Mutt.Core.Events;
@@ -56,7 +56,6 @@ public sealed class AlerterWorker(
             MaxBatchesInFlight = 2,
             OnNotCommitted = () => metrics.CompletionsNotCommitted.Add(1),
         }, logger);
-        redis.GetSubscriber().Subscribe(RedisChannel.Literal(MuttKeys.QueueNudgeChannel), (_, _) => consumer.Nudge(), CommandFlags.FireAndForget);
         logger.LogInformation("Alerter {Pod} consuming {Queue} into {ProcessingList}", _options.PodName, queue.SourceQueue, queue.ProcessingKey);
         state.Consuming = true;
         try

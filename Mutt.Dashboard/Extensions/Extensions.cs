@@ -61,7 +61,6 @@ public static class Extensions
         builder.Services.AddSingleton<MaintenanceWindowStore>();
         builder.Services.AddSingleton<CorrelationRuleStore>();
         builder.Services.AddSingleton<RuleTester>();
-        builder.Services.AddSingleton<ServiceMetricsScraper>();
         builder.Services.AddSingleton<IFlowMetrics, RedisFlowMetrics>();
         builder.Services.AddSingleton<SloService>();
         builder.Services.AddSingleton(sp => new DeadLetterOperations(sp.GetRequiredService<IConnectionMultiplexer>()));

@@ -1,3 +1,4 @@
+using Mutt.Core.Redis;
 using Mutt.Core.Configuration;
 using Mutt.Core.Events;
 using Mutt.Ingestor.Apis;
@@ -39,6 +40,7 @@ public static class Extensions
         services.AddSingleton<QueueDepthSampler>();
         services.AddHealthChecks().AddCheck<IngestQueueHealthCheck>("ingest_queue");
         services.AddSingleton<IngestMetrics>();
+        services.AddFlowCounters();
         // The /metrics exporter only sees measurements made after it exists; it is otherwise
         // created on the first scrape, which would lose every count before it.
         services.AddHostedService<MetricsExporterActivator>();

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Mutt.Core.Events;
@@ -42,19 +41,10 @@ public static class SnmpEventWriter
         var output = new ArrayBufferWriter<byte>(512);
         using (var json = new Utf8JsonWriter(output))
         {
-            var received = receivedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+            var received = EnvelopeWriter.FormatReceivedAt(receivedAt);
             json.WriteStartObject();
-            json.WriteString("timestamp", received);
-            json.WriteString("message", message);
-            json.WriteString("hostname", agent);
-            json.WriteString("source", "snmp");
-            json.WriteString("trap_oid", trap.TrapOid);
-            json.WriteString("correlation_id", correlationId ?? Guid.NewGuid().ToString());
-            json.WriteString("received_at", received);
-            if (traceParent is not null)
-            {
-                json.WriteString(EnvelopeFields.TraceParent, traceParent);
-            }
+            EnvelopeWriter.WriteEventFields(json, received, message, agent, "snmp", trapOid: trap.TrapOid);
+            EnvelopeWriter.WriteEnvelope(json, correlationId ?? Guid.NewGuid().ToString(), received, traceParent);
             json.WriteString("snmp_version", trap.Version);
             json.WriteString("pdu_type", trap.PduType);
             json.WriteString("sender", sender);

@@ -7,6 +7,7 @@ using static Mutt.Tests.Integration.AlerterTestData;
 namespace Mutt.Tests.Integration;
 
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class AlerterTests(InfrastructureFixture infra)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);

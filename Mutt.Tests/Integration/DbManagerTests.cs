@@ -3,7 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Mutt.Testing;
-using Mutt.Core.Audit;
+using Mutt.Alerter.Audit;
 using Mutt.Core.Data;
 using Mutt.Core.DeadLetters;
 using Mutt.Core.Rules;
@@ -12,7 +12,7 @@ using Mutt.Remediation.Maintenance;
 using Mutt.Remediation.Services;
 using Mutt.ServiceDefaults.Clients;
 using Mutt.Tests.Infrastructure;
-using Mutt.Tests.Unit;
+using Mutt.Tests.Deployment;
 using Npgsql;
 
 namespace Mutt.Tests.Integration;

@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Mutt.Core.Audit;
+using Mutt.Alerter.Audit;
 using Mutt.Core.Events;
 using Mutt.Ingestor.Relp;
 using Mutt.Testing;
@@ -17,6 +17,7 @@ namespace Mutt.Tests.Integration;
 /// deploy/rsyslog/99-mutt.conf (the default rsyslog config), and against a raw socket for the protocol's error paths.
 /// </summary>
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed partial class RelpListenerTests(InfrastructureFixture infrastructure, ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("mutt-relp-").FullName;

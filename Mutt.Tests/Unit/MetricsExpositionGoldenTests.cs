@@ -35,7 +35,7 @@ public sealed partial class MetricsExpositionGoldenTests
         var actual = new StringBuilder();
         actual.Append(Shape("mutt-ingestor", "Mutt.Ingestor", meters =>
         {
-            var m = new IngestMetrics(meters, new QueueDepthSampler(null!, null!, Options.Create(new IngestOptions())));
+            var m = new IngestMetrics(meters, new QueueDepthSampler(null!, null!, Options.Create(new IngestOptions())), new Mutt.Core.Redis.FlowCounters());
             m.Request("success", "ok");
             m.Events.Add(1, L("source", "rest"));
             m.Latency.Record(0.01);
@@ -55,7 +55,7 @@ public sealed partial class MetricsExpositionGoldenTests
         }));
         actual.Append(Shape("mutt-alerter", AlerterMetrics.MeterName, meters =>
         {
-            var m = new AlerterMetrics(meters);
+            var m = new AlerterMetrics(meters, new Mutt.Core.Redis.FlowCounters());
             m.EventsProcessed.Add(1, L("status", "handled"));
             m.ProcessingLatency.Record(0.01);
             m.ShedEvents.Add(1, L("mode", "dlq"));
@@ -68,7 +68,7 @@ public sealed partial class MetricsExpositionGoldenTests
         }));
         actual.Append(Shape("mutt-forwarder", "Mutt.Forwarder", meters =>
         {
-            var m = new ForwarderMetrics(meters);
+            var m = new ForwarderMetrics(meters, new Mutt.Core.Redis.FlowCounters());
             m.Request("success", "ok");
             m.Latency.Record(0.01);
             m.RateLimitHits.Add(1);
