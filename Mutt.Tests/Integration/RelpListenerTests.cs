@@ -72,12 +72,20 @@ public sealed partial class RelpListenerTests(InfrastructureFixture infrastructu
     {
         await using var host = await IngestorTestHost.StartAsync(infrastructure);
         await using var rsyslog = await RsyslogDaemon.StartAsync(_dir, ShippedRelpConfig(host.RelpPort));
-        const int total = 40_000;
+        // Large enough that a fast, quiet machine is still mid-stream at the kill (40,000 once went through
+        // between two polls of the backing-off wait).
+        const int total = 100_000;
         var run = Guid.NewGuid().ToString("N")[..8];
         var feeding = rsyslog.SendAsync(Corpus(run, total));
 
         // Kill while the stream flows: part of it is in Redis, part in flight, the rest in rsyslog's queue.
-        await Eventually.WaitForAsync(async () => await host.QueueLengthAsync() >= 3_000, TimeSpan.FromSeconds(30), "the first part of the stream");
+        // Polled every few milliseconds (not Eventually's backing-off interval), with a deadline.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (await host.QueueLengthAsync() < 2_000)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the first part of the stream did not arrive in 30 s");
+            await Task.Delay(5);
+        }
         await host.KillAsync();
         var atKill = await host.QueueLengthAsync();
         await feeding;
@@ -85,7 +93,7 @@ public sealed partial class RelpListenerTests(InfrastructureFixture infrastructu
         await host.RestartAsync();
 
         await Eventually.WaitForAsync(async () => (await host.QueueItemsAsync()).Select(Sequence).Distinct().Count() >= total,
-            TimeSpan.FromSeconds(45), "every message after the restart");
+            TimeSpan.FromSeconds(90), "every message after the restart");
         // librelp resends the unanswered frames first on its new session, so they are in by now; check the queue stopped growing.
         var last = -1L;
         await Eventually.WaitForAsync(async () =>
