@@ -168,6 +168,10 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
                 EventTimestamp = new DateTimeOffset(eventTime, TimeSpan.Zero),
                 // The event span when tracing, so the Forwarder's span nests under it; else the event's own context.
                 TraceParent = MuttTracing.TraceParentOf(activity) ?? evt.TraceParent,
+                // A resolved webhook alert is forwarded exactly when its firing one was: the same labels,
+                // message and severity meet the same rule, which decides Forward for both.
+                StableKey = evt.StableKey,
+                Clear = evt.IsClear,
             };
             item.AlertJson = JsonSerializer.Serialize(alert, MuttJsonContext.Default.AlertMessage);
         }

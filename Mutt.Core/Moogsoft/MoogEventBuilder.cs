@@ -37,16 +37,23 @@ public static class MoogEventBuilder
         return severity;
     }
 
+    /// <summary>Moogsoft's clear severity: sent for a resolved webhook alert, whatever the rule's handling.</summary>
+    public const int ClearSeverity = 0;
+
     /// <summary>
     /// The signature identifies one alert: "mutt:" + the first 32 hex digits of
     /// SHA-256(correlation_id | hostname | rule id or trap OID | team). The correlation id makes
     /// it unique per alert; everything in it travels unchanged through retries, DLQ replays and
     /// janitor reclaims, so a redelivered alert lands on the same Moogsoft event.
+    /// An alert with a stable key (a webhook source's own identity of the alert, such as
+    /// Alertmanager's fingerprint) is signed by that key alone: its repeat notifications and its
+    /// clear land on the same Moogsoft alert, whatever rule or team handled each of them.
     /// </summary>
     public static string Signature(AlertMessage alert)
     {
-        var discriminator = alert.RuleId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? alert.TrapOid ?? "";
-        var text = $"{alert.CorrelationId}|{alert.Hostname}|{discriminator}|{alert.Team}";
+        var text = alert.StableKey is { Length: > 0 } stable
+            ? "stable|" + stable
+            : $"{alert.CorrelationId}|{alert.Hostname}|{alert.RuleId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? alert.TrapOid ?? ""}|{alert.Team}";
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(Encoding.UTF8.GetBytes(text), hash);
         return "mutt:" + Convert.ToHexStringLower(hash[..16]);
@@ -67,7 +74,7 @@ public static class MoogEventBuilder
             Agent = Agent,
             AgentLocation = agentLocation,
             Type = type,
-            Severity = Severity(alert.SyslogSeverity, alert.Handling),
+            Severity = alert.Clear ? ClearSeverity : Severity(alert.SyslogSeverity, alert.Handling),
             Description = alert.Message,
             AgentTime = alert.EventTimestamp == default ? 0 : alert.EventTimestamp.ToUnixTimeSeconds(),
             CustomInfo = new MoogCustomInfo
@@ -79,6 +86,7 @@ public static class MoogEventBuilder
                 Environment = alert.Environment,
                 SyslogSeverity = alert.SyslogSeverity,
                 TrapOid = alert.TrapOid,
+                StableKey = alert.StableKey,
             },
         };
     }

@@ -52,7 +52,7 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>The alert_rules columns in the order <see cref="ReadRule"/> reads them.</summary>
-    public const string RuleColumns = "id, match_string, trap_oid, syslog_severity, match_type, priority, prod_handling, dev_handling, team_assignment, is_active";
+    public const string RuleColumns = "id, match_string, trap_oid, syslog_severity, match_type, priority, prod_handling, dev_handling, team_assignment, is_active, match_source, match_labels";
 
     /// <summary>Reads one alert_rules row selected with <see cref="RuleColumns"/>; the Dashboard's store reads rules the same way.</summary>
     public static AlertRule ReadRule(NpgsqlDataReader reader) => new()
@@ -67,5 +67,11 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
         DevHandling = reader.GetString(7),
         TeamAssignment = reader.GetString(8),
         IsActive = reader.GetBoolean(9),
+        MatchSource = reader.IsDBNull(10) ? null : reader.GetString(10),
+        MatchLabels = reader.IsDBNull(11) ? null
+            : System.Text.Json.JsonSerializer.Deserialize(reader.GetString(11), RuleJsonContext.Default.DictionaryStringString),
     };
 }
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, string>))]
+public sealed partial class RuleJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

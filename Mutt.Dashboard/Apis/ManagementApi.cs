@@ -24,6 +24,8 @@ public sealed record RuleRequest
     [JsonPropertyName("dev_handling")] public string? DevHandling { get; init; }
     [JsonPropertyName("team_assignment")] public string? TeamAssignment { get; init; }
     [JsonPropertyName("is_active")] public bool? IsActive { get; init; }
+    [JsonPropertyName("match_source")] public string? MatchSource { get; init; }
+    [JsonPropertyName("match_labels")] public Dictionary<string, string>? MatchLabels { get; init; }
     [JsonPropertyName("reason")] public string? Reason { get; init; }
 
     /// <summary>Missing required values become "" / 0 so the validator names them.</summary>
@@ -38,6 +40,8 @@ public sealed record RuleRequest
         DevHandling = DevHandling ?? "",
         TeamAssignment = TeamAssignment?.Trim() ?? "",
         IsActive = IsActive ?? true,
+        MatchSource = string.IsNullOrWhiteSpace(MatchSource) ? null : MatchSource.Trim(),
+        MatchLabels = MatchLabels is { Count: > 0 } ? MatchLabels : null,
     };
 }
 
@@ -49,7 +53,8 @@ public sealed record ConfigRequest([property: JsonPropertyName("value")] string?
 
 public sealed record RuleTestRequest(
     [property: JsonPropertyName("message")] string? Message, [property: JsonPropertyName("hostname")] string? Hostname,
-    [property: JsonPropertyName("trap_oid")] string? TrapOid, [property: JsonPropertyName("syslog_severity")] int? SyslogSeverity);
+    [property: JsonPropertyName("trap_oid")] string? TrapOid, [property: JsonPropertyName("syslog_severity")] int? SyslogSeverity,
+    [property: JsonPropertyName("source")] string? Source = null, [property: JsonPropertyName("labels")] Dictionary<string, string>? Labels = null);
 
 public static class ManagementApi
 {
@@ -128,7 +133,7 @@ public static class ManagementApi
         ToResult(await m.DeleteRuleAsync(id, Change(context), ct), _ => TypedResults.NoContent());
 
     private static async Task<Ok<RuleTestResult>> TestRules(RuleTestRequest body, RuleTester tester, CancellationToken ct) =>
-        TypedResults.Ok(await tester.TestAsync(body.Message, body.Hostname, body.TrapOid, body.SyslogSeverity, ct));
+        TypedResults.Ok(await tester.TestAsync(body.Message, body.Hostname, body.TrapOid, body.SyslogSeverity, ct, body.Source, body.Labels));
 
     private static async Task<Ok<List<DevHost>>> ListDevHosts(HostStore store, CancellationToken ct) => TypedResults.Ok(await store.ListDevHostsAsync(ct));
 

@@ -20,8 +20,6 @@ public sealed partial class IngestApiJsonContext : JsonSerializerContext;
 
 public static class IngestApi
 {
-    public const string ApiKeyHeader = "X-API-KEY";
-
     public static IEndpointRouteBuilder MapIngestApi(this IEndpointRouteBuilder app)
     {
         // One handler, three routes: /api/v1/ingest and /webhook are aliases kept for the seed's clients.
@@ -43,7 +41,7 @@ public static class IngestApi
         var settings = options.Value;
         try
         {
-            if (!auth.IsAuthorized(context.Request.Headers[ApiKeyHeader].ToString()))
+            if (!auth.IsAuthorized(IngestCredentials.Presented(context.Request.Headers)))
             {
                 metrics.Request("fail", "auth");
                 return TypedResults.Problem("invalid or missing API key", statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized");

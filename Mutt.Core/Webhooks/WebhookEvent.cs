@@ -1,0 +1,101 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using Mutt.Core.Events;
+
+namespace Mutt.Core.Webhooks;
+
+/// <summary>
+/// One MUTT event made from a webhook source's alert (Alertmanager, Grafana, a mapped JSON source)
+/// before it gets its envelope. The source's own JSON (labels, annotations, the original item) is
+/// kept as <see cref="JsonElement"/>s and written verbatim: nothing the sender said is lost.
+/// </summary>
+public sealed class WebhookEvent
+{
+    /// <summary>ISO 8601, UTC (normalised: sources send up to nanoseconds, which .NET does not parse).</summary>
+    public required string Timestamp { get; init; }
+    public required string Message { get; init; }
+    public required string Hostname { get; init; }
+    public required string Source { get; init; }
+    public int? SyslogSeverity { get; init; }
+    public string? TrapOid { get; init; }
+    public string? StableKey { get; init; }
+    /// <summary><see cref="EnvelopeFields.Firing"/>, <see cref="EnvelopeFields.Resolved"/> or null (the source does not say).</summary>
+    public string? AlertStatus { get; init; }
+    public JsonElement? Labels { get; init; }
+    public JsonElement? Annotations { get; init; }
+    /// <summary>Further fields of the source, by their MUTT name (e.g. <c>generator_url</c>, <c>payload</c>).</summary>
+    public List<KeyValuePair<string, JsonElement>> Extra { get; } = [];
+    /// <summary>A correlation id the adapter derived (resend-stable); null: the writer's caller picks one.</summary>
+    public string? CorrelationId { get; init; }
+}
+
+/// <summary>
+/// Writes a <see cref="WebhookEvent"/> as an ingest-queue item: spec 004's Event Message fields,
+/// the webhook fields (<see cref="EnvelopeFields"/>), then the envelope (<c>correlation_id</c>,
+/// <c>received_at</c>, <c>traceparent</c>) exactly as the REST path writes it. Pure; the Dashboard's
+/// mapping tester calls it too, so what it shows is what the Ingestor enqueues.
+/// </summary>
+public static class WebhookEventWriter
+{
+    /// <summary>The envelope's <c>received_at</c> format (UTC, microseconds).</summary>
+    public static string FormatReceivedAt(DateTimeOffset receivedAt) =>
+        receivedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+
+    public static byte[] Write(WebhookEvent e, string correlationId, string receivedText, string? traceParent, ArrayBufferWriter<byte> output, Utf8JsonWriter json)
+    {
+        output.ResetWrittenCount();
+        json.Reset(output);
+        json.WriteStartObject();
+        json.WriteString("timestamp", e.Timestamp);
+        json.WriteString("message", e.Message);
+        json.WriteString("hostname", e.Hostname);
+        json.WriteString("source", e.Source);
+        if (e.SyslogSeverity is { } severity)
+        {
+            json.WriteNumber("syslog_severity", severity);
+        }
+        if (e.TrapOid is not null)
+        {
+            json.WriteString("trap_oid", e.TrapOid);
+        }
+        if (e.StableKey is not null)
+        {
+            json.WriteString(EnvelopeFields.StableKey, e.StableKey);
+        }
+        if (e.AlertStatus is not null)
+        {
+            json.WriteString(EnvelopeFields.AlertStatus, e.AlertStatus);
+        }
+        if (e.Labels is { } labels)
+        {
+            json.WritePropertyName(EnvelopeFields.Labels);
+            labels.WriteTo(json);
+        }
+        if (e.Annotations is { } annotations)
+        {
+            json.WritePropertyName(EnvelopeFields.Annotations);
+            annotations.WriteTo(json);
+        }
+        foreach (var (name, value) in e.Extra)
+        {
+            json.WritePropertyName(name);
+            value.WriteTo(json);
+        }
+        WriteEnvelope(json, correlationId, receivedText, traceParent);
+        json.WriteEndObject();
+        json.Flush();
+        return output.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The fields MUTT owns in every queue item (the REST parser writes them with this too).</summary>
+    public static void WriteEnvelope(Utf8JsonWriter json, string correlationId, string receivedText, string? traceParent)
+    {
+        json.WriteString("correlation_id", correlationId);
+        json.WriteString("received_at", receivedText);
+        if (traceParent is not null)
+        {
+            json.WriteString(EnvelopeFields.TraceParent, traceParent);
+        }
+    }
+}
