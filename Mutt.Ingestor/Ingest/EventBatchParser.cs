@@ -12,6 +12,10 @@ public enum BatchOutcome
     InvalidJson,
     Invalid,
     TooLarge,
+    /// <summary>The route names a source MUTT does not know (a mapped source without a mapping): 404.</summary>
+    UnknownSource,
+    /// <summary>What the route needs is not loaded yet (the mapping cache before its first load): 503.</summary>
+    Unavailable,
 }
 
 /// <summary>What a request body turned into: queue items ready to push, or the reasons it was refused.</summary>
@@ -50,7 +54,7 @@ public static class EventBatchParser
         var options = new JsonDocumentOptions { MaxDepth = limits.MaxDepth };
         var output = new ArrayBufferWriter<byte>(512);
         using var writer = new Utf8JsonWriter(output);
-        var receivedText = receivedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+        var receivedText = Mutt.Core.Webhooks.WebhookEventWriter.FormatReceivedAt(receivedAt);
 
         // System.Text.Json checks UTF-8 only when a string is read, which would surface as an
         // exception deep in validation; bad bytes anywhere make the whole body invalid input (400).
@@ -209,12 +213,18 @@ public static class EventBatchParser
                 Error("timestamp", "must be an ISO 8601 date and time");
             }
         }
-        foreach (var field in (ReadOnlySpan<string>)["message", "hostname", "source", "trap_oid"])
+        foreach (var field in (ReadOnlySpan<string>)["message", "hostname", "source", "trap_oid", EnvelopeFields.StableKey])
         {
             if (item.TryGetProperty(field, out var value) && value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
             {
                 Error(field, "must be a string");
             }
+        }
+        // A REST sender may send clears too: the same alert_status the webhook adapters write.
+        if (item.TryGetProperty(EnvelopeFields.AlertStatus, out var status) && status.ValueKind != JsonValueKind.Null
+            && !(status.ValueKind == JsonValueKind.String && status.GetString() is EnvelopeFields.Firing or EnvelopeFields.Resolved))
+        {
+            Error(EnvelopeFields.AlertStatus, "must be \"firing\" or \"resolved\"");
         }
         if (item.TryGetProperty("syslog_severity", out var severity) && severity.ValueKind != JsonValueKind.Null)
         {
@@ -261,12 +271,7 @@ public static class EventBatchParser
                 property.WriteTo(writer);
             }
         }
-        writer.WriteString("correlation_id", correlationId);
-        writer.WriteString("received_at", receivedText);
-        if (traceParent is not null)
-        {
-            writer.WriteString(EnvelopeFields.TraceParent, traceParent);
-        }
+        Mutt.Core.Webhooks.WebhookEventWriter.WriteEnvelope(writer, correlationId, receivedText, traceParent);
         writer.WriteEndObject();
         writer.Flush();
         batch.Items.Add(output.WrittenSpan.ToArray());
