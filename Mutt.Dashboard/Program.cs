@@ -16,6 +16,7 @@ app.UseDashboardPipeline();
 app.MapDefaultEndpoints();
 app.MapLoginEndpoints();
 app.MapManagementApi();
+app.MapMappingsApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode().RequireAuthorization();
 await app.RunAsync();
 

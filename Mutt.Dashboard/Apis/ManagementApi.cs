@@ -251,7 +251,7 @@ public static class ManagementApi
         TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: DeadLetterQueues.CircuitOpenTitle, detail: DeadLetterQueues.CircuitOpenDetail,
             extensions: new Dictionary<string, object?> { ["replayed"] = replayed });
 
-    private static IResult ToResult<T>(ChangeResult<T> result, Func<T, IResult> ok) => result.Status switch
+    public static IResult ToResult<T>(ChangeResult<T> result, Func<T, IResult> ok) => result.Status switch
     {
         ChangeStatus.Ok => ok(result.Value!),
         ChangeStatus.NotFound => TypedResults.NotFound(),
@@ -267,5 +267,5 @@ public static class ManagementApi
 
     private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
 
-    private static string Prefix(HttpContext context) => context.Request.Path.StartsWithSegments("/api/v1") ? "/api/v1" : "/api/v2";
+    public static string Prefix(HttpContext context) => context.Request.Path.StartsWithSegments("/api/v1") ? "/api/v1" : "/api/v2";
 }

@@ -59,6 +59,8 @@ public static class Extensions
         builder.Services.AddSingleton<ConfigAuditStore>();
         builder.Services.AddSingleton<ManagementService>();
         builder.Services.AddSingleton<RuleTester>();
+        builder.Services.AddSingleton<MappingStore>();
+        builder.Services.AddSingleton<MappingService>();
         builder.Services.AddSingleton<ServiceMetricsScraper>();
         builder.Services.AddSingleton<IFlowMetrics, RedisFlowMetrics>();
         builder.Services.AddSingleton<SloService>();
