@@ -82,9 +82,10 @@ public static class AlertWebhookParser
 
         using var builder = new WebhookBatchBuilder(body);
         var index = 0;
+        var timestamps = new TimestampCache();
         foreach (var alert in alerts.EnumerateArray())
         {
-            if (Map(alert, $"alerts[{index}].", format, hostnameLabels, builder) is { } e)
+            if (Map(alert, index, format, hostnameLabels, builder, ref timestamps) is { } e)
             {
                 e.Extra.AddRange(notificationFields);
                 builder.Add(e);
@@ -94,11 +95,39 @@ public static class AlertWebhookParser
         return builder.Finish(format.Source);
     }
 
-    private static WebhookEvent? Map(JsonElement alert, string prefix, AlertWebhookFormat format, IReadOnlyList<string> hostnameLabels, WebhookBatchBuilder builder)
+    /// <summary>
+    /// The last startsAt seen and its normalised form: the alerts of one notification often share it
+    /// (Prometheus stamps every alert of a rule evaluation alike), and parsing it is a good part of an alert's cost.
+    /// </summary>
+    private struct TimestampCache
     {
+        private string? _raw;
+        private string _normalized;
+
+        public bool TryNormalize(string raw, out string normalized)
+        {
+            if (raw == _raw)
+            {
+                normalized = _normalized;
+                return true;
+            }
+            if (!WebhookValues.TryNormalizeTimestamp(raw, out normalized, out _))
+            {
+                return false;
+            }
+            (_raw, _normalized) = (raw, normalized);
+            return true;
+        }
+    }
+
+    private static WebhookEvent? Map(JsonElement alert, int index, AlertWebhookFormat format, IReadOnlyList<string> hostnameLabels, WebhookBatchBuilder builder,
+        ref TimestampCache timestamps)
+    {
+        // Built only when something is wrong: the field names of the 400 (a local function: no allocation otherwise).
+        string At(string field) => $"alerts[{index}]{field}";
         if (alert.ValueKind != JsonValueKind.Object)
         {
-            builder.Error(prefix.TrimEnd('.'), "must be a JSON object");
+            builder.Error(At(""), "must be a JSON object");
             return null;
         }
         var errors = builder.Errors.Count;
@@ -106,30 +135,30 @@ public static class AlertWebhookParser
         if (!alert.TryGetProperty("status", out var statusValue) || statusValue.ValueKind != JsonValueKind.String
             || (status = statusValue.GetString()) is not (EnvelopeFields.Firing or EnvelopeFields.Resolved))
         {
-            builder.Error(prefix + "status", "must be \"firing\" or \"resolved\"");
+            builder.Error(At(".status"), "must be \"firing\" or \"resolved\"");
         }
         if (!alert.TryGetProperty("labels", out var labels) || labels.ValueKind != JsonValueKind.Object)
         {
-            builder.Error(prefix + "labels", "is required: an object of label names to values");
+            builder.Error(At(".labels"), "is required: an object of label names to values");
             return null;
         }
         JsonElement? annotations = alert.TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object ? a : null;
         if (a.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.Object))
         {
-            builder.Error(prefix + "annotations", "must be an object of annotation names to values");
+            builder.Error(At(".annotations"), "must be an object of annotation names to values");
         }
 
         string? startsRaw = null;
         var timestamp = "";
         if (!alert.TryGetProperty("startsAt", out var starts) || starts.ValueKind != JsonValueKind.String
-            || !WebhookValues.TryNormalizeTimestamp(startsRaw = starts.GetString(), out timestamp, out _))
+            || !timestamps.TryNormalize(startsRaw = starts.GetString()!, out timestamp))
         {
-            builder.Error(prefix + "startsAt", "is required: an RFC 3339 date-time");
+            builder.Error(At(".startsAt"), "is required: an RFC 3339 date-time");
         }
         string? fingerprint = null;
         if (!alert.TryGetProperty("fingerprint", out var fp) || fp.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(fingerprint = fp.GetString()))
         {
-            builder.Error(prefix + "fingerprint", $"is required: {format.Source}'s identity of the alert (the stable Moogsoft signature)");
+            builder.Error(At(".fingerprint"), $"is required: {format.Source}'s identity of the alert (the stable Moogsoft signature)");
         }
 
         var alertname = LabelText(labels, "alertname");
@@ -137,7 +166,7 @@ public static class AlertWebhookParser
         var message = alertname is null ? detail : detail is null ? alertname : $"{alertname}: {detail}";
         if (message is null)
         {
-            builder.Error(prefix + "labels.alertname", "is required (or a summary or description annotation): it is the event's message");
+            builder.Error(At(".labels.alertname"), "is required (or a summary or description annotation): it is the event's message");
         }
         if (builder.Errors.Count != errors)
         {
@@ -190,8 +219,16 @@ public static class AlertWebhookParser
     /// <summary>Prefix + 32 hex digits of SHA-256(fingerprint | startsAt | status): a resend or repeat of one alert state maps to one audit row.</summary>
     public static string CorrelationId(string prefix, string fingerprint, string startsAt, string status)
     {
+        var length = Encoding.UTF8.GetMaxByteCount(fingerprint.Length + startsAt.Length + status.Length + 2);
+        var rented = length <= 512 ? null : new byte[length];
+        Span<byte> text = rented ?? stackalloc byte[512];
+        var at = Encoding.UTF8.GetBytes(fingerprint, text);
+        text[at++] = (byte)'|';
+        at += Encoding.UTF8.GetBytes(startsAt, text[at..]);
+        text[at++] = (byte)'|';
+        at += Encoding.UTF8.GetBytes(status, text[at..]);
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes($"{fingerprint}|{startsAt}|{status}"), hash);
-        return prefix + Convert.ToHexStringLower(hash[..16]);
+        SHA256.HashData(text[..at], hash);
+        return string.Concat(prefix, Convert.ToHexStringLower(hash[..16]));
     }
 }
