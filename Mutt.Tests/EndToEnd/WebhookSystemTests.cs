@@ -6,7 +6,7 @@ using Npgsql;
 namespace Mutt.Tests.EndToEnd;
 
 /// <summary>
-/// A real Prometheus Alertmanager, configured from deploy/alertmanager/alertmanager.yml with bearer
+/// Webhook sources against the whole system. A real Prometheus Alertmanager, configured from deploy/alertmanager/alertmanager.yml with bearer
 /// auth, delivering to the whole system started from the AppHost: a rule on source and labels made
 /// through the Dashboard API; a firing alert added with amtool is audited and paged to the sink, its
 /// repeat notifications land on the same signature (one audit row), and resolving it sends a clear
@@ -14,7 +14,7 @@ namespace Mutt.Tests.EndToEnd;
 /// </summary>
 [Collection(AppHostCollection.Name)]
 [Trait("Category", "System")]
-public sealed class AlertmanagerSystemTests(AppHostFixture fixture) : IClassFixture<AppHostFixture>
+public sealed class WebhookSystemTests(AppHostFixture fixture) : IClassFixture<AppHostFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);
     private MuttAppHost App => fixture.App;
@@ -86,5 +86,54 @@ public sealed class AlertmanagerSystemTests(AppHostFixture fixture) : IClassFixt
         var clear = (await Eventually.WaitForAsync(() => SinkEventsAsync(http, resolved.CorrelationId), events => events.Count > 0, Deadline, "the clear at the sink"))[0];
         Assert.Equal(0, (int)clear["severity"]!);
         Assert.Equal(signature, (string?)clear["signature"]);
+    }
+
+    [Fact]
+    public async Task Grafana_and_mapped_payloads_are_accepted_and_audited()
+    {
+        var name = "noc-" + Guid.NewGuid().ToString("N")[..8];
+        using (var dashboard = new HttpClient { BaseAddress = App.DashboardUrl, Timeout = TimeSpan.FromSeconds(30) })
+        {
+            dashboard.DefaultRequestHeaders.Add("X-API-KEY", App.GetParameterValue("webui-api-key"));
+            using var created = await dashboard.PostAsJsonAsync("/api/v2/webhook-mappings", new
+            {
+                name, hostname_path = "Node.Caption", message_path = "AlertMessage", severity_path = "Severity",
+                severity_map = new Dictionary<string, int> { ["Critical"] = 2 }, timestamp_path = "TimeOfAlert", reason = "system test",
+            });
+            Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+        }
+        using var ingest = new HttpClient { BaseAddress = App.IngestorUrl, Timeout = TimeSpan.FromSeconds(30) };
+        ingest.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("noc:" + App.IngestApiKey)));
+
+        async Task<(System.Net.HttpStatusCode Status, List<string> Ids)> PostAsync(string path, string body)
+        {
+            using var response = await ingest.PostAsync(path, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+            var ids = response.StatusCode == System.Net.HttpStatusCode.Accepted
+                ? (await response.Content.ReadFromJsonAsync<JsonObject>())!["correlation_ids"]!.AsArray().Select(n => (string)n!).ToList()
+                : [];
+            return (response.StatusCode, ids);
+        }
+
+        // The Ingestor reloads its mappings when the Dashboard publishes the change.
+        var mapped = await Eventually.WaitForAsync(() => PostAsync($"/api/v2/ingest/mapped/{name}", Unit.AlertWebhookParserTests.Payload("solarwinds-alert.json")),
+            r => r.Status == System.Net.HttpStatusCode.Accepted, Deadline, "the new mapping in the running Ingestor");
+        var grafana = await PostAsync("/api/v2/ingest/grafana", Unit.AlertWebhookParserTests.Payload("grafana-firing.json").Replace("5f1b0c3a9e2d4477", name));
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, grafana.Status);
+        var unmappable = await PostAsync($"/api/v2/ingest/mapped/{name}", """{"AlertMessage": "no node"}""");
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, unmappable.Status);
+
+        foreach (var (id, source) in mapped.Ids.Select(i => (i, name)).Concat(grafana.Ids.Select(i => (i, "grafana"))))
+        {
+            var audited = await Eventually.WaitForAsync(async () =>
+            {
+                await using var connection = new NpgsqlConnection(App.MuttDbConnectionString);
+                await connection.OpenAsync();
+                await using var command = new NpgsqlCommand("SELECT raw_message->>'source' FROM event_audit_log WHERE correlation_id = $1", connection)
+                    { Parameters = { new() { Value = id } } };
+                return (string?)await command.ExecuteScalarAsync();
+            }, s => s is not null, Deadline, $"the audit row of {id}");
+            Assert.Equal(source, audited);
+        }
     }
 }
