@@ -26,6 +26,8 @@ public sealed class AlerterOptions
     [ConfigurationKeyName("ALERTER_DB_RETRY_MAX_MS")] public int DbRetryMaxMs { get; set; } = 5000;
     /// <summary>Seconds between rule cache reloads; the dynamic key cache_reload_interval overrides it.</summary>
     [ConfigurationKeyName("CACHE_RELOAD_INTERVAL")] public double CacheReloadInterval { get; set; } = 300;
+    /// <summary>How often the flapping sweep looks for quiet interfaces to clear (milliseconds).</summary>
+    [ConfigurationKeyName("ALERTER_FLAPPING_SWEEP_INTERVAL_MS")] public int FlappingSweepIntervalMs { get; set; } = 1000;
     [ConfigurationKeyName("UNHANDLED_PREFIX")] public string UnhandledPrefix { get; set; } = MuttKeys.UnhandledPrefix;
     [ConfigurationKeyName("UNHANDLED_THRESHOLD")] public int UnhandledThreshold { get; set; } = 100;
     [ConfigurationKeyName("UNHANDLED_EXPIRY_SECONDS")] public int UnhandledExpirySeconds { get; set; } = 86400;
@@ -43,6 +45,7 @@ public sealed class AlerterOptions
         if (o.RegexTimeoutMs < 1) { yield return "ALERTER_REGEX_TIMEOUT_MS must be >= 1."; }
         if (o.UnhandledThreshold < 1) { yield return "UNHANDLED_THRESHOLD must be >= 1."; }
         if (o.UnhandledExpirySeconds < 1) { yield return "UNHANDLED_EXPIRY_SECONDS must be >= 1."; }
+        if (o.FlappingSweepIntervalMs is < 50 or > 600_000) { yield return "ALERTER_FLAPPING_SWEEP_INTERVAL_MS must be between 50 and 600000."; }
         if (o.CacheReloadInterval <= 0) { yield return "CACHE_RELOAD_INTERVAL must be > 0."; }
     }
 }

@@ -293,6 +293,35 @@ public sealed class LocalRun
         }
     }
 
+    /// <summary>
+    /// Without the Aspire dashboard nothing receives OTLP, yet Aspire still gives every service the
+    /// dashboard's OTLP endpoint (dotnet/aspire#3349): the services would then record a trace of every
+    /// event and keep retrying exports to nothing, in memory. Such a run (tests, benchmarks,
+    /// <c>--no-dashboard</c>) drops the OTLP exporter annotation, so no OTEL_* variable is set and the
+    /// services export nothing (their /metrics stays). A run with the dashboard is unchanged.
+    /// </summary>
+    public void NoTelemetryExportWithoutDashboard()
+    {
+        if (!IsRunMode)
+        {
+            return;
+        }
+        _builder.Eventing.Subscribe<BeforeStartEvent>((evt, _) =>
+        {
+            if (evt.Services.GetRequiredService<DistributedApplicationOptions>().DisableDashboard)
+            {
+                foreach (var resource in evt.Model.Resources)
+                {
+                    foreach (var annotation in resource.Annotations.OfType<OtlpExporterAnnotation>().ToList())
+                    {
+                        resource.Annotations.Remove(annotation);
+                    }
+                }
+            }
+            return Task.CompletedTask;
+        });
+    }
+
     /// <summary>Keeps <c>endpoints.json</c> in the state folder current from Aspire's resource notifications (run mode).</summary>
     public void WriteEndpointsFile(IResourceBuilder<ProjectResource> console)
     {

@@ -146,6 +146,7 @@ if (local.ReportMissing())
     return 1;
 }
 local.ForwardLogLevel();
+local.NoTelemetryExportWithoutDashboard();
 local.WriteEndpointsFile(dashboard);
 builder.Build().Run();
 return 0;

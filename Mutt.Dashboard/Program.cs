@@ -16,6 +16,8 @@ app.UseDashboardPipeline();
 app.MapDefaultEndpoints();
 app.MapLoginEndpoints();
 app.MapManagementApi();
+app.MapMaintenanceApi();
+app.MapCorrelationRulesApi();
 app.MapMappingsApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode().RequireAuthorization();
 await app.RunAsync();

@@ -12,6 +12,11 @@ for f in "${files[@]}"; do
   t=$(get total); p=$(get passed); fl=$(get failed); e=$(get error); to=$(get timeout); ab=$(get aborted); ne=$(get notExecuted)
   total=$((total + t)); passed=$((passed + p)); failed=$((failed + fl + e + to + ab)); skipped=$((skipped + ne))
 done
+# Name every test that did not pass (CI shows only the end of the log), before the summary line.
+for f in "${files[@]}"; do
+  grep -o '<UnitTestResult [^>]*>' "$f" | grep -E 'outcome="(Failed|Error|Timeout|Aborted)"' \
+    | sed -E 's/.*testName="([^"]*)".*outcome="([^"]*)".*/\2: \1/' || true
+done
 echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
 if [ "${#files[@]}" -eq 0 ] || [ "$total" -eq 0 ] || [ "$passed" -eq 0 ]; then
   echo "no test was executed" >&2

@@ -36,6 +36,7 @@ public static class Extensions
         });
         builder.Services.AddHostedService<RuleCacheWorker>();
         builder.Services.AddHostedService<AlerterWorker>();
+        builder.Services.AddHostedService<FlappingSweepWorker>();
         builder.Services.AddHealthChecks().AddCheck<AlerterHealthCheck>("alerter");
     }
 }

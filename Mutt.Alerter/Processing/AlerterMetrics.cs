@@ -13,13 +13,15 @@ public sealed class AlerterMetrics
     public AlerterMetrics(IMeterFactory meterFactory)
     {
         _meter = meterFactory.Create(MeterName);
-        EventsProcessed = _meter.CreateCounter<long>("mutt_alerter_events_processed_total", description: "Events by status (handled/unhandled/poison/error)");
+        EventsProcessed = _meter.CreateCounter<long>("mutt_alerter_events_processed_total", description: "Events by status (handled/unhandled/deduplicated/flapping/suppressed_maintenance/poison/error)");
         ProcessingLatency = _meter.CreateHistogram<double>("mutt_alerter_processing_latency_seconds", "s", "Event processing time (per batch, from take to ack)");
         ShedEvents = _meter.CreateCounter<long>("mutt_alerter_shed_events_total", description: "Shed/deferral events");
         CacheReloadFailures = _meter.CreateCounter<long>("mutt_alerter_cache_reload_failures_total", description: "Failed cache reloads");
         DbWriteLatency = _meter.CreateHistogram<double>("mutt_db_write_latency_ms", "ms", "Database write latency");
         RegexTimeouts = _meter.CreateCounter<long>("mutt_alerter_regex_timeouts_total", description: "Rule regex matches that timed out (rule skipped for that event)");
         MetaAlerts = _meter.CreateCounter<long>("mutt_alerter_meta_alerts_total", description: "Unhandled-event meta-alerts fired by this worker");
+        FlappingAlerts = _meter.CreateCounter<long>("mutt_alerter_flapping_alerts_total", description: "Flapping alerts forwarded (one per flapping episode)");
+        FlappingClears = _meter.CreateCounter<long>("mutt_alerter_flapping_clears_total", description: "Flapping clears pushed by this worker's sweep");
         CompletionsNotCommitted = _meter.CreateCounter<long>("mutt_alerter_completions_not_committed_total", description: "Completion transactions whose EXEC did not commit (nothing acked; the batch went back to the queue)");
         _meter.CreateObservableGauge("mutt_alerter_queue_depth", () => AlertQueueDepth, description: "Alert queue depth");
         _meter.CreateObservableGauge("mutt_alerter_cache_rules_count", () => RulesCount, description: "Rules in cache");
@@ -37,6 +39,8 @@ public sealed class AlerterMetrics
     public Counter<long> RegexTimeouts { get; }
     public Counter<long> MetaAlerts { get; }
     public Counter<long> CompletionsNotCommitted { get; }
+    public Counter<long> FlappingAlerts { get; }
+    public Counter<long> FlappingClears { get; }
 
     public long AlertQueueDepth { get; set; }
     public long IngestQueueDepth { get; set; }
@@ -48,6 +52,9 @@ public sealed class AlerterMetrics
 
     private static readonly KeyValuePair<string, object?> Handled = new("status", "handled");
     private static readonly KeyValuePair<string, object?> Unhandled = new("status", "unhandled");
+    private static readonly KeyValuePair<string, object?> Deduplicated = new("status", "deduplicated");
+    private static readonly KeyValuePair<string, object?> Flapping = new("status", "flapping");
+    private static readonly KeyValuePair<string, object?> SuppressedMaintenance = new("status", "suppressed_maintenance");
     private static readonly KeyValuePair<string, object?> Poison = new("status", "poison");
     private static readonly KeyValuePair<string, object?> Error = new("status", "error");
 
@@ -56,6 +63,9 @@ public sealed class AlerterMetrics
     {
         if (plan.Handled > 0) { EventsProcessed.Add(plan.Handled, Handled); }
         if (plan.Unhandled > 0) { EventsProcessed.Add(plan.Unhandled, Unhandled); }
+        if (plan.Deduplicated > 0) { EventsProcessed.Add(plan.Deduplicated, Deduplicated); }
+        if (plan.Flapping > 0) { EventsProcessed.Add(plan.Flapping, Flapping); }
+        if (plan.SuppressedMaintenance > 0) { EventsProcessed.Add(plan.SuppressedMaintenance, SuppressedMaintenance); }
         if (plan.Poison > 0) { EventsProcessed.Add(plan.Poison, Poison); }
         if (plan.Errors > 0) { EventsProcessed.Add(plan.Errors, Error); }
         if (plan.RegexTimeouts > 0) { RegexTimeouts.Add(plan.RegexTimeouts); }

@@ -78,9 +78,10 @@ public sealed class AuditBatchWriter(AuditWriter auditWriter, AlerterMetrics met
             catch (Exception ex) when (!AuditWriter.IsTransient(ex))
             {
                 logger.LogWarning("Audit row refused for correlation id {CorrelationId}: {Error}", item.Audit.CorrelationId, ex.Message);
-                if (item.UnhandledHost is not null) { plan.Unhandled--; } else { plan.Handled--; }
+                plan.Remove(item);
                 item.Audit = null;
                 item.AlertJson = null;
+                item.Alert = null;
                 item.UnhandledHost = null;
                 planner.Fail(plan, item.Raw, item.Event, "audit write refused: " + ex.Message);
             }

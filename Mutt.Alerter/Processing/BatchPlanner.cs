@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Unicode;
 using Mutt.Core.Audit;
 using Mutt.Core.Events;
+using Mutt.Core.Noise;
 using Mutt.Core.Rules;
 using Mutt.Core.Telemetry;
 
@@ -21,11 +22,20 @@ public sealed class PlannedItem
     public MuttEvent? Event { get; init; }
     public AuditRow? Audit { get; set; }
     public string? AlertJson { get; set; }
+    /// <summary>The alert behind <see cref="AlertJson"/>, kept so noise decisions can amend it (a carried repeat count).</summary>
+    public AlertMessage? Alert { get; set; }
     /// <summary>The host whose unhandled counter this event increments, when no rule matched.</summary>
     public string? UnhandledHost { get; set; }
+    public ItemStatus Status { get; set; }
+    /// <summary>What deduplication and flapping detection must ask Redis about this event (null: nothing).</summary>
+    public NoiseCandidate? Noise { get; set; }
     /// <summary>The event's span (<see cref="BatchTrace"/>); null when not tracing.</summary>
     public Activity? Activity { get; init; }
+    public int RegexTimeouts { get; set; }
 }
+
+/// <summary>An event whose decision depends on Redis: a deduplication identity and window, or a flapping observation.</summary>
+public sealed record NoiseCandidate(string? DedupHash, int DedupWindowSeconds, FlapObservation? Flap);
 
 /// <summary>The outcome of a batch before any I/O: audit rows, alerts, retries, dead letters, unhandled counts.</summary>
 public sealed class BatchPlan
@@ -35,14 +45,56 @@ public sealed class BatchPlan
     public List<string> Retries { get; } = [];
     /// <summary>DeadLetter JSON for mutt:dlq:alerter.</summary>
     public List<string> DeadLetters { get; } = [];
-    public long Handled { get; set; }
-    public long Unhandled { get; set; }
+    private readonly long[] _counts = new long[Enum.GetValues<ItemStatus>().Length];
+
+    public long Handled => _counts[(int)ItemStatus.Handled];
+    public long Unhandled => _counts[(int)ItemStatus.Unhandled];
+    public long Deduplicated => _counts[(int)ItemStatus.Deduplicated];
+    public long Flapping => _counts[(int)ItemStatus.Flapping];
+    public long SuppressedMaintenance => _counts[(int)ItemStatus.SuppressedMaintenance];
+    public long Count(ItemStatus status) => _counts[(int)status];
+    /// <summary>Events whose noise decision needs Redis (deduplication or flapping).</summary>
+    public int NoiseCandidates { get; set; }
+    /// <summary>Flapping episodes this batch started: their clears are stored in its completion transaction.</summary>
+    public List<FlappingClear> FlappingClears { get; } = [];
     public long Poison { get; set; }
     public long Errors { get; set; }
-    public long RegexTimeouts { get; set; }
+    public long RegexTimeouts => Items.Sum(i => (long)i.RegexTimeouts);
 
     public IEnumerable<AuditRow> AuditRows => Items.Where(i => i.Audit is not null).Select(i => i.Audit!);
     public IEnumerable<string> Alerts => Items.Where(i => i.AlertJson is not null).Select(i => i.AlertJson!);
+
+    /// <summary>Gives an item its status, keeping the per-status counts right.</summary>
+    public void SetStatus(PlannedItem item, ItemStatus status)
+    {
+        _counts[(int)item.Status]--;
+        item.Status = status;
+        _counts[(int)status]++;
+    }
+
+    public void Add(PlannedItem item)
+    {
+        Items.Add(item);
+        _counts[(int)item.Status]++;
+    }
+
+    /// <summary>An item whose processing failed after planning: it no longer counts under any status.</summary>
+    public void Remove(PlannedItem item)
+    {
+        _counts[(int)item.Status]--;
+        item.Status = ItemStatus.Failed;
+    }
+}
+
+/// <summary>How an audited event was decided; the metric's status label (Failed: retried or dead-lettered, counted as error).</summary>
+public enum ItemStatus { Handled, Unhandled, Deduplicated, Flapping, SuppressedMaintenance, Failed }
+
+/// <summary>The noise rules and settings a batch is planned with.</summary>
+/// <param name="DedupWindowSeconds">The dynamic key dedup_window_seconds (0 = off) for rules without their own window.</param>
+/// <param name="Now">Received time of events that carry none (maintenance windows compare received_at).</param>
+public sealed record NoiseContext(NoiseRules Rules, int DedupWindowSeconds, DateTimeOffset Now)
+{
+    public static NoiseContext Off { get; } = new(NoiseRules.Empty, 0, DateTimeOffset.UnixEpoch);
 }
 
 /// <summary>
@@ -55,14 +107,16 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
 {
     public const string UnknownHost = "unknown";
 
-    public BatchPlan Plan(IReadOnlyList<string> items, RuleSet rules, BatchTrace? trace = null) =>
-        Plan(items.Select(Encoding.UTF8.GetBytes).ToArray(), rules, trace);
+    public BatchPlan Plan(IReadOnlyList<string> items, RuleSet rules, BatchTrace? trace = null, NoiseContext? noise = null) =>
+        Plan(items.Select(Encoding.UTF8.GetBytes).ToArray(), rules, trace, noise);
 
     /// <summary>Plans a batch straight from the queue items' UTF-8 bytes (no string decoding on the hot path).</summary>
     /// <param name="trace">The batch's spans; null when not tracing (then each alert just keeps its event's traceparent).</param>
-    public BatchPlan Plan(IReadOnlyList<byte[]> items, RuleSet rules, BatchTrace? trace = null)
+    /// <param name="noise">Maintenance windows, flapping rules and the dedup default; null = none (no noise reduction).</param>
+    public BatchPlan Plan(IReadOnlyList<byte[]> items, RuleSet rules, BatchTrace? trace = null, NoiseContext? noise = null)
     {
         var plan = new BatchPlan();
+        noise ??= NoiseContext.Off;
         foreach (var bytes in items)
         {
             var raw = bytes;
@@ -81,7 +135,12 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
             var activity = trace?.StartEvent(evt);
             try
             {
-                plan.Items.Add(PlanEvent(raw, evt, rules, plan, activity));
+                var item = PlanEvent(raw, evt, rules, activity, noise);
+                plan.Add(item);
+                if (item.Noise is not null)
+                {
+                    plan.NoiseCandidates++;
+                }
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -130,7 +189,7 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
         plan.Retries.Add(JsonSerializer.Serialize(evt, MuttJsonContext.Default.MuttEvent));
     }
 
-    private static PlannedItem PlanEvent(byte[] raw, MuttEvent evt, RuleSet rules, BatchPlan plan, Activity? activity)
+    private static PlannedItem PlanEvent(byte[] raw, MuttEvent evt, RuleSet rules, Activity? activity, NoiseContext noise)
     {
         // Keep the id stable across replays and retries: a missing id is derived from the payload
         // as the producer sent it (before any retry_count of ours), then travels in the envelope.
@@ -138,22 +197,41 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
         var hostname = string.IsNullOrEmpty(evt.Hostname) ? UnknownHost : evt.Hostname;
         var eventTime = evt.EventTimeUtc();
         var match = rules.Match(evt);
-        plan.RegexTimeouts += match.RegexTimeouts;
         var item = new PlannedItem { RawUtf8 = raw, Event = evt, Activity = activity };
+        item.RegexTimeouts = match.RegexTimeouts;
         activity?.SetTag(MuttTracing.Tags.Handling, match.Handling)
             .SetTag(MuttTracing.Tags.RuleId, match.Rule?.Id);
+
+        // A maintenance window wins over everything: audited with its id, no alert, no unhandled
+        // count, and no Redis state (a window that ends leaves nothing behind).
+        if (noise.Rules.Maintenance.Find(hostname, match.Rule?.Id, match.Team, evt.ReceivedAt ?? noise.Now) is { } window)
+        {
+            item.Status = ItemStatus.SuppressedMaintenance;
+            item.Audit = new AuditRow(eventTime, hostname, match.Rule?.Id, Handling.SuppressedMaintenance, false, evt.CorrelationId, raw)
+            {
+                MaintenanceWindowId = window.Id,
+            };
+            activity?.SetTag(MuttTracing.Tags.Handling, Handling.SuppressedMaintenance);
+            return item;
+        }
+
+        var flap = noise.Rules.Flapping.IsEmpty ? null : noise.Rules.Flapping.Observe(evt.Message, evt.TrapOid);
+        if (flap is not null)
+        {
+            item.Noise = new NoiseCandidate(null, 0, flap);
+        }
         if (match.Rule is null)
         {
-            plan.Unhandled++;
+            item.Status = ItemStatus.Unhandled;
             item.Audit = new AuditRow(eventTime, hostname, null, Handling.Unhandled, false, evt.CorrelationId, raw);
             item.UnhandledHost = hostname;
             return item;
         }
-        plan.Handled++;
+        item.Status = ItemStatus.Handled;
         item.Audit = new AuditRow(eventTime, hostname, match.Rule.Id, match.Handling, match.Forward, evt.CorrelationId, raw);
         if (match.Forward)
         {
-            var alert = new AlertMessage
+            item.Alert = new AlertMessage
             {
                 CorrelationId = evt.CorrelationId,
                 Hostname = hostname,
@@ -173,7 +251,14 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
                 StableKey = evt.StableKey,
                 Clear = evt.IsClear,
             };
-            item.AlertJson = JsonSerializer.Serialize(alert, MuttJsonContext.Default.AlertMessage);
+            item.AlertJson = JsonSerializer.Serialize(item.Alert, MuttJsonContext.Default.AlertMessage);
+            // Flapping transitions are not deduplicated: flapping detection is their noise reduction. Nor is a
+            // webhook clear: it shares its firing alert's host and message but is a change of state, not a repeat.
+            var dedupWindow = match.Rule.DedupWindowSeconds ?? noise.DedupWindowSeconds;
+            if (flap is null && dedupWindow > 0 && !evt.IsClear)
+            {
+                item.Noise = new NoiseCandidate(NoiseKeys.DedupHash(hostname, evt.Message, evt.TrapOid), dedupWindow, null);
+            }
         }
         return item;
     }

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Options;
 using Mutt.Alerter.Processing;
 using Mutt.Core.Configuration;
+using Mutt.Core.Noise;
 using Mutt.Core.Rules;
 
 namespace Mutt.Alerter.Rules;
@@ -13,9 +14,14 @@ namespace Mutt.Alerter.Rules;
 public sealed class RuleCache(RuleStore store, IOptions<AlerterOptions> options, AlerterMetrics metrics, ILogger<RuleCache> logger)
 {
     private readonly TaskCompletionSource _firstLoad = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private volatile RuleSet _current = RuleSet.Empty;
+    private volatile Snapshot _snapshot = new(RuleSet.Empty, NoiseRules.Empty);
 
-    public RuleSet Current => _current;
+    /// <summary>The alert rules and the noise rules of one load, swapped together.</summary>
+    private sealed record Snapshot(RuleSet Rules, NoiseRules Noise);
+
+    public RuleSet Current => _snapshot.Rules;
+    /// <summary>Maintenance windows and flapping rules, loaded in the same snapshot as <see cref="Current"/>.</summary>
+    public NoiseRules Noise => _snapshot.Noise;
     public bool Loaded => _firstLoad.Task.IsCompleted;
     public DateTimeOffset? LastLoadedAt { get; private set; }
 
@@ -28,18 +34,23 @@ public sealed class RuleCache(RuleStore store, IOptions<AlerterOptions> options,
         {
             var data = await store.LoadAsync(cancellationToken);
             var compiled = data.Compile(options.Value.RegexTimeout);
+            var noise = data.CompileNoise(options.Value.RegexTimeout);
             foreach (var (rule, error) in compiled.InvalidRules)
             {
                 logger.LogWarning("Rule {RuleId} has an invalid regex and never matches: {Error}", rule.Id, error);
             }
-            _current = compiled;
+            foreach (var (rule, error) in noise.Flapping.InvalidRules)
+            {
+                logger.LogWarning("Correlation rule {RuleId} has an invalid regex and never matches: {Error}", rule.Id, error);
+            }
+            _snapshot = new Snapshot(compiled, noise);
             metrics.RulesCount = compiled.RuleCount;
             metrics.DevHostsCount = compiled.DevHostCount;
             metrics.TeamsCount = compiled.TeamCount;
             LastLoadedAt = DateTimeOffset.UtcNow;
             _firstLoad.TrySetResult();
-            logger.LogInformation("Rule cache loaded ({Reason}): {Rules} rules, {DevHosts} dev hosts, {Teams} team overrides",
-                reason, compiled.RuleCount, compiled.DevHostCount, compiled.TeamCount);
+            logger.LogInformation("Rule cache loaded ({Reason}): {Rules} rules, {DevHosts} dev hosts, {Teams} team overrides, {Windows} maintenance windows, {Flapping} flapping rules",
+                reason, compiled.RuleCount, compiled.DevHostCount, compiled.TeamCount, noise.Maintenance.Count, noise.Flapping.Count);
             return true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

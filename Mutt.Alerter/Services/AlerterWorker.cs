@@ -3,8 +3,10 @@ using Microsoft.Extensions.Options;
 using Mutt.Alerter.Processing;
 using Mutt.Alerter.Rules;
 using Mutt.Core.Audit;
+using Mutt.Core.Configuration;
 using Mutt.Core.DeadLetters;
 using Mutt.Core.Redis;
+using Mutt.Core.Rules;
 using Mutt.Core.Telemetry;
 using StackExchange.Redis;
 
@@ -26,6 +28,7 @@ public sealed class AlerterWorker(
     AlertQueueBackpressure backpressure,
     AlerterMetrics metrics,
     AlerterState state,
+    DynamicConfig config,
     IOptions<AlerterOptions> options,
     ILogger<AlerterWorker> logger) : BackgroundService, IReliableBatchHandler<AlerterWorker.Batch>
 {
@@ -35,9 +38,11 @@ public sealed class AlerterWorker(
         TimeSpan.FromSeconds(options.Value.UnhandledExpirySeconds), options.Value.AlertQueueName);
     private readonly AuditBatchWriter _audit = new(auditWriter, metrics, state, options.Value.DbRetryMaxMs, logger);
     private BackpressureDecision? _shedNext;
+    private int _dedupWindowSeconds;
 
     /// <summary>A taken batch: matched (<see cref="Plan"/>) or, when the alert queue is over its shed threshold, to be shed (<see cref="Shed"/>).</summary>
-    public sealed record Batch(BatchPlan? Plan, BackpressureDecision? Shed, BatchTrace? Trace, long Started);
+    /// <param name="Noise">The batch's dedup/flapping decisions, asked of Redis when it was planned (null: none needed).</param>
+    public sealed record Batch(BatchPlan? Plan, BackpressureDecision? Shed, BatchTrace? Trace, long Started, Task<Action>? Noise = null);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -77,6 +82,8 @@ public sealed class AlerterWorker(
             return TakeDecision.PauseFor(TimeSpan.FromMilliseconds(sleep));
         }
         _shedNext = decision.Sheds ? decision : null;
+        // Cached locally (DynamicConfig), dropped at once by a change on mutt:config:updates.
+        _dedupWindowSeconds = (int)Math.Clamp(await config.GetInt64Async(DynamicConfigKeys.DedupWindowSeconds, 0), 0, DynamicConfigKeys.MaxDedupWindowSeconds);
         return TakeDecision.Take(_options.BatchSize);
     }
 
@@ -95,16 +102,22 @@ public sealed class AlerterWorker(
         {
             raw[i] = (byte[])leased.Items[i]! ?? [];
         }
-        return new Batch(_planner.Plan(raw, rules.Current, trace), null, trace, started);
+        var current = rules.Current;
+        var plan = _planner.Plan(raw, current, trace, new NoiseContext(rules.Noise, _dedupWindowSeconds, DateTimeOffset.UtcNow));
+        return new Batch(plan, null, trace, started, plan.NoiseCandidates > 0 ? AskNoiseAsync(plan, current) : null);
     }
 
     public Task CompleteAsync(LeasedBatch leased, Batch batch, CancellationToken stoppingToken) => batch.Shed is { } shed
         ? ShedAsync(leased, shed)
         : BatchTrace.RunAsync(batch.Trace, batch.Plan,
-            () => CompleteMatchedAsync(leased, batch.Plan!, batch.Started, batch.Trace, stoppingToken), () => leased.Committed);
+            () => CompleteMatchedAsync(leased, batch.Plan!, batch.Noise, batch.Started, batch.Trace, stoppingToken), () => leased.Committed);
 
-    private async Task CompleteMatchedAsync(LeasedBatch leased, BatchPlan plan, long started, BatchTrace? trace, CancellationToken stoppingToken)
+    private async Task CompleteMatchedAsync(LeasedBatch leased, BatchPlan plan, Task<Action>? noise, long started, BatchTrace? trace, CancellationToken stoppingToken)
     {
+        if (noise is not null)
+        {
+            (await noise)();
+        }
         var auditStarted = trace is null ? default : DateTimeOffset.UtcNow;
         if (!await _audit.WriteAsync(plan, _planner, queue.ProcessingKey, stoppingToken))
         {
@@ -135,6 +148,10 @@ public sealed class AlerterWorker(
             {
                 fired = _unhandled.AddAsync(transaction, unhandled);
             }
+            foreach (var clear in plan.FlappingClears)
+            {
+                _ = NoiseScripts.ArmFlappingClearAsync(transaction, clear.StateKey, clear.StartedBy, clear.ClearJson);
+            }
         });
         if (fired is not null)
         {
@@ -157,6 +174,51 @@ public sealed class AlerterWorker(
         if (plan.Errors > 0)
         {
             logger.LogWarning("{Count} item(s) failed processing: {Retries} requeued, the rest dead-lettered", plan.Errors, plan.Retries.Count);
+        }
+    }
+
+    /// <summary>
+    /// Deduplication and flapping of the whole batch: both scripts sent together (one round trip) as
+    /// soon as the batch is planned, so Redis works while the previous batch's audit write runs; the
+    /// answers are applied at the start of this batch's completion, before its audit write (the
+    /// decisions are in the audit rows). Order holds: the previous batch's scripts were sent when it was
+    /// planned, before this batch was even taken, on the same connection. A batch that does not
+    /// commit is replayed later: the scripts recognise a replayed first event and replayed transitions
+    /// by correlation id.
+    /// </summary>
+    private Task<Action> AskNoiseAsync(BatchPlan plan, RuleSet current)
+    {
+        var requests = NoisePlanner.Collect(plan, current);
+        if (requests.IsEmpty)
+        {
+            return Task.FromResult<Action>(() => { });
+        }
+        var db = redis.GetDatabase();
+        var dedup = NoiseScripts.DeduplicateAsync(db, requests.Dedup);
+        var flaps = NoiseScripts.ObserveFlapsAsync(db, requests.Flaps);
+        var answers = AnswersAsync();
+        // A plan voided before its completion never awaits this: observe a failure so it is not unobserved.
+        _ = answers.ContinueWith(t => logger.LogDebug(t.Exception, "Noise decisions of a voided batch failed"), CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return answers;
+
+        async Task<Action> AnswersAsync()
+        {
+            var dedupOutcomes = await dedup;
+            var flapOutcomes = await flaps;
+            return () =>
+            {
+                NoisePlanner.Apply(plan, requests, dedupOutcomes, flapOutcomes, current);
+                foreach (var (item, outcome) in requests.FlapItems.Zip(flapOutcomes))
+                {
+                    if (outcome.Code == FlapCode.StartedFlapping)
+                    {
+                        metrics.FlappingAlerts.Add(1);
+                        logger.LogWarning("{Host} {Interface} is flapping ({Transitions} transitions, correlation rule {RuleId}): one Flapping alert forwarded, further transitions audited as Flapping",
+                            item.Audit!.Hostname, item.Noise!.Flap!.Interface, outcome.Transitions, item.Noise.Flap.Rule.Id);
+                    }
+                }
+            };
         }
     }
 

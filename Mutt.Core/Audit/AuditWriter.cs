@@ -25,6 +25,13 @@ public sealed record AuditRow(
     }
 
     public string RawMessage => System.Text.Encoding.UTF8.GetString(RawMessageUtf8.Span);
+
+    /// <summary>Deduplicated: the repeat number in the window; Flapping: the transitions counted (migration 005).</summary>
+    public int? DecisionCount { get; init; }
+    /// <summary>Suppressed_maintenance: the window that suppressed the event.</summary>
+    public int? MaintenanceWindowId { get; init; }
+    /// <summary>Flapping: the correlation rule that saw the interface flap.</summary>
+    public int? CorrelationRuleId { get; init; }
 }
 
 /// <summary>
@@ -39,15 +46,19 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
     private const string CreateStage =
         "CREATE TEMP TABLE mutt_audit_stage (event_timestamp timestamptz NOT NULL, hostname text NOT NULL, " +
         "matched_rule_id integer, handling_decision text NOT NULL, forwarded_to_moog boolean NOT NULL, " +
-        "correlation_id text NOT NULL, raw_message jsonb NOT NULL) ON COMMIT DELETE ROWS";
+        "correlation_id text NOT NULL, raw_message jsonb NOT NULL, decision_count integer, maintenance_window_id integer, " +
+        "correlation_rule_id integer) ON COMMIT DELETE ROWS";
 
     private const string CopyStage =
-        "COPY mutt_audit_stage (event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog, correlation_id, raw_message) FROM STDIN (FORMAT BINARY)";
+        "COPY mutt_audit_stage (" + Columns + ") FROM STDIN (FORMAT BINARY)";
 
     private const string MergeStage =
-        "INSERT INTO event_audit_log (event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog, correlation_id, raw_message) " +
-        "SELECT event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog, correlation_id, raw_message FROM mutt_audit_stage " +
+        "INSERT INTO event_audit_log (" + Columns + ") SELECT " + Columns + " FROM mutt_audit_stage " +
         "ON CONFLICT (correlation_id, event_timestamp) DO NOTHING";
+
+    private const string Columns =
+        "event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog, correlation_id, raw_message, " +
+        "decision_count, maintenance_window_id, correlation_rule_id";
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private NpgsqlConnection? _connection;
@@ -111,18 +122,14 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
                 importer.StartRow();
                 importer.Write(DateTime.SpecifyKind(row.EventTimestamp, DateTimeKind.Utc), NpgsqlDbType.TimestampTz);
                 importer.Write(PostgresText.Safe(row.Hostname), NpgsqlDbType.Text);
-                if (row.MatchedRuleId is { } ruleId)
-                {
-                    importer.Write(ruleId, NpgsqlDbType.Integer);
-                }
-                else
-                {
-                    importer.WriteNull();
-                }
+                WriteNullable(importer, row.MatchedRuleId);
                 importer.Write(row.HandlingDecision, NpgsqlDbType.Text);
                 importer.Write(row.ForwardedToMoog, NpgsqlDbType.Boolean);
                 importer.Write(PostgresText.Safe(row.CorrelationId), NpgsqlDbType.Text);
                 importer.Write(PostgresText.SafeJson(row.RawMessageUtf8), NpgsqlDbType.Jsonb);
+                WriteNullable(importer, row.DecisionCount);
+                WriteNullable(importer, row.MaintenanceWindowId);
+                WriteNullable(importer, row.CorrelationRuleId);
             }
             // Without Complete the importer's dispose cancels the COPY and nothing is written.
             await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -134,6 +141,18 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
         }
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return inserted;
+    }
+
+    private static void WriteNullable(NpgsqlBinaryImporter importer, int? value)
+    {
+        if (value is { } v)
+        {
+            importer.Write(v, NpgsqlDbType.Integer);
+        }
+        else
+        {
+            importer.WriteNull();
+        }
     }
 
     /// <summary>

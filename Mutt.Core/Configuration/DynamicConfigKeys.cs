@@ -49,6 +49,9 @@ public static class DynamicConfigKeys
     public const string SloWindowHours = "slo_window_hours";
     public const string SloIngestSuccessTarget = "slo_ingest_success_target";
     public const string SloForwardSuccessTarget = "slo_forward_success_target";
+    /// <summary>Global deduplication window (seconds) for rules without their own; 0 = off (issue 15).</summary>
+    public const string DedupWindowSeconds = "dedup_window_seconds";
+    public const int MaxDedupWindowSeconds = 604_800;
 
     public static readonly IReadOnlyList<DynamicConfigKey> All =
     [
@@ -63,6 +66,7 @@ public static class DynamicConfigKeys
         new(SloWindowHours, "int", "24", "SLO evaluation window (hours)", 1, 720),
         new(SloIngestSuccessTarget, "float", "0.995", "Ingestor SLO target", 0, 1),
         new(SloForwardSuccessTarget, "float", "0.99", "Forwarder SLO target", 0, 1),
+        new(DedupWindowSeconds, "int", "0", "Deduplication window (seconds; 0 = off; a rule's own window wins)", 0, MaxDedupWindowSeconds),
     ];
 
     public static DynamicConfigKey? Find(string name) => All.FirstOrDefault(k => k.Name == name);

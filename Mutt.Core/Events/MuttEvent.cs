@@ -76,6 +76,19 @@ public sealed class AlertMessage
     [JsonPropertyName("event_timestamp")] public DateTimeOffset EventTimestamp { get; set; }
     /// <summary>True for the Alerter's "unhandled events piling up" meta-alert.</summary>
     [JsonPropertyName("meta_alert")] public bool MetaAlert { get; set; }
+    /// <summary>
+    /// Deduplication: how many repeats of this event were deduplicated (audited, not forwarded) in the
+    /// window before this one. Carried by the next forward of the same event, never by a later message.
+    /// </summary>
+    [JsonPropertyName("repeat_count")] public long? RepeatCount { get; set; }
+    /// <summary><see cref="FlappingStates.Started"/> for the one Flapping alert of an episode, <see cref="FlappingStates.Cleared"/> for its clear; null otherwise.</summary>
+    [JsonPropertyName("flapping")] public string? Flapping { get; set; }
+    /// <summary>Flapping: transitions counted (at the start: within the window; at the clear: during the whole episode).</summary>
+    [JsonPropertyName("transition_count")] public long? TransitionCount { get; set; }
+    [JsonPropertyName("correlation_rule_id")] public int? CorrelationRuleId { get; set; }
+    [JsonPropertyName("interface")] public string? Interface { get; set; }
+    /// <summary>When a flapping clear was sent (unix ms, Redis's clock; set by flapping_sweep.lua).</summary>
+    [JsonPropertyName("cleared_at_ms")] public long? ClearedAtMs { get; set; }
     [JsonPropertyName("retry_count")] public int RetryCount { get; set; }
     /// <summary>The event's trace context, continued by the Forwarder's delivery span (the Alerter's event span when it traced, else the event's own).</summary>
     [JsonPropertyName(EnvelopeFields.TraceParent)] public string? TraceParent { get; set; }
@@ -83,6 +96,13 @@ public sealed class AlertMessage
     [JsonPropertyName(EnvelopeFields.StableKey)] public string? StableKey { get; set; }
     /// <summary>A resolved webhook alert: sent to Moogsoft with severity 0 under the firing alert's signature.</summary>
     [JsonPropertyName("clear"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool Clear { get; set; }
+}
+
+/// <summary>Values of <see cref="AlertMessage.Flapping"/>.</summary>
+public static class FlappingStates
+{
+    public const string Started = "started";
+    public const string Cleared = "cleared";
 }
 
 /// <summary>

@@ -30,6 +30,12 @@ public sealed class MoogCustomInfo
     [JsonPropertyName("syslog_severity")] public int? SyslogSeverity { get; set; }
     [JsonPropertyName("trap_oid")] public string? TrapOid { get; set; }
     [JsonPropertyName("stable_key")] public string? StableKey { get; set; }
+    /// <summary>Repeats deduplicated in the window before this event (spec: carried on the next forward).</summary>
+    [JsonPropertyName("repeat_count")] public long? RepeatCount { get; set; }
+    [JsonPropertyName("flapping")] public string? Flapping { get; set; }
+    [JsonPropertyName("transition_count")] public long? TransitionCount { get; set; }
+    [JsonPropertyName("correlation_rule_id")] public int? CorrelationRuleId { get; set; }
+    [JsonPropertyName("interface")] public string? Interface { get; set; }
 }
 
 public sealed class MoogRequest

@@ -62,7 +62,12 @@ public static class MoogEventBuilder
     public static MoogEvent Build(AlertMessage alert, string agentLocation)
     {
         var source = string.IsNullOrWhiteSpace(alert.Hostname) ? "unknown" : alert.Hostname;
-        var type = alert.MetaAlert ? "MUTT_META" : alert.TrapOid is not null ? "SNMP_TRAP" : "SYSLOG";
+        var type = alert.MetaAlert ? "MUTT_META" : alert.Flapping is not null ? "MUTT_FLAPPING" : alert.TrapOid is not null ? "SNMP_TRAP" : "SYSLOG";
+        // A clear carries severity 0 and the signature of the Flapping alert it clears.
+        // A resolved webhook alert is a clear too, under its firing alert's (stable-key) signature.
+        var severity = alert.Flapping == FlappingStates.Cleared || alert.Clear ? ClearSeverity : Severity(alert.SyslogSeverity, alert.Handling);
+        var agentTime = alert.ClearedAtMs is { } clearedAt ? clearedAt / 1000
+            : alert.EventTimestamp == default ? 0 : alert.EventTimestamp.ToUnixTimeSeconds();
         return new MoogEvent
         {
             Signature = Signature(alert),
@@ -74,9 +79,9 @@ public static class MoogEventBuilder
             Agent = Agent,
             AgentLocation = agentLocation,
             Type = type,
-            Severity = alert.Clear ? ClearSeverity : Severity(alert.SyslogSeverity, alert.Handling),
+            Severity = severity,
             Description = alert.Message,
-            AgentTime = alert.EventTimestamp == default ? 0 : alert.EventTimestamp.ToUnixTimeSeconds(),
+            AgentTime = agentTime,
             CustomInfo = new MoogCustomInfo
             {
                 Team = alert.Team,
@@ -87,6 +92,11 @@ public static class MoogEventBuilder
                 SyslogSeverity = alert.SyslogSeverity,
                 TrapOid = alert.TrapOid,
                 StableKey = alert.StableKey,
+                RepeatCount = alert.RepeatCount,
+                Flapping = alert.Flapping,
+                TransitionCount = alert.TransitionCount,
+                CorrelationRuleId = alert.CorrelationRuleId,
+                Interface = alert.Interface,
             },
         };
     }

@@ -15,6 +15,8 @@ public sealed record AlertRule
     [JsonPropertyName("dev_handling")] public string DevHandling { get; init; } = Handling.LogOnly;
     [JsonPropertyName("team_assignment")] public string TeamAssignment { get; init; } = "";
     [JsonPropertyName("is_active")] public bool IsActive { get; init; } = true;
+    /// <summary>Deduplication window of this rule's events in seconds: null = the dynamic key dedup_window_seconds, 0 = off.</summary>
+    [JsonPropertyName("dedup_window_seconds")] public int? DedupWindowSeconds { get; init; }
     /// <summary>When set, only events whose <c>source</c> equals it (ignoring case): <c>alertmanager</c>, <c>grafana</c>, a mapping's name, <c>syslog</c>, ...</summary>
     [JsonPropertyName("match_source")] public string? MatchSource { get; init; }
     /// <summary>When set, only events whose kept <c>labels</c> hold every one of these with exactly this value.</summary>
@@ -42,6 +44,16 @@ public static class Handling
     public const string Suppress = "Suppress";
     /// <summary>The audit decision for an event no rule matched.</summary>
     public const string Unhandled = "unhandled";
+    /// <summary>A repeat of an event already forwarded in its deduplication window (audited with its repeat number).</summary>
+    public const string Deduplicated = "Deduplicated";
+    /// <summary>A transition of a flapping interface (audited with the transition count; one Flapping alert is forwarded).</summary>
+    public const string Flapping = "Flapping";
+    /// <summary>An event received inside a maintenance window (audited with the window id).</summary>
+    public const string SuppressedMaintenance = "Suppressed_maintenance";
+
+    /// <summary>Every decision the audit trail can hold, for filters.</summary>
+    public static readonly IReadOnlyList<string> AuditDecisions =
+        [PageAndTicket, TicketOnly, EmailOnly, LogOnly, Suppress, Unhandled, Deduplicated, Flapping, SuppressedMaintenance];
 
     public static readonly IReadOnlyList<string> Prod = [PageAndTicket, TicketOnly, EmailOnly, LogOnly];
     public static readonly IReadOnlyList<string> Dev = [TicketOnly, EmailOnly, LogOnly, Suppress];

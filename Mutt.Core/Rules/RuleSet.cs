@@ -56,6 +56,9 @@ public sealed class RuleSet
 
     public bool IsDevelopmentHost(string? hostname) => hostname is not null && _devHosts.Contains(hostname);
 
+    /// <summary>The device_teams team of a host, when it has one (it overrides a rule's team).</summary>
+    public string? TeamOverride(string? hostname) => hostname is not null && _teams.TryGetValue(hostname, out var team) ? team : null;
+
     public MatchResult Match(MuttEvent evt) =>
         Match(evt.Message, evt.TrapOid, evt.SyslogSeverity, evt.Hostname, evt.Source, _usesLabels ? evt.Label : null);
 
@@ -168,18 +171,21 @@ public sealed class RuleSet
                 case MatchTypes.OidPrefix:
                     var prefix = Rule.TrapOid ?? Rule.MatchString;
                     return !string.IsNullOrEmpty(prefix) && trapOid is not null
-                        && IsOidPrefix(prefix, trapOid) ? RuleOutcome.Matched : RuleOutcome.NoMatch;
+                        && Oids.IsPrefix(prefix, trapOid) ? RuleOutcome.Matched : RuleOutcome.NoMatch;
                 default:
                     return RuleOutcome.NoMatch;
             }
         }
+    }
+}
 
-        /// <summary>OID prefix on arc boundaries: 1.3.6.1.4.1.9 matches 1.3.6.1.4.1.9.9.41 but not 1.3.6.1.4.1.99.</summary>
-        private static bool IsOidPrefix(string prefix, string oid)
-        {
-            prefix = prefix.TrimStart('.').TrimEnd('.');
-            oid = oid.TrimStart('.');
-            return oid.StartsWith(prefix, StringComparison.Ordinal) && (oid.Length == prefix.Length || oid[prefix.Length] == '.');
-        }
+public static class Oids
+{
+    /// <summary>OID prefix on arc boundaries: 1.3.6.1.4.1.9 matches 1.3.6.1.4.1.9.9.41 but not 1.3.6.1.4.1.99.</summary>
+    public static bool IsPrefix(string prefix, string oid)
+    {
+        prefix = prefix.TrimStart('.').TrimEnd('.');
+        oid = oid.TrimStart('.');
+        return oid.StartsWith(prefix, StringComparison.Ordinal) && (oid.Length == prefix.Length || oid[prefix.Length] == '.');
     }
 }

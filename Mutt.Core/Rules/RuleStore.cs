@@ -1,11 +1,21 @@
+using Mutt.Core.Noise;
 using Npgsql;
 
 namespace Mutt.Core.Rules;
 
-/// <summary>What the rule cache is built from: active rules, development hosts and device→team overrides.</summary>
+/// <summary>
+/// What the rule cache is built from: active rules, development hosts and device→team overrides,
+/// and the noise rules (maintenance windows not yet ended, active correlation rules).
+/// </summary>
 public sealed record RuleData(IReadOnlyList<AlertRule> Rules, IReadOnlyList<string> DevelopmentHosts, IReadOnlyDictionary<string, string> DeviceTeams)
 {
+    public IReadOnlyList<MaintenanceWindow> MaintenanceWindows { get; init; } = [];
+    public IReadOnlyList<CorrelationRule> CorrelationRules { get; init; } = [];
+
     public RuleSet Compile(TimeSpan regexTimeout) => new(Rules, DevelopmentHosts, DeviceTeams, regexTimeout);
+
+    public NoiseRules CompileNoise(TimeSpan regexTimeout) =>
+        new(new MaintenanceSchedule(MaintenanceWindows), new FlappingRuleSet(CorrelationRules, regexTimeout));
 }
 
 /// <summary>Reads the rule cache's inputs from PostgreSQL in one repeatable-read snapshot.</summary>
@@ -47,12 +57,21 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
                 teams[reader.GetString(0)] = reader.GetString(1);
             }
         }
+
+        // Windows that have not ended yet: one that starts later is cached now and begins on time.
+        await using var windows = new NpgsqlCommand(
+            $"SELECT {NoiseRuleRows.MaintenanceColumns} FROM maintenance_windows WHERE ends_at > now() ORDER BY id", connection, transaction);
+        var maintenance = await NoiseRuleRows.ReadAllAsync(windows, NoiseRuleRows.ReadMaintenanceWindow, cancellationToken).ConfigureAwait(false);
+        await using var correlation = new NpgsqlCommand(
+            $"SELECT {NoiseRuleRows.CorrelationColumns} FROM correlation_rules WHERE is_active ORDER BY id", connection, transaction);
+        var correlationRules = await NoiseRuleRows.ReadAllAsync(correlation, NoiseRuleRows.ReadCorrelationRule, cancellationToken).ConfigureAwait(false);
+
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new RuleData(rules, hosts, teams);
+        return new RuleData(rules, hosts, teams) { MaintenanceWindows = maintenance, CorrelationRules = correlationRules };
     }
 
     /// <summary>The alert_rules columns in the order <see cref="ReadRule"/> reads them.</summary>
-    public const string RuleColumns = "id, match_string, trap_oid, syslog_severity, match_type, priority, prod_handling, dev_handling, team_assignment, is_active, match_source, match_labels";
+    public const string RuleColumns = "id, match_string, trap_oid, syslog_severity, match_type, priority, prod_handling, dev_handling, team_assignment, is_active, dedup_window_seconds, match_source, match_labels";
 
     /// <summary>Reads one alert_rules row selected with <see cref="RuleColumns"/>; the Dashboard's store reads rules the same way.</summary>
     public static AlertRule ReadRule(NpgsqlDataReader reader) => new()
@@ -67,10 +86,24 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
         DevHandling = reader.GetString(7),
         TeamAssignment = reader.GetString(8),
         IsActive = reader.GetBoolean(9),
-        MatchSource = reader.IsDBNull(10) ? null : reader.GetString(10),
-        MatchLabels = reader.IsDBNull(11) ? null
-            : System.Text.Json.JsonSerializer.Deserialize(reader.GetString(11), RuleJsonContext.Default.DictionaryStringString),
+        // By name: later migrations add alert_rules columns of their own to RuleColumns.
+        DedupWindowSeconds = NullableInt(reader, "dedup_window_seconds"),
+        MatchSource = NullableText(reader, "match_source"),
+        MatchLabels = NullableText(reader, "match_labels") is { } labels
+            ? System.Text.Json.JsonSerializer.Deserialize(labels, RuleJsonContext.Default.DictionaryStringString) : null,
     };
+
+    private static int? NullableInt(NpgsqlDataReader reader, string column)
+    {
+        var ordinal = reader.GetOrdinal(column);
+        return reader.IsDBNull(ordinal) ? null : reader.GetInt32(ordinal);
+    }
+
+    private static string? NullableText(NpgsqlDataReader reader, string column)
+    {
+        var ordinal = reader.GetOrdinal(column);
+        return reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+    }
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, string>))]

@@ -24,6 +24,7 @@ public sealed record RuleRequest
     [JsonPropertyName("dev_handling")] public string? DevHandling { get; init; }
     [JsonPropertyName("team_assignment")] public string? TeamAssignment { get; init; }
     [JsonPropertyName("is_active")] public bool? IsActive { get; init; }
+    [JsonPropertyName("dedup_window_seconds")] public int? DedupWindowSeconds { get; init; }
     [JsonPropertyName("match_source")] public string? MatchSource { get; init; }
     [JsonPropertyName("match_labels")] public Dictionary<string, string>? MatchLabels { get; init; }
     [JsonPropertyName("reason")] public string? Reason { get; init; }
@@ -40,6 +41,7 @@ public sealed record RuleRequest
         DevHandling = DevHandling ?? "",
         TeamAssignment = TeamAssignment?.Trim() ?? "",
         IsActive = IsActive ?? true,
+        DedupWindowSeconds = DedupWindowSeconds,
         MatchSource = string.IsNullOrWhiteSpace(MatchSource) ? null : MatchSource.Trim(),
         MatchLabels = MatchLabels is { Count: > 0 } ? MatchLabels : null,
     };
@@ -133,7 +135,7 @@ public static class ManagementApi
         ToResult(await m.DeleteRuleAsync(id, Change(context), ct), _ => TypedResults.NoContent());
 
     private static async Task<Ok<RuleTestResult>> TestRules(RuleTestRequest body, RuleTester tester, CancellationToken ct) =>
-        TypedResults.Ok(await tester.TestAsync(body.Message, body.Hostname, body.TrapOid, body.SyslogSeverity, ct, body.Source, body.Labels));
+        TypedResults.Ok(await tester.TestAsync(body.Message, body.Hostname, body.TrapOid, body.SyslogSeverity, ct, body.Source, body.Labels is { } labels ? labels.GetValueOrDefault : null));
 
     private static async Task<Ok<List<DevHost>>> ListDevHosts(HostStore store, CancellationToken ct) => TypedResults.Ok(await store.ListDevHostsAsync(ct));
 
@@ -251,7 +253,7 @@ public static class ManagementApi
         TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: DeadLetterQueues.CircuitOpenTitle, detail: DeadLetterQueues.CircuitOpenDetail,
             extensions: new Dictionary<string, object?> { ["replayed"] = replayed });
 
-    public static IResult ToResult<T>(ChangeResult<T> result, Func<T, IResult> ok) => result.Status switch
+    internal static IResult ToResult<T>(ChangeResult<T> result, Func<T, IResult> ok) => result.Status switch
     {
         ChangeStatus.Ok => ok(result.Value!),
         ChangeStatus.NotFound => TypedResults.NotFound(),
@@ -267,5 +269,5 @@ public static class ManagementApi
 
     private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
 
-    public static string Prefix(HttpContext context) => context.Request.Path.StartsWithSegments("/api/v1") ? "/api/v1" : "/api/v2";
+    internal static string Prefix(HttpContext context) => context.Request.Path.StartsWithSegments("/api/v1") ? "/api/v1" : "/api/v2";
 }

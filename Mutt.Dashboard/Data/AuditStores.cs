@@ -26,7 +26,13 @@ public sealed record EventAuditRow(
     [property: JsonPropertyName("handling_decision")] string HandlingDecision,
     [property: JsonPropertyName("forwarded_to_moog")] bool ForwardedToMoog,
     [property: JsonPropertyName("correlation_id")] string CorrelationId,
-    [property: JsonPropertyName("raw_message")] JsonElement RawMessage);
+    [property: JsonPropertyName("raw_message")] JsonElement RawMessage)
+{
+    /// <summary>Deduplicated: the repeat number in its window; Flapping: transitions counted.</summary>
+    [JsonPropertyName("decision_count")] public int? DecisionCount { get; init; }
+    [JsonPropertyName("maintenance_window_id")] public int? MaintenanceWindowId { get; init; }
+    [JsonPropertyName("correlation_rule_id")] public int? CorrelationRuleId { get; init; }
+}
 
 public sealed record ConfigAuditFilter(string? TableName = null, string? Operation = null, string? ChangedBy = null, string? RecordId = null,
     string? CorrelationId = null, DateTimeOffset? StartTime = null, DateTimeOffset? EndTime = null);
@@ -79,7 +85,8 @@ public sealed class EventAuditStore(NpgsqlDataSource db)
         var total = (long)(await cmd.ExecuteScalarAsync(ct))!;
         cmd.Parameters.Add(new NpgsqlParameter { Value = pageSize });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (long)(page - 1) * pageSize });
-        cmd.CommandText = "SELECT id, event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog, correlation_id, raw_message::text " +
+        cmd.CommandText = "SELECT id, event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog, correlation_id, raw_message::text, " +
+            "decision_count, maintenance_window_id, correlation_rule_id " +
             $"FROM event_audit_log{where.Sql} ORDER BY event_timestamp DESC, id DESC LIMIT ${cmd.Parameters.Count - 1} OFFSET ${cmd.Parameters.Count}";
         var rows = new List<EventAuditRow>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -87,7 +94,12 @@ public sealed class EventAuditStore(NpgsqlDataSource db)
         {
             rows.Add(new EventAuditRow(reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetString(2),
                 reader.IsDBNull(3) ? null : reader.GetInt32(3), reader.GetString(4), reader.GetBoolean(5), reader.GetString(6),
-                JsonDocument.Parse(reader.GetString(7)).RootElement.Clone()));
+                JsonDocument.Parse(reader.GetString(7)).RootElement.Clone())
+            {
+                DecisionCount = reader.IsDBNull(8) ? null : reader.GetInt32(8),
+                MaintenanceWindowId = reader.IsDBNull(9) ? null : reader.GetInt32(9),
+                CorrelationRuleId = reader.IsDBNull(10) ? null : reader.GetInt32(10),
+            });
         }
         return new Page<EventAuditRow>(rows, page, pageSize, total);
     }

@@ -58,6 +58,8 @@ public static class Extensions
         builder.Services.AddSingleton<EventAuditStore>();
         builder.Services.AddSingleton<ConfigAuditStore>();
         builder.Services.AddSingleton<ManagementService>();
+        builder.Services.AddSingleton<MaintenanceWindowStore>();
+        builder.Services.AddSingleton<CorrelationRuleStore>();
         builder.Services.AddSingleton<RuleTester>();
         builder.Services.AddSingleton<MappingStore>();
         builder.Services.AddSingleton<MappingService>();

@@ -40,6 +40,7 @@ public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, DashboardMetr
     public static readonly string[] CounterNames =
     [
         "ingest:success", "ingest:failed", "alerter:handled", "alerter:unhandled", "alerter:forwarded",
+        "alerter:deduplicated", "alerter:flapping", "alerter:suppressed_maintenance",
         "moog:success", "moog:failed",
     ];
 

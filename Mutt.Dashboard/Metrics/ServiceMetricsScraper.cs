@@ -48,6 +48,9 @@ public sealed partial class ServiceMetricsScraper(IConfiguration configuration, 
                 case "alerter":
                     counters["alerter:handled"] = Sum(samples, "mutt_alerter_events_processed_total", s => s == "handled");
                     counters["alerter:unhandled"] = Sum(samples, "mutt_alerter_events_processed_total", s => s == "unhandled");
+                    counters["alerter:deduplicated"] = Sum(samples, "mutt_alerter_events_processed_total", s => s == "deduplicated");
+                    counters["alerter:flapping"] = Sum(samples, "mutt_alerter_events_processed_total", s => s == "flapping");
+                    counters["alerter:suppressed_maintenance"] = Sum(samples, "mutt_alerter_events_processed_total", s => s == "suppressed_maintenance");
                     break;
                 case "forwarder":
                     Split(samples, "mutt_moog_requests_total", "moog:success", "moog:failed", counters);

@@ -41,6 +41,10 @@ public static class RuleValidator
         {
             Fail("syslog_severity", "syslog_severity must be between 0 and 7, or null.");
         }
+        if (rule.DedupWindowSeconds is < 0 or > Mutt.Core.Configuration.DynamicConfigKeys.MaxDedupWindowSeconds)
+        {
+            Fail("dedup_window_seconds", $"dedup_window_seconds must be between 0 (off) and {Mutt.Core.Configuration.DynamicConfigKeys.MaxDedupWindowSeconds}, or null (the global dedup_window_seconds).");
+        }
         if (rule.MatchSource is { } source && (source.Length > 128 || source.Trim().Length == 0))
         {
             Fail("match_source", "match_source is a source name of at most 128 characters, e.g. alertmanager, grafana or a mapping's name.");

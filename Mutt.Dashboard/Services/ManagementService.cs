@@ -24,7 +24,7 @@ public sealed record ChangeResult<T>(ChangeStatus Status, T? Value = default, ID
 /// commit in one transaction, then the change is published on mutt:config:updates so the
 /// Alerters reload at once instead of at their next cache interval.
 /// </summary>
-public sealed class ManagementService(NpgsqlDataSource db, IConnectionMultiplexer redis, DynamicConfig config, DashboardMetrics metrics, ILogger<ManagementService> logger)
+public sealed partial class ManagementService(NpgsqlDataSource db, IConnectionMultiplexer redis, DynamicConfig config, DashboardMetrics metrics, ILogger<ManagementService> logger)
 {
     public const string RulesChannelMessage = "rules";
     public const string DevHostsChannelMessage = "dev_hosts";

@@ -11,12 +11,15 @@ public static class ServiceGrants
     public const string ReadWrite = "SELECT, INSERT, UPDATE, DELETE";
     public const string AppendOnly = "SELECT, INSERT";
     public const string ReadOnly = "SELECT";
+    /// <summary>Rows are ended, never erased: the audit trail's maintenance_window_id must keep naming a window.</summary>
+    public const string NoDelete = "SELECT, INSERT, UPDATE";
 
     public static string TablePrivileges(string rootTable) => rootTable switch
     {
         "event_audit_log" or "config_audit_log" => AppendOnly,
         "schema_migrations" => ReadOnly,
-        // alert_rules, development_hosts, device_teams, and any table a later migration adds
+        "maintenance_windows" => NoDelete,
+        // alert_rules, development_hosts, device_teams, correlation_rules, and any table a later migration adds
         _ => ReadWrite,
     };
 

@@ -377,11 +377,13 @@ internal sealed class RedisTopologyHealthCheck(IConnectionMultiplexer multiplexe
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var primary = multiplexer.GetServers().FirstOrDefault(s => s.IsConnected && !s.IsReplica);
+        // The server the library routes a write to now (no round trip). Reading IsReplica off the server
+        // list instead could name a restarted old master whose role the library has not re-read yet.
+        var primary = multiplexer.GetDatabase().IdentifyEndpoint(flags: CommandFlags.DemandMaster);
         var data = new Dictionary<string, object>();
-        if (primary is not null)
+        if (primary is not null && multiplexer.GetServer(primary) is { IsConnected: true, IsReplica: false })
         {
-            data["redis_master"] = Format(primary.EndPoint);
+            data["redis_master"] = Format(primary);
         }
         return Task.FromResult(HealthCheckResult.Healthy(data: data));
     }

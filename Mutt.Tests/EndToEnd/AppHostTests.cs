@@ -74,6 +74,18 @@ public sealed class AppHostTests(AppHostFixture fixture) : IClassFixture<AppHost
     }
 
     [Fact]
+    public void Without_the_Aspire_dashboard_no_service_is_given_an_OTLP_endpoint()
+    {
+        // Aspire would hand every service the (absent) dashboard's OTLP endpoint: each would then record a
+        // trace of every event and retry its exports in memory. The AppHost drops that in such a run.
+        foreach (var replica in MuttAppHost.Services.SelectMany(s => App.Replicas[s]))
+        {
+            var environment = EnvironmentOf(replica.Pid);
+            Assert.False(environment.ContainsKey("OTEL_EXPORTER_OTLP_ENDPOINT"), $"{replica.PodName} has OTEL_EXPORTER_OTLP_ENDPOINT={environment.GetValueOrDefault("OTEL_EXPORTER_OTLP_ENDPOINT")}");
+        }
+    }
+
+    [Fact]
     public async Task Syslog_over_tls_is_offered_with_the_generated_certificate_while_http_stays_plain()
     {
         var ingestor = EnvironmentOf(App.Replicas["ingestor"][0].Pid);

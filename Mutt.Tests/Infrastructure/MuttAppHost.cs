@@ -112,11 +112,9 @@ public sealed class MuttAppHost : IAsyncDisposable
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Mutt_AppHost>(args, token);
         foreach (var project in builder.Resources.OfType<ProjectResource>())
         {
-            builder.CreateResourceBuilder(project)
-                .WithEnvironment("LOG_LEVEL", "WARNING")
-                // No Aspire dashboard listens in tests: without an OTLP endpoint the services export nothing
-                // (each exporter's final flush would otherwise add ~10 s to every stop).
-                .WithEnvironment(context => context.EnvironmentVariables.Remove("OTEL_EXPORTER_OTLP_ENDPOINT"));
+            // No Aspire dashboard listens in tests, so the AppHost gives the services no OTLP endpoint
+            // (LocalRun.NoTelemetryExportWithoutDashboard; AppHostTests checks it).
+            builder.CreateResourceBuilder(project).WithEnvironment("LOG_LEVEL", "WARNING");
         }
         configure?.Invoke(builder);
         var app = await builder.BuildAsync(token);

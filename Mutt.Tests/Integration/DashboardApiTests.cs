@@ -298,7 +298,7 @@ public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifet
     public async Task Dynamic_config_is_typed_range_checked_audited_and_published()
     {
         var list = (await _api.GetFromJsonAsync<JsonArray>("/api/v2/config"))!;
-        Assert.Equal(11, list.Count);
+        Assert.Equal(12, list.Count); // spec 004's 11 and issue 15's dedup_window_seconds
         Assert.Equal("300", (string)list.First(e => (string)e!["key"]! == "cache_reload_interval")!["value"]!);
 
         foreach (var (key, value) in new[] { ("cache_reload_interval", "abc"), ("moog_batch_size", "0"), ("alerter_shed_mode", "drop"), ("slo_ingest_success_target", "1.5") })

@@ -62,6 +62,8 @@ public sealed partial class MetricsExpositionGoldenTests
             m.DbWriteLatency.Record(3);
             m.RegexTimeouts.Add(1);
             m.MetaAlerts.Add(1);
+            m.FlappingAlerts.Add(1);
+            m.FlappingClears.Add(1);
         }));
         actual.Append(Shape("mutt-forwarder", "Mutt.Forwarder", meters =>
         {

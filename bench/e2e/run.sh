@@ -85,7 +85,8 @@ for n in "${counts[@]}"; do
   log="$out/apphost-alerters$n.log"
   echo "e2e: starting MUTT with $n alerter(s), state $state_dir (log: $log)"
   # The real AppHost (Release), without the Aspire dashboard, on free ports, with N alerter replicas.
-  MUTT_NO_DASHBOARD=1 LOG_LEVEL=${LOG_LEVEL:-Warning} \
+  # No local Prometheus either: the benchmark measures MUTT, not a scraper sharing its cores.
+  MUTT_NO_DASHBOARD=1 MUTT_NO_PROMETHEUS=1 LOG_LEVEL=${LOG_LEVEL:-Warning} \
     dotnet Mutt.AppHost/bin/Release/net10.0/Mutt.AppHost.dll --state-dir "$state_dir" --AppHost:UseFreePorts=true --Replicas:alerter="$n" >"$log" 2>&1 &
   apphost_pid=$!
   deadline=$((SECONDS + ${E2E_START_TIMEOUT:-600}))
@@ -114,6 +115,15 @@ for n in "${counts[@]}"; do
   pids | while IFS=$'\t' read -r name pid; do
     [[ "$pid" =~ ^[0-9]+$ ]] || continue
     awk -v n="$name" '/^VmHWM:/ {h=$2} /^VmRSS:/ {r=$2} END {printf "  %-14s %6.0f MB peak, %6.0f MB now\n", n, h/1024, r/1024}' "/proc/$pid/status" 2>/dev/null
+  done | tee -a "$out/drive-alerters$n.txt"
+  # CPU seconds (user + system) each process used since it started, warm-up and drain included:
+  # where the cores went, comparable between builds run with the same load.
+  tck=$(getconf CLK_TCK)
+  echo "e2e: CPU seconds per process (user+system, whole run):" | tee -a "$out/drive-alerters$n.txt"
+  pids | while IFS=$'\t' read -r name pid; do
+    [[ "$pid" =~ ^[0-9]+$ ]] || continue
+    # Fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends the command name.
+    sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk -v n="$name" -v t="$tck" '{printf "  %-14s %8.1f s\n", n, ($12+$13)/t}'
   done | tee -a "$out/drive-alerters$n.txt"
   restarts=$(jq '[.resources[] | .restarts // 0] | add' "$state_dir/endpoints.json")
   echo "e2e: service restarts during the run: $restarts" | tee -a "$out/drive-alerters$n.txt"

@@ -1,0 +1,148 @@
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using Mutt.Alerter.Rules;
+using Mutt.Core.Events;
+using Mutt.Core.Redis;
+using Mutt.Testing;
+using Mutt.Tests.Infrastructure;
+using Mutt.Tests.Integration;
+using static Mutt.Tests.Integration.AlerterTestData;
+
+namespace Mutt.Tests.Browser;
+
+/// <summary>
+/// An operator opens a maintenance window in the Dashboard (a real Kestrel child process, Debian's
+/// Chromium through Playwright); two Alerters, a Forwarder and the sink then suppress the window's events:
+/// audited Suppressed_maintenance with the window id, never at the sink, and explained by the audit page and the tester.
+/// </summary>
+[Collection(InfrastructureCollection.Name)]
+[Trait("Category", "System")]
+public sealed class MaintenanceBrowserTests(InfrastructureFixture infra) : IAsyncLifetime
+{
+    private const string ApiKey = "maintenance-browser-key-42";
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+    private ServiceProcess _dashboard = null!;
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+    private IPage _page = null!;
+    private string _baseUrl = null!;
+    private string _db = null!;
+
+    public async Task InitializeAsync()
+    {
+        await FlushRedisAsync(infra.RedisConnectionString);
+        _db = await infra.CreateDatabaseAsync(seed: true);
+        _baseUrl = ChildService.FreeUrl();
+        _dashboard = await ChildService.StartAsync("dashboard", "Mutt.Dashboard", _baseUrl, new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__redis"] = infra.RedisConnectionString,
+            ["ConnectionStrings__muttdb"] = _db,
+            ["WEBUI_API_KEY"] = ApiKey,
+            ["LOG_JSON_ENABLED"] = "false",
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["DOTNET_ENVIRONMENT"] = "Production",
+        });
+        _playwright = await Playwright.CreateAsync();
+        _browser = await Chromium.LaunchAsync(_playwright);
+        _page = await _browser.NewPageAsync(new() { ViewportSize = new() { Width = 1400, Height = 900 } });
+        _page.SetDefaultTimeout(30_000);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.DisposeAsync();
+        }
+        _playwright?.Dispose();
+        if (_dashboard is not null)
+        {
+            await _dashboard.DisposeAsync();
+        }
+    }
+
+    private async Task GoAsync(string path)
+    {
+        await _page.GotoAsync(_baseUrl + path);
+        await _page.Locator("#circuit-ready").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+    }
+
+    private static string Event(string id, string host) => JsonSerializer.Serialize(new MuttEvent
+    {
+        Timestamp = DateTime.UtcNow.ToString("O"), ReceivedAt = DateTimeOffset.UtcNow, Message = "CRITICAL: LINK-DOWN on Gi0/1",
+        Hostname = host, SyslogSeverity = 2, CorrelationId = id,
+    }, MuttJsonContext.Default.MuttEvent);
+
+    [Fact]
+    public async Task A_window_made_in_the_dashboard_suppresses_its_hosts_events_which_are_audited_and_never_reach_the_sink()
+    {
+        await using var stack = new ForwarderTestHost(infra.RedisConnectionString);
+        await stack.StartSinkAsync();
+        await stack.StartForwarderAsync("moog-b1");
+        await using var a = await AlerterTestHost.StartAsync(infra.RedisConnectionString, _db, "alerter-b1");
+        await using var b = await AlerterTestHost.StartAsync(infra.RedisConnectionString, _db, "alerter-b2");
+
+        await _page.GotoAsync(_baseUrl + "/maintenance");
+        await _page.FillAsync("#api_key", ApiKey);
+        await _page.ClickAsync("#sign-in");
+        await _page.WaitForURLAsync(_baseUrl + "/maintenance");
+        await _page.Locator("#circuit-ready").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        await _page.ClickAsync("#new-window");
+        await _page.FillAsync("#window-hosts", "rack7-*, spare-sw-1");
+        await _page.ClickAsync("#save-window");
+        await _page.Locator(".field-error[data-field=reason]").WaitForAsync(); // no reason: refused, nothing written
+        await _page.FillAsync("#window-reason", "CHG-77 rack 7 power work");
+        await _page.ClickAsync("#save-window");
+        await _page.Locator("#windows-grid").GetByText("CHG-77 rack 7 power work").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        Assert.Equal("active", (await _page.Locator("#windows-grid .window-state").First.InnerTextAsync()).Trim());
+        await _page.ScreenshotAsync("maintenance");
+        var windowId = await ScalarAsync(_db, "SELECT id FROM maintenance_windows WHERE reason = 'CHG-77 rack 7 power work'");
+        Assert.Equal(1, await ScalarAsync(_db, $"SELECT count(*) FROM config_audit_log WHERE table_name = 'maintenance_windows' AND record_id = '{windowId}' AND changed_by = 'webui'"));
+
+        // Both Alerters reload on mutt:config:updates; from then on every event of the window's hosts is suppressed
+        // (one Alerter suppressing a probe would not say the other has reloaded too).
+        var redis = infra.Multiplexer.GetDatabase();
+        await Eventually.WaitForAsync(() => Task.FromResult(new[] { a, b }.Count(alerter =>
+                alerter.Services.GetRequiredService<RuleCache>().Noise.Maintenance.Count > 0)),
+            loaded => loaded == 2, Deadline, "the window loaded by both Alerters");
+        await PushAsync(redis, MuttKeys.IngestQueue, Enumerable.Range(0, 100).Select(i => Event($"rack-{i}", i % 2 == 0 ? $"RACK7-sw{i}" : "spare-sw-1")));
+        await PushAsync(redis, MuttKeys.IngestQueue, [Event("outside-1", "core-r1")]);
+        await Eventually.WaitForAsync(() => ScalarAsync(_db, "SELECT count(*) FROM event_audit_log WHERE correlation_id LIKE 'rack-%' OR correlation_id = 'outside-1'"), c => c == 101, Deadline, "101 audit rows");
+        var sink = await Eventually.WaitForAsync(() => stack.EventsAsync(), e => e.Any(x => x.GetProperty("external_id").GetString() == "outside-1"), Deadline, "the event outside the window at the sink");
+
+        Assert.Equal(100, await ScalarAsync(_db, $"SELECT count(*) FROM event_audit_log WHERE correlation_id LIKE 'rack-%' AND handling_decision = 'Suppressed_maintenance' AND maintenance_window_id = {windowId} AND NOT forwarded_to_moog"));
+        Assert.DoesNotContain(sink, x => x.GetProperty("external_id").GetString()!.StartsWith("rack-", StringComparison.Ordinal));
+        Assert.Equal(0, await redis.ListLengthAsync(MuttKeys.AlertQueue) + await redis.ListLengthAsync("mutt:processing:moog:moog-b1"));
+
+        // The audit page filters by the new decision and says which window.
+        await GoAsync("/audit");
+        await _page.SelectOptionAsync("#f-decision", "Suppressed_maintenance");
+        await _page.ClickAsync("#search-audit");
+        await _page.Locator("#audit-grid").GetByText($"window #{windowId}").First.WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        Assert.Equal(0, await _page.Locator("#audit-grid").GetByText("core-r1").CountAsync());
+        await _page.ScreenshotAsync("audit-suppressed");
+
+        // The tester explains it.
+        await GoAsync("/rule-tester");
+        await _page.FillAsync("#test-message", "CRITICAL: LINK-DOWN on Gi0/1");
+        await _page.FillAsync("#test-hostname", "rack7-sw9");
+        await _page.ClickAsync("#run-test");
+        await _page.Locator("#test-result").WaitForAsync();
+        Assert.Equal("Suppressed_maintenance", (await _page.InnerTextAsync("#result-decision")).Trim());
+        Assert.Contains($"#{windowId}", await _page.InnerTextAsync("#result-maintenance"));
+        Assert.Equal("no", (await _page.InnerTextAsync("#result-would-forward")).Trim());
+        await _page.ScreenshotAsync("rule-tester-maintenance");
+
+        // Ending it in the page: the next event of those hosts is forwarded again.
+        await GoAsync("/maintenance");
+        await _page.ClickAsync(".end-window");
+        await _page.Locator("#windows-grid").GetByText("CHG-77 rack 7 power work").WaitForAsync(new() { State = WaitForSelectorState.Detached });
+        var n = 0;
+        await Eventually.WaitForAsync(async () =>
+        {
+            await PushAsync(redis, MuttKeys.IngestQueue, [Event($"after-{n++}", "rack7-sw3")]);
+            return (await stack.EventsAsync()).Any(x => x.GetProperty("external_id").GetString()!.StartsWith("after-", StringComparison.Ordinal));
+        }, c => c, Deadline, "rack 7 forwarded again after the window ended");
+    }
+}
