@@ -82,6 +82,18 @@ public sealed class WebhookAlertFlowTests
     }
 
     [Fact]
+    public void With_deduplication_on_the_firing_alert_is_a_candidate_and_its_clear_never_is()
+    {
+        var noise = new NoiseContext(Mutt.Core.Noise.NoiseRules.Empty, 300, DateTimeOffset.UtcNow);
+        var plan = _planner.Plan([Alertmanager("alertmanager-firing.json"), Alertmanager("alertmanager-resolved.json")],
+            Rules(Rule(1, source: "alertmanager")), null, noise);
+
+        Assert.NotNull(plan.Items[0].Noise?.DedupHash);
+        Assert.Null(plan.Items[1].Noise); // a change of state, not a repeat: always forwarded when its rule forwards
+        Assert.True(AlertOf(plan.Items[1]).Clear);
+    }
+
+    [Fact]
     public void Events_without_a_stable_key_keep_the_per_alert_signature()
     {
         var a = new AlertMessage { CorrelationId = "c-1", Hostname = "h", RuleId = 1, Team = "NETO" };
