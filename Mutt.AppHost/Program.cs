@@ -122,6 +122,11 @@ var remediation = builder.AddProject<Projects.Mutt_Remediation>("remediation")
     .WithReference(redis).WaitFor(redis)
     .WithReference(muttdb).WaitForCompletion(dbManager)
     .WithPodName();
+if (local.IsRunMode)
+{
+    // The audit archive of a local run lives in the state folder; a deployment mounts its own (docs/operations.md).
+    remediation.WithEnvironment("AUDIT_ARCHIVE_DIR", Path.Combine(local.StateDir, "audit-archive"));
+}
 
 var dashboard = builder.AddProject<Projects.Mutt_Dashboard>("dashboard")
     .WithHttpEndpoint(port: local.Port(8090), targetPort: local.TargetPort(8090), name: "http")

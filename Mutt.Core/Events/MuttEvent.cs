@@ -10,19 +10,19 @@ namespace Mutt.Core.Events;
 /// </summary>
 public sealed class MuttEvent
 {
-    [JsonPropertyName("timestamp")] public string? Timestamp { get; set; }
-    [JsonPropertyName("message")] public string? Message { get; set; }
-    [JsonPropertyName("hostname")] public string? Hostname { get; set; }
-    [JsonPropertyName("source")] public string? Source { get; set; }
-    [JsonPropertyName("syslog_severity")] public int? SyslogSeverity { get; set; }
-    [JsonPropertyName("trap_oid")] public string? TrapOid { get; set; }
-    [JsonPropertyName("correlation_id")] public string? CorrelationId { get; set; }
+    [JsonPropertyName(EnvelopeFields.Timestamp)] public string? Timestamp { get; set; }
+    [JsonPropertyName(EnvelopeFields.Message)] public string? Message { get; set; }
+    [JsonPropertyName(EnvelopeFields.Hostname)] public string? Hostname { get; set; }
+    [JsonPropertyName(EnvelopeFields.Source)] public string? Source { get; set; }
+    [JsonPropertyName(EnvelopeFields.SyslogSeverity)] public int? SyslogSeverity { get; set; }
+    [JsonPropertyName(EnvelopeFields.TrapOid)] public string? TrapOid { get; set; }
+    [JsonPropertyName(EnvelopeFields.CorrelationId)] public string? CorrelationId { get; set; }
 
     /// <summary>When the Ingestor accepted the event (UTC); used when <see cref="Timestamp"/> cannot be read.</summary>
-    [JsonPropertyName("received_at")] public DateTimeOffset? ReceivedAt { get; set; }
+    [JsonPropertyName(EnvelopeFields.ReceivedAt)] public DateTimeOffset? ReceivedAt { get; set; }
 
     /// <summary>How many times processing this event failed; travels with the event so a requeue keeps it.</summary>
-    [JsonPropertyName("retry_count")] public int RetryCount { get; set; }
+    [JsonPropertyName(EnvelopeFields.RetryCount)] public int RetryCount { get; set; }
 
     /// <summary>The W3C trace context the Ingestor accepted the event in (absent when it was not tracing).</summary>
     [JsonPropertyName(EnvelopeFields.TraceParent)] public string? TraceParent { get; set; }
@@ -63,12 +63,12 @@ public sealed class MuttEvent
 /// </summary>
 public sealed class AlertMessage
 {
-    [JsonPropertyName("correlation_id")] public string CorrelationId { get; set; } = "";
-    [JsonPropertyName("hostname")] public string Hostname { get; set; } = "";
-    [JsonPropertyName("message")] public string Message { get; set; } = "";
-    [JsonPropertyName("source")] public string? Source { get; set; }
-    [JsonPropertyName("syslog_severity")] public int? SyslogSeverity { get; set; }
-    [JsonPropertyName("trap_oid")] public string? TrapOid { get; set; }
+    [JsonPropertyName(EnvelopeFields.CorrelationId)] public string CorrelationId { get; set; } = "";
+    [JsonPropertyName(EnvelopeFields.Hostname)] public string Hostname { get; set; } = "";
+    [JsonPropertyName(EnvelopeFields.Message)] public string Message { get; set; } = "";
+    [JsonPropertyName(EnvelopeFields.Source)] public string? Source { get; set; }
+    [JsonPropertyName(EnvelopeFields.SyslogSeverity)] public int? SyslogSeverity { get; set; }
+    [JsonPropertyName(EnvelopeFields.TrapOid)] public string? TrapOid { get; set; }
     [JsonPropertyName("team")] public string Team { get; set; } = "";
     [JsonPropertyName("handling")] public string Handling { get; set; } = "";
     [JsonPropertyName("rule_id")] public int? RuleId { get; set; }
@@ -89,7 +89,7 @@ public sealed class AlertMessage
     [JsonPropertyName("interface")] public string? Interface { get; set; }
     /// <summary>When a flapping clear was sent (unix ms, Redis's clock; set by flapping_sweep.lua).</summary>
     [JsonPropertyName("cleared_at_ms")] public long? ClearedAtMs { get; set; }
-    [JsonPropertyName("retry_count")] public int RetryCount { get; set; }
+    [JsonPropertyName(EnvelopeFields.RetryCount)] public int RetryCount { get; set; }
     /// <summary>The event's trace context, continued by the Forwarder's delivery span (the Alerter's event span when it traced, else the event's own).</summary>
     [JsonPropertyName(EnvelopeFields.TraceParent)] public string? TraceParent { get; set; }
     /// <summary>The event's <see cref="MuttEvent.StableKey"/>: the Moogsoft signature is derived from it alone.</summary>
@@ -106,11 +106,30 @@ public static class FlappingStates
 }
 
 /// <summary>
-/// Envelope fields that several writers set by name (Utf8JsonWriter, byte splicing) as well as
-/// the serialised types above.
+/// The field names of a queue item (spec 004 "Event Message" plus what MUTT adds), in one place for
+/// every writer (<see cref="EnvelopeWriter"/>, the REST parser's checks) and reader (<see cref="MuttEvent"/>,
+/// <see cref="AlertMessage"/>, the DLQ replay).
 /// </summary>
 public static class EnvelopeFields
 {
+    // Spec 004 Event Message: what a sender (or a listener, for syslog and SNMP) says.
+    public const string Timestamp = "timestamp";
+    public const string Message = "message";
+    public const string Hostname = "hostname";
+    public const string Source = "source";
+    public const string SyslogSeverity = "syslog_severity";
+    public const string TrapOid = "trap_oid";
+
+    // MUTT's own: set by the Ingestor only (a sender's values are replaced), carried to the audit row.
+    public const string CorrelationId = "correlation_id";
+    /// <summary>When the Ingestor accepted the event, UTC, in <see cref="EnvelopeWriter.ReceivedAtFormat"/>.</summary>
+    public const string ReceivedAt = "received_at";
+    /// <summary>How many times processing failed; a requeue keeps it, a DLQ replay resets it.</summary>
+    public const string RetryCount = "retry_count";
+
+    /// <summary>The fields MUTT sets on every ingest-queue item; a sender's values for them are dropped.</summary>
+    public static IReadOnlyList<string> Reserved { get; } = [CorrelationId, ReceivedAt, RetryCount, TraceParent];
+
     /// <summary>
     /// W3C Trace Context <c>traceparent</c> ("00-&lt;trace-id&gt;-&lt;span-id&gt;-&lt;flags&gt;"), on
     /// <c>mutt:ingest_queue</c> and <c>mutt:alert_queue</c> items. Optional: written only by a tracing producer.

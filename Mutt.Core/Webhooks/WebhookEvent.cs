@@ -31,34 +31,19 @@ public sealed class WebhookEvent
 }
 
 /// <summary>
-/// Writes a <see cref="WebhookEvent"/> as an ingest-queue item: spec 004's Event Message fields,
-/// the webhook fields (<see cref="EnvelopeFields"/>), then the envelope (<c>correlation_id</c>,
-/// <c>received_at</c>, <c>traceparent</c>) exactly as the REST path writes it. Pure; the Dashboard's
+/// Writes a <see cref="WebhookEvent"/> as an ingest-queue item: spec 004's Event Message fields and
+/// the envelope through <see cref="EnvelopeWriter"/> (the one writer of every intake path), with the
+/// webhook fields (<see cref="EnvelopeFields"/>) between them. Pure; the Dashboard's
 /// mapping tester calls it too, so what it shows is what the Ingestor enqueues.
 /// </summary>
 public static class WebhookEventWriter
 {
-    /// <summary>The envelope's <c>received_at</c> format (UTC, microseconds).</summary>
-    public static string FormatReceivedAt(DateTimeOffset receivedAt) =>
-        receivedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
-
     public static byte[] Write(WebhookEvent e, string correlationId, string receivedText, string? traceParent, ArrayBufferWriter<byte> output, Utf8JsonWriter json)
     {
         output.ResetWrittenCount();
         json.Reset(output);
         json.WriteStartObject();
-        json.WriteString("timestamp", e.Timestamp);
-        json.WriteString("message", e.Message);
-        json.WriteString("hostname", e.Hostname);
-        json.WriteString("source", e.Source);
-        if (e.SyslogSeverity is { } severity)
-        {
-            json.WriteNumber("syslog_severity", severity);
-        }
-        if (e.TrapOid is not null)
-        {
-            json.WriteString("trap_oid", e.TrapOid);
-        }
+        EnvelopeWriter.WriteEventFields(json, e.Timestamp, e.Message, e.Hostname, e.Source, e.SyslogSeverity, e.TrapOid);
         if (e.StableKey is not null)
         {
             json.WriteString(EnvelopeFields.StableKey, e.StableKey);
@@ -79,7 +64,7 @@ public static class WebhookEventWriter
         {
             WriteVerbatim(json, name, value);
         }
-        WriteEnvelope(json, correlationId, receivedText, traceParent);
+        EnvelopeWriter.WriteEnvelope(json, correlationId, receivedText, traceParent);
         json.WriteEndObject();
         json.Flush();
         return output.WrittenSpan.ToArray();
@@ -93,16 +78,5 @@ public static class WebhookEventWriter
     {
         json.WritePropertyName(name);
         json.WriteRawValue(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value), skipInputValidation: true);
-    }
-
-    /// <summary>The fields MUTT owns in every queue item (the REST parser writes them with this too).</summary>
-    public static void WriteEnvelope(Utf8JsonWriter json, string correlationId, string receivedText, string? traceParent)
-    {
-        json.WriteString("correlation_id", correlationId);
-        json.WriteString("received_at", receivedText);
-        if (traceParent is not null)
-        {
-            json.WriteString(EnvelopeFields.TraceParent, traceParent);
-        }
     }
 }

@@ -63,7 +63,6 @@ public static class Extensions
         builder.Services.AddSingleton<RuleTester>();
         builder.Services.AddSingleton<MappingStore>();
         builder.Services.AddSingleton<MappingService>();
-        builder.Services.AddSingleton<ServiceMetricsScraper>();
         builder.Services.AddSingleton<IFlowMetrics, RedisFlowMetrics>();
         builder.Services.AddSingleton<SloService>();
         builder.Services.AddSingleton(sp => new DeadLetterOperations(sp.GetRequiredService<IConnectionMultiplexer>()));

@@ -97,7 +97,7 @@ public sealed class MappingService(ManagementService management, RuleTester rule
         using (document)
         {
             var source = new MappedSource(mapping);
-            var received = WebhookEventWriter.FormatReceivedAt(DateTimeOffset.UtcNow);
+            var received = Mutt.Core.Events.EnvelopeWriter.FormatReceivedAt(DateTimeOffset.UtcNow);
             var errors = new Dictionary<string, string[]>();
             var mapped = new List<WebhookEvent>();
             var root = document.RootElement;

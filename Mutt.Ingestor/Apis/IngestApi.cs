@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Mutt.Core.Events;
 using Mutt.Core.Telemetry;
 using Mutt.Ingestor.Ingest;
 using StackExchange.Redis;

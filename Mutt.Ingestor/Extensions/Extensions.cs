@@ -1,4 +1,6 @@
+using Mutt.Core.Redis;
 using Mutt.Core.Configuration;
+using Mutt.Core.Events;
 using Mutt.Ingestor.Apis;
 using Mutt.Ingestor.Ingest;
 using Mutt.Ingestor.Services;
@@ -29,6 +31,7 @@ public static class Extensions
         services.AddOptions<IngestOptions>().BindConfiguration("").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SyslogOptions>().BindConfiguration("").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SnmpOptions>().BindConfiguration("").ValidateDataAnnotations().ValidateOnStart();
+        services.AddEventLimits();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, IngestApiJsonContext.Default));
 
         services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));
@@ -56,6 +59,7 @@ public static class Extensions
         services.AddSingleton<QueueDepthSampler>();
         services.AddHealthChecks().AddCheck<IngestQueueHealthCheck>("ingest_queue");
         services.AddSingleton<IngestMetrics>();
+        services.AddFlowCounters();
         // The /metrics exporter only sees measurements made after it exists; it is otherwise
         // created on the first scrape, which would lose every count before it.
         services.AddHostedService<MetricsExporterActivator>();

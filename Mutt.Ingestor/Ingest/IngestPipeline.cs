@@ -25,7 +25,7 @@ public readonly record struct IngestBody(
 /// the 202 only once the events are in Redis. A parser turns the body into queue items or refuses
 /// it whole (all-or-nothing); it never does I/O.
 /// </summary>
-public sealed class IngestPipeline(IOptions<IngestOptions> options, IngestAuth auth, QueueDepthSampler sampler, IngestWriter writer,
+public sealed class IngestPipeline(IOptions<IngestOptions> options, IOptions<Mutt.Core.Events.EventLimits> eventLimits, IngestAuth auth, QueueDepthSampler sampler, IngestWriter writer,
     IngestMetrics metrics, ThroughputCounters counters, ILogger<IngestPipeline> logger)
 {
     /// <param name="source">The <c>source</c> label of <c>mutt_ingest_events_total</c> for what this route accepts.</param>
@@ -69,7 +69,7 @@ public sealed class IngestPipeline(IOptions<IngestOptions> options, IngestAuth a
                     || contentType.StartsWith("application/jsonl", StringComparison.OrdinalIgnoreCase);
                 var header = context.Request.Headers[Microsoft.Extensions.Hosting.Extensions.CorrelationIdHeader].ToString();
                 batch = parse(new IngestBody(buffer.AsMemory(0, length), ndjson,
-                    settings.Limits(),
+                    settings.Limits(eventLimits.Value),
                     header.Length > 0 && context.Items[Microsoft.Extensions.Hosting.Extensions.CorrelationIdHeader] is string kept && kept == header ? header : null,
                     DateTimeOffset.UtcNow,
                     MuttTracing.TraceParentOf(send ?? Activity.Current)));

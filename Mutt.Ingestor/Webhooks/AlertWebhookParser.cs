@@ -88,7 +88,7 @@ public static class AlertWebhookParser
             if (Map(alert, index, format, hostnameLabels, builder, ref timestamps) is { } e)
             {
                 e.Extra.AddRange(notificationFields);
-                builder.Add(e);
+                builder.Add(e, "alerts", index);
             }
             index++;
         }

@@ -33,22 +33,22 @@ public static class MappedSourceParser
             var index = 0;
             foreach (var item in root.EnumerateArray())
             {
-                Add(builder, source.Map(item, $"[{index}].", builder.ReceivedText, builder.Errors));
+                Add(builder, source.Map(item, $"[{index}].", builder.ReceivedText, builder.Errors), "", index);
                 index++;
             }
         }
         else
         {
-            Add(builder, source.Map(root, "", builder.ReceivedText, builder.Errors));
+            Add(builder, source.Map(root, "", builder.ReceivedText, builder.Errors), null, 0);
         }
         return builder.Finish($"'{source.Name}'");
     }
 
-    private static void Add(WebhookBatchBuilder builder, WebhookEvent? e)
+    private static void Add(WebhookBatchBuilder builder, WebhookEvent? e, string? array, int index)
     {
         if (e is not null)
         {
-            builder.Add(e);
+            builder.Add(e, array, index);
         }
     }
 }

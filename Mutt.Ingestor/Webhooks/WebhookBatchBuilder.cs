@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
+using Mutt.Core.Events;
 using Mutt.Core.Webhooks;
 using Mutt.Ingestor.Ingest;
 
@@ -17,11 +18,15 @@ public sealed class WebhookBatchBuilder : IDisposable
     private readonly string _receivedText;
     private readonly string? _traceParent;
     private readonly ParsedBatch _batch = new() { Outcome = BatchOutcome.Accepted };
+    private readonly EventLimits _limits;
+    private readonly DateTimeOffset _receivedAt;
 
     public WebhookBatchBuilder(IngestBody body)
     {
+        _limits = body.Limits.EventLimits;
+        _receivedAt = body.ReceivedAt;
         _json = new Utf8JsonWriter(_output);
-        _receivedText = WebhookEventWriter.FormatReceivedAt(body.ReceivedAt);
+        _receivedText = Mutt.Core.Events.EnvelopeWriter.FormatReceivedAt(body.ReceivedAt);
         // Written unescaped by the REST splice; here Utf8JsonWriter escapes anyway, but keep only the W3C form alike.
         _traceParent = body.TraceParent is not null && ActivityContext.TryParse(body.TraceParent, null, out _) ? body.TraceParent : null;
     }
@@ -31,8 +36,24 @@ public sealed class WebhookBatchBuilder : IDisposable
     /// <summary>The errors so far, keyed by field (<c>alerts[3].startsAt</c>); adapters add to it.</summary>
     public Dictionary<string, string[]> Errors => _batch.Errors;
 
-    public void Add(WebhookEvent e)
+    /// <param name="array">Where the item sits for the 400's field names: <c>alerts</c> (→ <c>alerts[3].hostname</c>), "" (a bare array: <c>[3].hostname</c>), or null (a single object: <c>hostname</c>).</param>
+    public void Add(WebhookEvent e, string? array, int index)
     {
+        // The limits every intake path enforces before an event may reach the audit table (EventLimits).
+        string At(string field) => array is null ? field : $"{array}[{index}].{field}";
+        if (EventLimits.HostnameTooLong(e.Hostname.Length))
+        {
+            Error(At(EnvelopeFields.Hostname), _limits.HostnameError(e.Hostname.Length));
+        }
+        if (_limits.MessageTooLarge(e.Message))
+        {
+            Error(At(EnvelopeFields.Message), _limits.MessageError(e.Message));
+        }
+        if (!DateTimeOffset.TryParse(e.Timestamp, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var time)
+            || !_limits.TimestampInRange(time, _receivedAt))
+        {
+            Error(At(EnvelopeFields.Timestamp), _limits.TimestampError(_receivedAt));
+        }
         if (_batch.Errors.Count > 0)
         {
             return; // the body is refused anyway; skip writing

@@ -14,6 +14,7 @@ namespace Mutt.Tests.Browser;
 /// Screenshots of each page go to TestResults/screenshots at the repository root.
 /// </summary>
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncLifetime
 {
     private const string ApiKey = "browser-test-key-42";
@@ -229,9 +230,9 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
         await db.ListLeftPushAsync(MuttKeys.MoogDlq, "{\"payload\":\"x\"}");
         var minute = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60;
         await db.StringIncrementAsync($"mutt:metrics:events:m:{minute}", 500);
-        await db.StringIncrementAsync("mutt:metrics:alerter:handled", 300);
-        await db.StringIncrementAsync("mutt:metrics:moog:success", 90);
-        await db.StringIncrementAsync("mutt:metrics:moog:failed", 10);
+        await db.HashIncrementAsync("mutt:metrics:pod:alerter-browser", "alerter:handled", 300);
+        await db.HashIncrementAsync("mutt:metrics:pod:forwarder-browser", "moog:success", 90);
+        await db.HashIncrementAsync("mutt:metrics:pod:forwarder-browser", "moog:failed", 10);
 
         await WaitTextAsync("#kpi-ingest-depth .kpi-value", t => t.Trim() == "25", "ingest depth 25 on the overview");
         await WaitTextAsync("#kpi-dlq-moog .kpi-value", t => t.Trim() == "1", "moog DLQ depth 1");

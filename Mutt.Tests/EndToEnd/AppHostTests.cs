@@ -30,6 +30,7 @@ public sealed class AppHostFixture : IAsyncLifetime
 }
 
 [Collection(AppHostCollection.Name)]
+[Trait("Category", "System")]
 public sealed class AppHostTests(AppHostFixture fixture) : IClassFixture<AppHostFixture>
 {
     private MuttAppHost App => fixture.App;

@@ -4,6 +4,7 @@ using Mutt.Tests.Infrastructure;
 namespace Mutt.Tests.Integration;
 
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class CircuitBreakerTests(InfrastructureFixture infra)
 {
     [Fact]

@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Mutt.Core.Audit;
+using Mutt.Alerter.Audit;
 using Mutt.Core.Events;
 using Mutt.Ingestor.Relp;
 using Mutt.Testing;
@@ -17,6 +17,7 @@ namespace Mutt.Tests.Integration;
 /// deploy/rsyslog/99-mutt.conf (the default rsyslog config), and against a raw socket for the protocol's error paths.
 /// </summary>
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed partial class RelpListenerTests(InfrastructureFixture infrastructure, ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("mutt-relp-").FullName;
@@ -184,18 +185,18 @@ public sealed partial class RelpListenerTests(InfrastructureFixture infrastructu
         Assert.Contains("mutt_syslog_dropped_total{reason=\"relp_not_open\"} 1", await host.MetricsAsync());
     }
 
-    private static string Frame(long txnr, string command, string data)
+    internal static string Frame(long txnr, string command, string data)
     {
         var length = Encoding.UTF8.GetByteCount(data);
         return length == 0 ? $"{txnr} {command} 0\n" : $"{txnr} {command} {length} {data}\n";
     }
 
-    private static Task Send(NetworkStream stream, string text) => stream.WriteAsync(Encoding.UTF8.GetBytes(text)).AsTask();
+    internal static Task Send(NetworkStream stream, string text) => stream.WriteAsync(Encoding.UTF8.GetBytes(text)).AsTask();
 
-    private static string Text(RelpFrame frame) => Encoding.UTF8.GetString(frame.Data);
+    internal static string Text(RelpFrame frame) => Encoding.UTF8.GetString(frame.Data);
 
     /// <summary>Reads the server's frames with the Ingestor's own framer (the format is symmetric).</summary>
-    private sealed class RelpAnswers(NetworkStream stream)
+    internal sealed class RelpAnswers(NetworkStream stream)
     {
         private readonly RelpFramer _framer = new(1 << 20);
         private readonly Queue<RelpFrame> _ready = new();

@@ -5,6 +5,7 @@ using Mutt.Core.Rules;
 
 namespace Mutt.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class AlerterBatchPlannerTests
 {
     private static readonly RuleSet Rules = new(

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Mutt.Alerter.Processing;
 using Mutt.Core.Events;
-using Mutt.Core.Moogsoft;
+using Mutt.Forwarder.Moogsoft;
 using Mutt.Core.Noise;
 using Mutt.Core.Redis;
 using Mutt.Core.Rules;

@@ -3,6 +3,7 @@ using Mutt.Core.Rules;
 
 namespace Mutt.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class RuleSetTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMilliseconds(50);

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Mutt.Alerter.Processing;
 using Mutt.Core.Events;
-using Mutt.Core.Moogsoft;
+using Mutt.Forwarder.Moogsoft;
 using Mutt.Core.Rules;
 using Mutt.Ingestor.Ingest;
 using Mutt.Ingestor.Webhooks;

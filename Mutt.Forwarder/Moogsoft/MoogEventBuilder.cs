@@ -3,7 +3,7 @@ using System.Text;
 using Mutt.Core.Events;
 using Mutt.Core.Rules;
 
-namespace Mutt.Core.Moogsoft;
+namespace Mutt.Forwarder.Moogsoft;
 
 /// <summary>
 /// Turns an alert-queue item into a Moogsoft event. Pure: the same <see cref="AlertMessage"/>

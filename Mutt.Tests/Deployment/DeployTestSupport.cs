@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Mutt.Testing;
 using YamlDotNet.RepresentationModel;
 
-namespace Mutt.Tests.Unit;
+namespace Mutt.Tests.Deployment;
 
 /// <summary>Runs the deployment tooling (bash, systemd-analyze, dotnet msbuild) as real processes.</summary>
 internal static class DeployTestSupport
@@ -46,23 +46,13 @@ internal static class DeployTestSupport
     }
 
     /// <summary>
-    /// The AppHost as built for this test run: Mutt.AppHost/bin/&lt;configuration&gt;/&lt;tfm&gt;/ mirrors
-    /// this test's own output folder. (The copy next to the test DLL does not start: the test's
-    /// deps.json does not describe the AppHost's dependencies.)
+    /// The AppHost of this test run's build configuration. (The copy next to the test DLL does not start:
+    /// the test's deps.json does not describe the AppHost's dependencies.)
     /// </summary>
     public static string AppHostAssembly()
     {
-        var tfm = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory));
-        var bin = PathIn("Mutt.AppHost", "bin");
-        var mirrored = tfm.Parent is { } configuration ? Path.Combine(bin, configuration.Name, tfm.Name, "Mutt.AppHost.dll") : null;
-        if (mirrored is not null && File.Exists(mirrored))
-        {
-            return mirrored;
-        }
-        // Test output redirected elsewhere: the newest build of the AppHost.
-        return (Directory.Exists(bin) ? Directory.GetFiles(bin, "Mutt.AppHost.dll", SearchOption.AllDirectories) : [])
-            .OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
-            ?? throw new FileNotFoundException($"Mutt.AppHost.dll is not under {bin}; build the solution first (dotnet build Mutt.sln).");
+        var path = ServiceProcess.AssemblyPath(RepositoryRoot, "Mutt.AppHost");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{path} does not exist; build the solution first (dotnet build Mutt.sln -c {ServiceProcess.BuildConfiguration}).");
     }
 
     /// <summary>

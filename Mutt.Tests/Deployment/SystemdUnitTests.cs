@@ -1,12 +1,13 @@
 using System.Text.RegularExpressions;
 
-namespace Mutt.Tests.Unit;
+namespace Mutt.Tests.Deployment;
 
 /// <summary>
 /// The systemd units in deploy/systemd, read as INI files and checked key by key (always), and
 /// by systemd's own parser, <c>systemd-analyze verify</c>, when it is on PATH (a separate test
 /// that is reported as skipped otherwise).
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class SystemdUnitTests
 {
     public sealed record Expected(string Unit, string Folder, string Assembly, int[] Ports, string PodName, bool BindsPrivilegedPorts);
@@ -129,42 +130,47 @@ public sealed class SystemdUnitTests
         AssertHardened(template);
     }
 
-    [SystemdAnalyzeFact]
-    public async Task Systemd_analyze_verify_accepts_every_unit_and_rejects_a_broken_one()
+    /// <summary>The units through systemd's own parser (an external process).</summary>
+    [Trait("Category", "Integration")]
+    public sealed class Verify
     {
-        var work = Directory.CreateTempSubdirectory("mutt-units-");
-        try
+        [SystemdAnalyzeFact]
+        public async Task Systemd_analyze_verify_accepts_every_unit_and_rejects_a_broken_one()
         {
-            var names = Services.Select(s => s.Unit + ".service").Append("mutt-alerter@.service").ToList();
-            foreach (var name in names)
+            var work = Directory.CreateTempSubdirectory("mutt-units-");
+            try
             {
-                File.Copy(UnitPath(name), Path.Combine(work.FullName, name));
-            }
-            // A concrete instance of the template, as `systemctl start mutt-alerter@8181` would load it.
-            File.CreateSymbolicLink(Path.Combine(work.FullName, "mutt-alerter@8181.service"), "mutt-alerter@.service");
-            names.Add("mutt-alerter@8181.service");
+                var names = Services.Select(s => s.Unit + ".service").Append("mutt-alerter@.service").ToList();
+                foreach (var name in names)
+                {
+                    File.Copy(UnitPath(name), Path.Combine(work.FullName, name));
+                }
+                // A concrete instance of the template, as `systemctl start mutt-alerter@8181` would load it.
+                File.CreateSymbolicLink(Path.Combine(work.FullName, "mutt-alerter@8181.service"), "mutt-alerter@.service");
+                names.Add("mutt-alerter@8181.service");
 
-            foreach (var name in names)
+                foreach (var name in names)
+                {
+                    var result = await DeployTestSupport.RunAsync("systemd-analyze", ["verify", Path.Combine(work.FullName, name)], work.FullName);
+                    Assert.True(result.ExitCode == 0, $"{name}: exit {result.ExitCode}\n{result.All}");
+                    // verify reports unknown keys and bad values as warnings with exit code 0.
+                    Assert.DoesNotContain("mutt-", result.StdErr);
+                    Assert.DoesNotContain("mutt-", result.StdOut);
+                }
+
+                // The check has teeth here: a misspelt key and a bad Restart= value are reported.
+                var broken = Path.Combine(work.FullName, "mutt-broken.service");
+                File.WriteAllText(broken, File.ReadAllText(UnitPath("mutt-webui.service"))
+                    .Replace("Restart=on-failure", "Restart=sometimes")
+                    .Replace("NoNewPrivileges=true", "NoNewPrivilege=true"));
+                var bad = await DeployTestSupport.RunAsync("systemd-analyze", ["verify", broken], work.FullName);
+                Assert.Contains("sometimes", bad.All);
+                Assert.Contains("NoNewPrivilege", bad.All);
+            }
+            finally
             {
-                var result = await DeployTestSupport.RunAsync("systemd-analyze", ["verify", Path.Combine(work.FullName, name)], work.FullName);
-                Assert.True(result.ExitCode == 0, $"{name}: exit {result.ExitCode}\n{result.All}");
-                // verify reports unknown keys and bad values as warnings with exit code 0.
-                Assert.DoesNotContain("mutt-", result.StdErr);
-                Assert.DoesNotContain("mutt-", result.StdOut);
+                work.Delete(recursive: true);
             }
-
-            // The check has teeth here: a misspelt key and a bad Restart= value are reported.
-            var broken = Path.Combine(work.FullName, "mutt-broken.service");
-            File.WriteAllText(broken, File.ReadAllText(UnitPath("mutt-webui.service"))
-                .Replace("Restart=on-failure", "Restart=sometimes")
-                .Replace("NoNewPrivileges=true", "NoNewPrivilege=true"));
-            var bad = await DeployTestSupport.RunAsync("systemd-analyze", ["verify", broken], work.FullName);
-            Assert.Contains("sometimes", bad.All);
-            Assert.Contains("NoNewPrivilege", bad.All);
-        }
-        finally
-        {
-            work.Delete(recursive: true);
         }
     }
 

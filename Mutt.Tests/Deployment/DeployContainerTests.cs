@@ -1,12 +1,13 @@
 using System.Text.Json;
 
-namespace Mutt.Tests.Unit;
+namespace Mutt.Tests.Deployment;
 
 /// <summary>
 /// Container image settings (Directory.Build.targets), as the SDK sees them after its own
 /// ComputeContainerConfig target ran. Nothing is built or pushed: that needs registries this
 /// machine cannot reach.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class DeployContainerTests
 {
     /// <summary>Project, image repository, exposed ports, ASPNETCORE_URLS (null: the image serves nothing).</summary>

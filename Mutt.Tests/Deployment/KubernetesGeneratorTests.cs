@@ -4,9 +4,9 @@ using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using Mutt.AppHost;
 using YamlDotNet.RepresentationModel;
-using static Mutt.Tests.Unit.KubeYaml;
+using static Mutt.Tests.Deployment.KubeYaml;
 
-namespace Mutt.Tests.Unit;
+namespace Mutt.Tests.Deployment;
 
 /// <summary>deploy/k8s: generated from the committed manifest, valid for kustomize, and what operators rely on.</summary>
 [Trait("Category", "Unit")]
@@ -208,68 +208,6 @@ public sealed partial class KubernetesGeneratorTests
         }
     }
 
-    [Theory]
-    [Trait("Requires", "kubectl")]
-    [InlineData("lab")]
-    [InlineData("production")]
-    public async Task Kustomize_renders_each_overlay_into_valid_objects(string overlay)
-    {
-        var kubectl = await RequireKubectlAsync();
-        var result = await DeployTestSupport.RunAsync(kubectl, ["kustomize", Path.Combine(K8s, "overlays", overlay)], timeout: TimeSpan.FromSeconds(60));
-        Assert.True(result.ExitCode == 0, $"kubectl kustomize overlays/{overlay} failed:\n{result.StdErr}");
-        var objects = Parse(result.StdOut);
-        Assert.NotEmpty(objects);
-        foreach (var o in objects)
-        {
-            Assert.False(string.IsNullOrEmpty(Scalar(o, "apiVersion")), "apiVersion missing");
-            Assert.False(string.IsNullOrEmpty(Scalar(o, "kind")), "kind missing");
-            Assert.False(string.IsNullOrEmpty(Scalar(o, "metadata", "name")), $"{Scalar(o, "kind")} without metadata.name");
-            if (Scalar(o, "kind") != "Namespace")
-            {
-                Assert.Equal(KubernetesGenerator.Namespace, Scalar(o, "metadata", "namespace"));
-            }
-            Assert.Equal("mutt", Scalar(o, "metadata", "labels", "app.kubernetes.io/part-of"));
-        }
-
-        var deployments = OfKind(objects, "Deployment").ToList();
-        Assert.Equal(overlay == "lab"
-                ? ["alerter", "dashboard", "forwarder", "ingestor", "moog-sink", "remediation"]
-                : ["alerter", "dashboard", "forwarder", "ingestor", "remediation"],
-            deployments.Select(d => Scalar(d, "metadata", "name")).Order());
-        var configMap = Named(objects, "ConfigMap", KubernetesGenerator.ConfigMapName);
-        var registry = overlay == "production" ? KubernetesGenerator.ProductionRegistry + "/" : "";
-        foreach (var workload in deployments.Append(Named(objects, "Job", Job)))
-        {
-            var name = Scalar(workload, "metadata", "name")!.Replace("-" + Version.Replace('.', '-'), "", StringComparison.Ordinal);
-            var container = MainContainer(workload);
-            Assert.Equal($"{registry}mutt/{Repository(name)}:{Version}", Scalar(container, "image"));
-            AssertEnvReferencesResolve(name, Env(container), configMap);
-        }
-        var secret = Named(objects, "Secret", KubernetesGenerator.SecretName);
-        Assert.False(TryNode(secret, out _, "data") || TryNode(secret, out _, "stringData"), "the committed Secret must carry no data");
-
-        var servers = objects.Where(o => Scalar(o, "metadata", "name") is "redis" or "postgres").ToList();
-        if (overlay == "lab")
-        {
-            Assert.Equal(2, servers.Count(o => Scalar(o, "kind") == "StatefulSet"));
-            Assert.Equal("redis-password", Scalar(Env(MainContainer(Named(objects, "StatefulSet", "redis"))).Single(), "valueFrom", "secretKeyRef", "key"));
-            // The lab's servers speak plain TCP.
-            Assert.Equal("false", Scalar(configMap, "data", "REDIS_TLS_ENABLED"));
-            Assert.Equal("false", Scalar(configMap, "data", "DB_TLS_ENABLED"));
-            Assert.Equal("http://moog-sink:8095/api/v1/events", Scalar(configMap, "data", "MOOG_WEBHOOK_URL"));
-        }
-        else
-        {
-            Assert.DoesNotContain(servers, o => Scalar(o, "kind") == "StatefulSet");
-            Assert.Equal(["ExternalName", "ExternalName"], servers.Select(o => Scalar(o, "spec", "type")));
-            Assert.Equal("true", Scalar(configMap, "data", "REDIS_TLS_ENABLED"));
-            Assert.Equal("true", Scalar(configMap, "data", "DB_TLS_ENABLED"));
-            // The sink is a lab stand-in for Moogsoft: nothing in production points at it.
-            Assert.DoesNotContain(((YamlMappingNode)Node(configMap, "data")).Children.Values, v => ((YamlScalarNode)v).Value!.Contains("moog-sink", StringComparison.Ordinal));
-            Assert.StartsWith("https://", Scalar(configMap, "data", "MOOG_WEBHOOK_URL"), StringComparison.Ordinal);
-        }
-    }
-
     [Fact]
     public void No_secret_value_or_password_literal_is_in_deploy_k8s()
     {
@@ -421,20 +359,6 @@ public sealed partial class KubernetesGeneratorTests
         _ => resource,
     };
 
-    private static async Task<string> RequireKubectlAsync()
-    {
-        var kubectl = DeployTestSupport.FindOnPath("kubectl");
-        Assert.True(kubectl is not null,
-            "This test needs kubectl with kustomize v4 or newer, and none is on PATH. ./mutt.sh setup does not install it: Debian's "
-            + "kubernetes-client is 1.20 (kustomize v2), which cannot read this layout. Install kubectl from pkgs.k8s.io, or leave "
-            + "these tests out explicitly with --filter \"Requires!=kubectl\".");
-        var version = await DeployTestSupport.RunAsync(kubectl!, ["version", "--client", "-o", "json"]);
-        var kustomize = (string?)JsonNode.Parse(version.StdOut)?["kustomizeVersion"] ?? "";
-        Assert.True(Regex.Match(kustomize, @"^v(\d+)\.") is { Success: true } major && int.Parse(major.Groups[1].Value) >= 4,
-            $"{kubectl} embeds kustomize '{kustomize}'; this layout (labels, patches) needs v4 or newer.");
-        return kubectl!;
-    }
-
     private static string Line(string text, int index)
     {
         var start = text.LastIndexOf('\n', Math.Max(0, index - 1)) + 1;
@@ -447,5 +371,86 @@ public sealed partial class KubernetesGeneratorTests
         var writer = new StringWriter();
         new YamlStream(new YamlDocument(node)).Save(writer, assignAnchors: false);
         return writer.ToString();
+    }
+
+    /// <summary>The overlays through kubectl kustomize (an external process).</summary>
+    [Trait("Category", "Integration")]
+    public sealed class Kustomize
+    {
+        [Theory]
+        [Trait("Requires", "kubectl")]
+        [InlineData("lab")]
+        [InlineData("production")]
+        public async Task Kustomize_renders_each_overlay_into_valid_objects(string overlay)
+        {
+            var kubectl = await RequireKubectlAsync();
+            var result = await DeployTestSupport.RunAsync(kubectl, ["kustomize", Path.Combine(K8s, "overlays", overlay)], timeout: TimeSpan.FromSeconds(60));
+            Assert.True(result.ExitCode == 0, $"kubectl kustomize overlays/{overlay} failed:\n{result.StdErr}");
+            var objects = Parse(result.StdOut);
+            Assert.NotEmpty(objects);
+            foreach (var o in objects)
+            {
+                Assert.False(string.IsNullOrEmpty(Scalar(o, "apiVersion")), "apiVersion missing");
+                Assert.False(string.IsNullOrEmpty(Scalar(o, "kind")), "kind missing");
+                Assert.False(string.IsNullOrEmpty(Scalar(o, "metadata", "name")), $"{Scalar(o, "kind")} without metadata.name");
+                if (Scalar(o, "kind") != "Namespace")
+                {
+                    Assert.Equal(KubernetesGenerator.Namespace, Scalar(o, "metadata", "namespace"));
+                }
+                Assert.Equal("mutt", Scalar(o, "metadata", "labels", "app.kubernetes.io/part-of"));
+            }
+
+            var deployments = OfKind(objects, "Deployment").ToList();
+            Assert.Equal(overlay == "lab"
+                    ? ["alerter", "dashboard", "forwarder", "ingestor", "moog-sink", "remediation"]
+                    : ["alerter", "dashboard", "forwarder", "ingestor", "remediation"],
+                deployments.Select(d => Scalar(d, "metadata", "name")).Order());
+            var configMap = Named(objects, "ConfigMap", KubernetesGenerator.ConfigMapName);
+            var registry = overlay == "production" ? KubernetesGenerator.ProductionRegistry + "/" : "";
+            foreach (var workload in deployments.Append(Named(objects, "Job", Job)))
+            {
+                var name = Scalar(workload, "metadata", "name")!.Replace("-" + Version.Replace('.', '-'), "", StringComparison.Ordinal);
+                var container = MainContainer(workload);
+                Assert.Equal($"{registry}mutt/{Repository(name)}:{Version}", Scalar(container, "image"));
+                AssertEnvReferencesResolve(name, Env(container), configMap);
+            }
+            var secret = Named(objects, "Secret", KubernetesGenerator.SecretName);
+            Assert.False(TryNode(secret, out _, "data") || TryNode(secret, out _, "stringData"), "the committed Secret must carry no data");
+
+            var servers = objects.Where(o => Scalar(o, "metadata", "name") is "redis" or "postgres").ToList();
+            if (overlay == "lab")
+            {
+                Assert.Equal(2, servers.Count(o => Scalar(o, "kind") == "StatefulSet"));
+                Assert.Equal("redis-password", Scalar(Env(MainContainer(Named(objects, "StatefulSet", "redis"))).Single(), "valueFrom", "secretKeyRef", "key"));
+                // The lab's servers speak plain TCP.
+                Assert.Equal("false", Scalar(configMap, "data", "REDIS_TLS_ENABLED"));
+                Assert.Equal("false", Scalar(configMap, "data", "DB_TLS_ENABLED"));
+                Assert.Equal("http://moog-sink:8095/api/v1/events", Scalar(configMap, "data", "MOOG_WEBHOOK_URL"));
+            }
+            else
+            {
+                Assert.DoesNotContain(servers, o => Scalar(o, "kind") == "StatefulSet");
+                Assert.Equal(["ExternalName", "ExternalName"], servers.Select(o => Scalar(o, "spec", "type")));
+                Assert.Equal("true", Scalar(configMap, "data", "REDIS_TLS_ENABLED"));
+                Assert.Equal("true", Scalar(configMap, "data", "DB_TLS_ENABLED"));
+                // The sink is a lab stand-in for Moogsoft: nothing in production points at it.
+                Assert.DoesNotContain(((YamlMappingNode)Node(configMap, "data")).Children.Values, v => ((YamlScalarNode)v).Value!.Contains("moog-sink", StringComparison.Ordinal));
+                Assert.StartsWith("https://", Scalar(configMap, "data", "MOOG_WEBHOOK_URL"), StringComparison.Ordinal);
+            }
+        }
+
+        private static async Task<string> RequireKubectlAsync()
+        {
+            var kubectl = DeployTestSupport.FindOnPath("kubectl");
+            Assert.True(kubectl is not null,
+                "This test needs kubectl with kustomize v4 or newer, and none is on PATH. ./mutt.sh setup does not install it: Debian's "
+                + "kubernetes-client is 1.20 (kustomize v2), which cannot read this layout. Install kubectl from pkgs.k8s.io, or leave "
+                + "these tests out explicitly with --filter \"Requires!=kubectl\".");
+            var version = await DeployTestSupport.RunAsync(kubectl!, ["version", "--client", "-o", "json"]);
+            var kustomize = (string?)JsonNode.Parse(version.StdOut)?["kustomizeVersion"] ?? "";
+            Assert.True(Regex.Match(kustomize, @"^v(\d+)\.") is { Success: true } major && int.Parse(major.Groups[1].Value) >= 4,
+                $"{kubectl} embeds kustomize '{kustomize}'; this layout (labels, patches) needs v4 or newer.");
+            return kubectl!;
+        }
     }
 }

@@ -1,4 +1,4 @@
-namespace Mutt.Core.Audit;
+namespace Mutt.Alerter.Audit;
 
 /// <summary>
 /// PostgreSQL text and jsonb cannot hold the NUL character (jsonb rejects <c>\u0000</c> with

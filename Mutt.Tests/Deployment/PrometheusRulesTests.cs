@@ -3,7 +3,7 @@ using Mutt.AppHost;
 using Mutt.Tests.Infrastructure;
 using YamlDotNet.RepresentationModel;
 
-namespace Mutt.Tests.Unit;
+namespace Mutt.Tests.Deployment;
 
 /// <summary>
 /// deploy/prometheus, tested like code with Debian's promtool: the rule files and the systemd
@@ -18,42 +18,10 @@ public sealed partial class PrometheusRulesTests
 
     public static TheoryData<string> RuleTestFiles => new(Directory.GetFiles(Path.Combine(Folder, "tests"), "*.test.yml").Select(Path.GetFileName).Order(StringComparer.Ordinal)!);
 
-    private static async Task<DeployTestSupport.Result> PromtoolAsync(params string[] arguments)
-    {
-        var promtool = ServiceFinder("promtool");
-        var result = await DeployTestSupport.RunAsync(promtool, arguments, workingDirectory: Folder, timeout: TimeSpan.FromSeconds(120));
-        Assert.True(result.ExitCode == 0, $"promtool {string.Join(' ', arguments)} exited {result.ExitCode}:\n{result.All}");
-        return result;
-    }
-
     /// <summary>Debian's prometheus package (./mutt.sh setup installs it); a missing tool fails, it does not skip.</summary>
     private static string ServiceFinder(string tool) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists)
         ?? throw new FileNotFoundException($"{tool} is not on PATH: install Debian's prometheus package (./mutt.sh setup)");
-
-    [Fact]
-    public async Task Promtool_check_rules_accepts_every_rule_file()
-    {
-        Assert.NotEmpty(RuleFiles);
-        var result = await PromtoolAsync(["check", "rules", .. RuleFiles]);
-        Assert.Equal(RuleFiles.Length, SuccessLine().Matches(result.All).Count);
-    }
-
-    [Fact]
-    public async Task Promtool_check_config_accepts_the_systemd_scrape_configuration()
-    {
-        // The Kubernetes job (kubernetes-scrape.yml) cannot be checked here: Debian builds Prometheus
-        // without Kubernetes service discovery. Its_relabelling_keeps_the_pods_the_generator_annotates covers it.
-        await PromtoolAsync("check", "config", "prometheus.yml");
-    }
-
-    [Theory]
-    [MemberData(nameof(RuleTestFiles))]
-    public async Task Promtool_test_rules_passes(string testFile)
-    {
-        var result = await PromtoolAsync("test", "rules", Path.Combine("tests", testFile));
-        Assert.Contains("SUCCESS", result.All, StringComparison.Ordinal);
-    }
 
     [Fact]
     public void Every_alert_has_a_firing_and_a_not_firing_case_in_the_rule_tests()
@@ -153,9 +121,46 @@ public sealed partial class PrometheusRulesTests
 
     private static string Text(YamlMappingNode node, string key) => ((YamlScalarNode)node[key]).Value!;
 
-    [GeneratedRegex(@"SUCCESS: \d+ rules found")]
-    private static partial Regex SuccessLine();
-
     [GeneratedRegex(@"^#+ (.+)$", RegexOptions.Multiline)]
     private static partial Regex Heading();
+
+    /// <summary>The rule files through Debian's promtool (an external process).</summary>
+    [Trait("Category", "Integration")]
+    public sealed partial class Promtool
+    {
+        private static async Task<DeployTestSupport.Result> PromtoolAsync(params string[] arguments)
+        {
+            var promtool = ServiceFinder("promtool");
+            var result = await DeployTestSupport.RunAsync(promtool, arguments, workingDirectory: Folder, timeout: TimeSpan.FromSeconds(120));
+            Assert.True(result.ExitCode == 0, $"promtool {string.Join(' ', arguments)} exited {result.ExitCode}:\n{result.All}");
+            return result;
+        }
+
+        [Fact]
+        public async Task Promtool_check_rules_accepts_every_rule_file()
+        {
+            Assert.NotEmpty(RuleFiles);
+            var result = await PromtoolAsync(["check", "rules", .. RuleFiles]);
+            Assert.Equal(RuleFiles.Length, SuccessLine().Matches(result.All).Count);
+        }
+
+        [Fact]
+        public async Task Promtool_check_config_accepts_the_systemd_scrape_configuration()
+        {
+            // The Kubernetes job (kubernetes-scrape.yml) cannot be checked here: Debian builds Prometheus
+            // without Kubernetes service discovery. Its_relabelling_keeps_the_pods_the_generator_annotates covers it.
+            await PromtoolAsync("check", "config", "prometheus.yml");
+        }
+
+        [Theory]
+        [MemberData(nameof(RuleTestFiles), MemberType = typeof(PrometheusRulesTests))]
+        public async Task Promtool_test_rules_passes(string testFile)
+        {
+            var result = await PromtoolAsync("test", "rules", Path.Combine("tests", testFile));
+            Assert.Contains("SUCCESS", result.All, StringComparison.Ordinal);
+        }
+
+        [GeneratedRegex(@"SUCCESS: \d+ rules found")]
+        private static partial Regex SuccessLine();
+    }
 }

@@ -5,8 +5,9 @@ using Mutt.Testing;
 using Mutt.Core.Events;
 using Mutt.Ingestor.Snmp;
 using Mutt.Tests.Infrastructure;
+using Mutt.Tests.Integration;
 
-namespace Mutt.Tests.Integration;
+namespace Mutt.Tests.Deployment;
 
 /// <summary>
 /// The shipped collector configs (deploy/rsyslog/*.conf, deploy/snmptrapd/snmptrapd.conf) run in the
@@ -14,6 +15,7 @@ namespace Mutt.Tests.Integration;
 /// The default rsyslog file (99-mutt.conf, omrelp) is run end to end by RelpListenerTests.
 /// </summary>
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed partial class CollectorConfigTests(InfrastructureFixture infrastructure) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("mutt-collector-").FullName;

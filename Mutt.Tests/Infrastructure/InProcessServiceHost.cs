@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Trace;
 
-namespace Mutt.Tests.Integration;
+namespace Mutt.Tests.Infrastructure;
 
 /// <summary>
 /// A MUTT service in the test process, built the way its Program.cs builds it (AddServiceDefaults,

@@ -1,7 +1,7 @@
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Mutt.Core.Audit;
+namespace Mutt.Alerter.Audit;
 
 /// <summary>
 /// One row of <c>event_audit_log</c>. <see cref="EventTimestamp"/> must be UTC (timestamptz).

@@ -1,12 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Mutt.Tests.Unit;
+namespace Mutt.Tests.Deployment;
 
 /// <summary>
 /// deploy/rhel/deploy-mutt.sh run for real against a temporary root prefix (--root): what a dry
 /// run announces, what a real run installs (paths, modes, contents), and that a second run is a no-op.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class DeployScriptTests : IDisposable
 {
     private static readonly (string Assembly, string Folder, string Unit)[] Services =

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Mutt.Core.Moogsoft;
+namespace Mutt.Forwarder.Moogsoft;
 
 /// <summary>One event of a Moogsoft REST/Webhook LAM request (<c>{"events":[...]}</c>).</summary>
 public sealed class MoogEvent

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
-namespace Mutt.Tests.Unit;
+namespace Mutt.Tests.Deployment;
 
 /// <summary>
 /// aspire-manifest.json: what the real AppHost writes in publish mode, committed so that deploy/k8s
@@ -21,16 +21,6 @@ public sealed partial class AspireManifestTests
     private static IEnumerable<(string Project, string Variable, string Value)> ProjectEnv(JsonObject resources) =>
         resources.Where(r => (string?)r.Value!["type"] == "project.v0")
             .SelectMany(r => ((JsonObject?)r.Value!["env"] ?? []).Select(e => (r.Key, e.Key, (string)e.Value!)));
-
-    [Fact]
-    public async Task Committed_manifest_is_what_the_AppHost_writes_now()
-    {
-        var fresh = await DeployTestSupport.PublishManifestAsync();
-        var committed = await File.ReadAllTextAsync(ManifestPath);
-        Assert.True(fresh == committed,
-            "aspire-manifest.json is not what Mutt.AppHost writes now. Regenerate it and deploy/k8s with ./mutt.sh publish, review the diff and commit both.\n"
-            + FirstDifference(committed, fresh));
-    }
 
     [Fact]
     public void Manifest_has_the_resources_MUTT_deploys_with_the_types_the_generator_maps()
@@ -151,5 +141,20 @@ public sealed partial class AspireManifestTests
             }
         }
         return "";
+    }
+
+    /// <summary>The AppHost run in publish mode (an external process).</summary>
+    [Trait("Category", "Integration")]
+    public sealed class Publish
+    {
+        [Fact]
+        public async Task Committed_manifest_is_what_the_AppHost_writes_now()
+        {
+            var fresh = await DeployTestSupport.PublishManifestAsync();
+            var committed = await File.ReadAllTextAsync(ManifestPath);
+            Assert.True(fresh == committed,
+                "aspire-manifest.json is not what Mutt.AppHost writes now. Regenerate it and deploy/k8s with ./mutt.sh publish, review the diff and commit both.\n"
+                + FirstDifference(committed, fresh));
+        }
     }
 }

@@ -1,6 +1,7 @@
-namespace Mutt.Tests.Unit;
+namespace Mutt.Tests.Deployment;
 
 /// <summary>deploy/env/mutt.env.template: every spec 004 variable with its spec default, secrets never filled in.</summary>
+[Trait("Category", "Unit")]
 public sealed class DeployEnvTemplateTests
 {
     // Spec 004 "Environment Variables", verbatim ("" = no default in the spec). POD_NAME is set per unit.

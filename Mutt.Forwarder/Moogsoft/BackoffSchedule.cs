@@ -1,4 +1,4 @@
-namespace Mutt.Core.Moogsoft;
+namespace Mutt.Forwarder.Moogsoft;
 
 /// <summary>
 /// Spec 004 retry schedule: retry n (1-based) waits min(base × 2^(n-1), max) — 1 s, 2 s, 4 s …
