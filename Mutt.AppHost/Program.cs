@@ -75,6 +75,9 @@ var ingestor = builder.AddProject<Projects.Mutt_Ingestor>("ingestor")
     .WithEndpoint(port: snmpPort, targetPort: snmpPort, name: "snmp", scheme: "udp", protocol: ProtocolType.Udp, isProxied: false)
     .WithHttpHealthCheck("/health")
     .WithReference(redis).WaitFor(redis)
+    // Only the mapped webhook sources read PostgreSQL (their mappings, cached): the Ingestor does not
+    // wait for the database, and keeps taking every other kind of event while it is away.
+    .WithReference(muttdb)
     .WithEnvironment("INGEST_API_KEY", ingestKey)
     .WithEnvironment("SYSLOG_PORT", syslogPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
     .WithEnvironment("RELP_PORT", relpPort.ToString(System.Globalization.CultureInfo.InvariantCulture))

@@ -18,6 +18,7 @@ app.MapLoginEndpoints();
 app.MapManagementApi();
 app.MapMaintenanceApi();
 app.MapCorrelationRulesApi();
+app.MapMappingsApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode().RequireAuthorization();
 await app.RunAsync();
 

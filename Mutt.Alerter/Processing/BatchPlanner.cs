@@ -268,11 +268,16 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
                 EventTimestamp = new DateTimeOffset(eventTime, TimeSpan.Zero),
                 // The event span when tracing, so the Forwarder's span nests under it; else the event's own context.
                 TraceParent = MuttTracing.TraceParentOf(activity) ?? evt.TraceParent,
+                // A resolved webhook alert is forwarded exactly when its firing one was: the same labels,
+                // message and severity meet the same rule, which decides Forward for both.
+                StableKey = evt.StableKey,
+                Clear = evt.IsClear,
             };
             item.AlertJson = JsonSerializer.Serialize(item.Alert, MuttJsonContext.Default.AlertMessage);
-            // Flapping transitions are not deduplicated: flapping detection is their noise reduction.
+            // Flapping transitions are not deduplicated: flapping detection is their noise reduction. Nor is a
+            // webhook clear: it shares its firing alert's host and message but is a change of state, not a repeat.
             var dedupWindow = match.Rule.DedupWindowSeconds ?? noise.DedupWindowSeconds;
-            if (flap is null && dedupWindow > 0)
+            if (flap is null && dedupWindow > 0 && !evt.IsClear)
             {
                 item.Noise = new NoiseCandidate(NoiseKeys.DedupHash(hostname, evt.Message, evt.TrapOid), dedupWindow, null);
             }

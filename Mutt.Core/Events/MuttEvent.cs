@@ -29,6 +29,23 @@ public sealed class MuttEvent
 
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 
+    // The webhook fields below are read from Extra rather than bound as typed properties: a REST
+    // sender's odd value (a number where a string belongs) must not turn the whole event into poison.
+
+    /// <summary>The source's own identity of the alert (e.g. <c>alertmanager:&lt;fingerprint&gt;</c>): repeats and the clear share one Moogsoft signature.</summary>
+    [JsonIgnore] public string? StableKey => ExtraString(EnvelopeFields.StableKey);
+
+    /// <summary><c>alert_status: "resolved"</c>: the source says the alert is over; forwarded as a Moogsoft clear (severity 0).</summary>
+    [JsonIgnore] public bool IsClear => ExtraString(EnvelopeFields.AlertStatus) == EnvelopeFields.Resolved;
+
+    /// <summary>A label kept from a webhook source (<c>labels.{name}</c>, string values only), else null.</summary>
+    public string? Label(string name) =>
+        Extra is not null && Extra.TryGetValue(EnvelopeFields.Labels, out var labels) && labels.ValueKind == JsonValueKind.Object
+        && labels.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private string? ExtraString(string name) =>
+        Extra is not null && Extra.TryGetValue(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
     /// <summary>The event time as UTC: the sender's timestamp when it parses, else when it was received, else now.</summary>
     public DateTime EventTimeUtc()
     {
@@ -75,6 +92,10 @@ public sealed class AlertMessage
     [JsonPropertyName(EnvelopeFields.RetryCount)] public int RetryCount { get; set; }
     /// <summary>The event's trace context, continued by the Forwarder's delivery span (the Alerter's event span when it traced, else the event's own).</summary>
     [JsonPropertyName(EnvelopeFields.TraceParent)] public string? TraceParent { get; set; }
+    /// <summary>The event's <see cref="MuttEvent.StableKey"/>: the Moogsoft signature is derived from it alone.</summary>
+    [JsonPropertyName(EnvelopeFields.StableKey)] public string? StableKey { get; set; }
+    /// <summary>A resolved webhook alert: sent to Moogsoft with severity 0 under the firing alert's signature.</summary>
+    [JsonPropertyName("clear"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool Clear { get; set; }
 }
 
 /// <summary>Values of <see cref="AlertMessage.Flapping"/>.</summary>
@@ -114,6 +135,18 @@ public static class EnvelopeFields
     /// <c>mutt:ingest_queue</c> and <c>mutt:alert_queue</c> items. Optional: written only by a tracing producer.
     /// </summary>
     public const string TraceParent = "traceparent";
+
+    /// <summary>Webhook sources: the source's identity of the alert, stable across repeat notifications and the clear.</summary>
+    public const string StableKey = "stable_key";
+
+    /// <summary>Webhook sources: <see cref="Firing"/> or <see cref="Resolved"/>.</summary>
+    public const string AlertStatus = "alert_status";
+    public const string Firing = "firing";
+    public const string Resolved = "resolved";
+
+    /// <summary>Webhook sources: the alert's labels (an object of strings), which rules can match on.</summary>
+    public const string Labels = "labels";
+    public const string Annotations = "annotations";
 }
 
 /// <summary>

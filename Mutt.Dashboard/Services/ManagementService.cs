@@ -197,7 +197,8 @@ public sealed partial class ManagementService(NpgsqlDataSource db, IConnectionMu
 
     private static string Id(int id) => id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    private async Task<ChangeResult<T>> WriteAsync<T>(string operation, string channelMessage, ChangeContext change, Func<NpgsqlConnection, Task<ChangeResult<T>>> work, CancellationToken ct)
+    /// <summary>One change: its write and its config_audit_log row in one transaction, then published on mutt:config:updates as <paramref name="channelMessage"/>.</summary>
+    public async Task<ChangeResult<T>> WriteAsync<T>(string operation, string channelMessage, ChangeContext change, Func<NpgsqlConnection, Task<ChangeResult<T>>> work, CancellationToken ct)
     {
         var result = await metrics.TimeDbAsync(operation, async () =>
         {

@@ -29,6 +29,7 @@ public sealed class MoogCustomInfo
     [JsonPropertyName("environment")] public string Environment { get; set; } = "";
     [JsonPropertyName("syslog_severity")] public int? SyslogSeverity { get; set; }
     [JsonPropertyName("trap_oid")] public string? TrapOid { get; set; }
+    [JsonPropertyName("stable_key")] public string? StableKey { get; set; }
     /// <summary>Repeats deduplicated in the window before this event (spec: carried on the next forward).</summary>
     [JsonPropertyName("repeat_count")] public long? RepeatCount { get; set; }
     [JsonPropertyName("flapping")] public string? Flapping { get; set; }

@@ -37,16 +37,23 @@ public static class MoogEventBuilder
         return severity;
     }
 
+    /// <summary>Moogsoft's clear severity: sent for a resolved webhook alert, whatever the rule's handling.</summary>
+    public const int ClearSeverity = 0;
+
     /// <summary>
     /// The signature identifies one alert: "mutt:" + the first 32 hex digits of
     /// SHA-256(correlation_id | hostname | rule id or trap OID | team). The correlation id makes
     /// it unique per alert; everything in it travels unchanged through retries, DLQ replays and
     /// janitor reclaims, so a redelivered alert lands on the same Moogsoft event.
+    /// An alert with a stable key (a webhook source's own identity of the alert, such as
+    /// Alertmanager's fingerprint) is signed by that key alone: its repeat notifications and its
+    /// clear land on the same Moogsoft alert, whatever rule or team handled each of them.
     /// </summary>
     public static string Signature(AlertMessage alert)
     {
-        var discriminator = alert.RuleId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? alert.TrapOid ?? "";
-        var text = $"{alert.CorrelationId}|{alert.Hostname}|{discriminator}|{alert.Team}";
+        var text = alert.StableKey is { Length: > 0 } stable
+            ? "stable|" + stable
+            : $"{alert.CorrelationId}|{alert.Hostname}|{alert.RuleId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? alert.TrapOid ?? ""}|{alert.Team}";
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(Encoding.UTF8.GetBytes(text), hash);
         return "mutt:" + Convert.ToHexStringLower(hash[..16]);
@@ -57,7 +64,8 @@ public static class MoogEventBuilder
         var source = string.IsNullOrWhiteSpace(alert.Hostname) ? "unknown" : alert.Hostname;
         var type = alert.MetaAlert ? "MUTT_META" : alert.Flapping is not null ? "MUTT_FLAPPING" : alert.TrapOid is not null ? "SNMP_TRAP" : "SYSLOG";
         // A clear carries severity 0 and the signature of the Flapping alert it clears.
-        var severity = alert.Flapping == FlappingStates.Cleared ? 0 : Severity(alert.SyslogSeverity, alert.Handling);
+        // A resolved webhook alert is a clear too, under its firing alert's (stable-key) signature.
+        var severity = alert.Flapping == FlappingStates.Cleared || alert.Clear ? ClearSeverity : Severity(alert.SyslogSeverity, alert.Handling);
         var agentTime = alert.ClearedAtMs is { } clearedAt ? clearedAt / 1000
             : alert.EventTimestamp == default ? 0 : alert.EventTimestamp.ToUnixTimeSeconds();
         return new MoogEvent
@@ -83,6 +91,7 @@ public static class MoogEventBuilder
                 Environment = alert.Environment,
                 SyslogSeverity = alert.SyslogSeverity,
                 TrapOid = alert.TrapOid,
+                StableKey = alert.StableKey,
                 RepeatCount = alert.RepeatCount,
                 Flapping = alert.Flapping,
                 TransitionCount = alert.TransitionCount,

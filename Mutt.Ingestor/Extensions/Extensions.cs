@@ -6,6 +6,7 @@ using Mutt.Ingestor.Ingest;
 using Mutt.Ingestor.Services;
 using Mutt.Ingestor.Snmp;
 using Mutt.Ingestor.Syslog;
+using Mutt.Ingestor.Webhooks;
 using Mutt.ServiceDefaults;
 using StackExchange.Redis;
 
@@ -37,6 +38,24 @@ public static class Extensions
         services.AddSingleton<IngestAuth>();
         services.AddHostedService(sp => sp.GetRequiredService<IngestAuth>());
         services.AddSingleton<IngestWriter>();
+        services.AddSingleton<IngestPipeline>();
+        services.AddOptions<WebhookOptions>().BindConfiguration("");
+        // Mapped sources read their mappings from PostgreSQL; the rest of the intake needs only Redis, so
+        // the database is optional and never part of /health (a PostgreSQL outage must not stop intake).
+        if (!string.IsNullOrEmpty(builder.Configuration.GetConnectionString("muttdb")))
+        {
+            builder.AddMuttNpgsqlDataSource(healthCheck: false);
+            services.AddSingleton<WebhookMappingCache>();
+            services.AddSingleton<Mutt.Core.Webhooks.WebhookMappingStore>();
+            services.AddHostedService<WebhookMappingCacheWorker>();
+        }
+        else
+        {
+            services.AddSingleton(sp => new WebhookMappingCache(sp.GetRequiredService<ILogger<WebhookMappingCache>>())
+            {
+                NotLoadedReason = "This Ingestor has no database (ConnectionStrings__muttdb), so it has no webhook mappings.",
+            });
+        }
         services.AddSingleton<QueueDepthSampler>();
         services.AddHealthChecks().AddCheck<IngestQueueHealthCheck>("ingest_queue");
         services.AddSingleton<IngestMetrics>();

@@ -12,6 +12,10 @@ public enum BatchOutcome
     InvalidJson,
     Invalid,
     TooLarge,
+    /// <summary>The route names a source MUTT does not know (a mapped source without a mapping): 404.</summary>
+    UnknownSource,
+    /// <summary>What the route needs is not loaded yet (the mapping cache before its first load): 503.</summary>
+    Unavailable,
 }
 
 /// <summary>What a request body turned into: queue items ready to push, or the reasons it was refused.</summary>
@@ -221,12 +225,18 @@ public static class EventBatchParser
                 Error(EnvelopeFields.Timestamp, limits.EventLimits.TimestampError(receivedAt));
             }
         }
-        foreach (var field in (ReadOnlySpan<string>)[EnvelopeFields.Message, EnvelopeFields.Hostname, EnvelopeFields.Source, EnvelopeFields.TrapOid])
+        foreach (var field in (ReadOnlySpan<string>)[EnvelopeFields.Message, EnvelopeFields.Hostname, EnvelopeFields.Source, EnvelopeFields.TrapOid, EnvelopeFields.StableKey])
         {
             if (item.TryGetProperty(field, out var value) && value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
             {
                 Error(field, "must be a string");
             }
+        }
+        // A REST sender may send clears too: the same alert_status the webhook adapters write.
+        if (item.TryGetProperty(EnvelopeFields.AlertStatus, out var status) && status.ValueKind != JsonValueKind.Null
+            && !(status.ValueKind == JsonValueKind.String && status.GetString() is EnvelopeFields.Firing or EnvelopeFields.Resolved))
+        {
+            Error(EnvelopeFields.AlertStatus, "must be \"firing\" or \"resolved\"");
         }
         // Hostname length and message size, decided on the raw JSON bytes: an escaped string is never
         // shorter than its text (in UTF-16 units or in UTF-8 bytes), so only a value whose raw form

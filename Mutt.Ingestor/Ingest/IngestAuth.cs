@@ -82,3 +82,65 @@ public sealed class IngestAuth : IHostedService
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
+
+/// <summary>
+/// Where a sender may put its ingest key: the spec's <c>X-API-KEY</c> header, or standard HTTP
+/// authentication for tools that cannot send a custom header (Prometheus Alertmanager, Grafana
+/// contact points): <c>Authorization: Bearer &lt;key&gt;</c> or <c>Authorization: Basic</c> with the key
+/// as the password (the user name is not checked). Only extracts the presented secret; whether it
+/// is a valid key is <see cref="IngestAuth"/>'s decision. The secret is never logged.
+/// </summary>
+public static class IngestCredentials
+{
+    public const string ApiKeyHeader = "X-API-KEY";
+
+    /// <summary>The presented secret, or null when the request carries none (or an unusable Authorization header).</summary>
+    public static string? Presented(IHeaderDictionary headers)
+    {
+        if (headers.TryGetValue(ApiKeyHeader, out var apiKey) && apiKey.ToString() is { Length: > 0 } key)
+        {
+            return key;
+        }
+        return headers.TryGetValue("Authorization", out var authorization) ? FromAuthorization(authorization.ToString()) : null;
+    }
+
+    /// <summary>RFC 6750 bearer token or RFC 7617 basic credentials' password; scheme names are case-insensitive.</summary>
+    public static string? FromAuthorization(string? value)
+    {
+        var text = value.AsSpan().Trim();
+        var space = text.IndexOf(' ');
+        if (space <= 0)
+        {
+            return null;
+        }
+        var scheme = text[..space];
+        var credentials = text[(space + 1)..].Trim();
+        if (credentials.IsEmpty)
+        {
+            return null;
+        }
+        if (scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            return credentials.ToString();
+        }
+        if (!scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        var bytes = new byte[(credentials.Length + 3) / 4 * 3];
+        if (!Convert.TryFromBase64Chars(credentials, bytes, out var length))
+        {
+            return null;
+        }
+        var decoded = bytes.AsSpan(0, length);
+        var colon = decoded.IndexOf((byte)':');
+        // user-id ":" password; the password may itself contain colons.
+        if (colon < 0 || !System.Text.Unicode.Utf8.IsValid(decoded[(colon + 1)..]))
+        {
+            return null;
+        }
+        var password = Encoding.UTF8.GetString(decoded[(colon + 1)..]);
+        CryptographicOperations.ZeroMemory(bytes);
+        return password.Length > 0 ? password : null;
+    }
+}

@@ -39,7 +39,8 @@ public static class ClientIntegrationExtensions
         return builder;
     }
 
-    public static IHostApplicationBuilder AddMuttNpgsqlDataSource(this IHostApplicationBuilder builder, string connectionName = "muttdb")
+    /// <param name="healthCheck">false: PostgreSQL is not part of this service's /health (it can work without it).</param>
+    public static IHostApplicationBuilder AddMuttNpgsqlDataSource(this IHostApplicationBuilder builder, string connectionName = "muttdb", bool healthCheck = true)
     {
         builder.Services.AddMuttSecrets(builder.Configuration);
         var configuration = builder.Configuration;
@@ -47,7 +48,11 @@ public static class ClientIntegrationExtensions
         // container; the secret store is handed over when that factory runs (see below).
         var services = new ServiceProviderSlot();
         var tracing = Extensions.IsTracingEnabled(builder.Configuration);
-        builder.AddNpgsqlDataSource(connectionName, settings => settings.DisableTracing = !tracing, dataSource =>
+        builder.AddNpgsqlDataSource(connectionName, settings =>
+        {
+            settings.DisableTracing = !tracing;
+            settings.DisableHealthChecks |= !healthCheck;
+        }, dataSource =>
         {
             var provider = services.Provider ?? throw new InvalidOperationException("The data source was built outside the container.");
             MuttNpgsql.Configure(dataSource, PostgresTlsSettings.FromConfiguration(configuration, dataSource.ConnectionString),

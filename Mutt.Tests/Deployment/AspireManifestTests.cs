@@ -78,7 +78,8 @@ public sealed partial class AspireManifestTests
                 || e.Value.Contains("{postgres-password", StringComparison.Ordinal))
             .Select(e => e.Project).Distinct().ToList();
         Assert.Equal(["dbmanager"], owners);
-        Assert.Equal(["alerter", "dashboard", "remediation"],
+        // The Ingestor only reads its webhook mappings (issue 18).
+        Assert.Equal(["alerter", "dashboard", "ingestor", "remediation"],
             env.Where(e => e.Value == "{muttdb.connectionString}").Select(e => e.Project).Order(StringComparer.Ordinal));
         Assert.Equal("{db-password.value}", env.Single(e => e is { Project: "dbmanager", Variable: "DB_PASS_CURRENT" }).Value);
     }
