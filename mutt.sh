@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 ROOT=$(pwd)
 
 # Debian packages MUTT's runs and tests use: real servers and real clients, no stand-ins.
-APT_PACKAGES=(redis-server redis-sentinel snmp snmptrapd rsyslog rsyslog-relp rsyslog-gnutls rsyslog-openssl chromium wrk postgresql openssl procps util-linux shellcheck jq prometheus)
+APT_PACKAGES=(redis-server redis-sentinel snmp snmptrapd rsyslog rsyslog-relp rsyslog-gnutls rsyslog-openssl chromium wrk postgresql openssl procps util-linux shellcheck jq prometheus prometheus-alertmanager)
 
 need_apt() {
   local missing=()

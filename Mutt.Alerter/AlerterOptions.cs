@@ -18,7 +18,7 @@ public sealed class AlerterOptions
     [ConfigurationKeyName("ALERTER_DLQ_NAME")] public string DlqName { get; set; } = MuttKeys.AlerterDlq;
     [ConfigurationKeyName("ALERTER_MAX_RETRIES")] public int MaxRetries { get; set; } = 3;
     [ConfigurationKeyName("ALERTER_BATCH_SIZE")] public int BatchSize { get; set; } = 1000;
-    /// <summary>Longest idle wait on an empty queue (milliseconds); a nudge on mutt:queue:nudge cuts it short.</summary>
+    /// <summary>Longest idle wait on an empty queue (milliseconds): the poll interval doubles from 1 ms up to it.</summary>
     [ConfigurationKeyName("ALERTER_IDLE_MAX_MS")] public int IdleMaxMs { get; set; } = 50;
     /// <summary>Match timeout of each user regex (milliseconds).</summary>
     [ConfigurationKeyName("ALERTER_REGEX_TIMEOUT_MS")] public int RegexTimeoutMs { get; set; } = 50;

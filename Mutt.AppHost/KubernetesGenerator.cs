@@ -52,6 +52,13 @@ public static partial class KubernetesGenerator
     /// <summary>Projects that run once to completion (the schema owner): Jobs, not Deployments.</summary>
     private static readonly HashSet<string> Jobs = ["dbmanager"];
 
+    /// <summary>
+    /// Projects that use a server a Job prepares but must not wait for the Job: the Ingestor reads only
+    /// its webhook mappings from PostgreSQL (cached, retried) and takes every other event without it,
+    /// as its AppHost resource does not WaitFor the DbManager either.
+    /// </summary>
+    private static readonly HashSet<string> DoNotWaitForJobs = ["ingestor"];
+
     /// <summary>Projects that exist only for local runs and the lab, with the base URL that stands in for their endpoint in production.</summary>
     private static readonly Dictionary<string, string> LabOnly = new() { ["moog-sink"] = "https://moogsoft.example.com" };
 
@@ -237,7 +244,7 @@ public static partial class KubernetesGenerator
             }
             var projects = Names("project.v0");
             var containers = Names("container.v0");
-            foreach (var table in new IEnumerable<string>[] { Replicas.Keys, MaxReplicas.Keys, Jobs, LabOnly.Keys })
+            foreach (var table in new IEnumerable<string>[] { Replicas.Keys, MaxReplicas.Keys, Jobs, DoNotWaitForJobs, LabOnly.Keys })
             {
                 if (table.FirstOrDefault(n => !projects.Contains(n)) is { } missing)
                 {
@@ -253,7 +260,7 @@ public static partial class KubernetesGenerator
             var jobServers = plans.Where(p => Jobs.Contains(p.Name)).ToDictionary(p => p.Name, p => p.Servers);
             // The manifest carries no WaitFor. A service waits for a Job when it uses a server the
             // Job prepares (the DbManager owns the schema and the role the services log in with).
-            IReadOnlyList<string> WaitsFor(ProjectPlan plan) => Jobs.Contains(plan.Name) ? [] :
+            IReadOnlyList<string> WaitsFor(ProjectPlan plan) => Jobs.Contains(plan.Name) || DoNotWaitForJobs.Contains(plan.Name) ? [] :
                 jobServers.Where(j => j.Value.Overlaps(plan.Servers)).Select(j => JobName(j.Key)).Order(StringComparer.Ordinal).ToList();
 
             var files = new SortedDictionary<string, string>(StringComparer.Ordinal);

@@ -81,6 +81,11 @@ var ingestor = builder.AddProject<Projects.Mutt_Ingestor>("ingestor")
     .WithEndpoint(port: snmpPort, targetPort: snmpPort, name: "snmp", scheme: "udp", protocol: ProtocolType.Udp, isProxied: false)
     .WithHttpHealthCheck("/health")
     .WithReference(redis).WaitFor(redis)
+    // PostgreSQL holds the named ingest keys (issue 17, api_keys) and the mapped webhook sources' mappings, both
+    // cached: the Ingestor does not wait for the database (the legacy key needs none, the key ring and the mapping
+    // cache retry; neither does the generated Kubernetes Deployment wait for the DbManager Job), and keeps taking
+    // events with the last loaded keys while it is away.
+    .WithReference(muttdb)
     .WithEnvironment("INGEST_API_KEY", ingestKey)
     .WithEnvironment("SYSLOG_PORT", syslogPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
     .WithEnvironment("RELP_PORT", relpPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
@@ -88,10 +93,7 @@ var ingestor = builder.AddProject<Projects.Mutt_Ingestor>("ingestor")
     // The listeners take unauthenticated traffic: a local run keeps them on loopback; a published
     // model (a Kubernetes pod behind its Service) listens on every interface, explicitly.
     .WithEnvironment("SYSLOG_BIND", local.IsRunMode ? "127.0.0.1" : "0.0.0.0")
-    .WithEnvironment("SNMP_BIND", local.IsRunMode ? "127.0.0.1" : "0.0.0.0")
-    // Named ingest keys (issue 17) are read from api_keys. The local run does not wait for the database (the legacy key
-    // needs none, and the key ring retries); the generated Kubernetes Deployment waits for the DbManager Job, as for every muttdb user.
-    .WithReference(muttdb);
+    .WithEnvironment("SNMP_BIND", local.IsRunMode ? "127.0.0.1" : "0.0.0.0");
 // Syslog over TLS in a local run: a generated CA and server certificate (<state>/tls/ca.crt for the
 // sender), given to the syslog-TLS listener only so HTTP stays plain. Not in the published model: a
 // deployment needs a real certificate (TLS_CERT_PATH or SYSLOG_TLS_CERT_PATH) and then its own port.
@@ -132,6 +134,11 @@ var remediation = builder.AddProject<Projects.Mutt_Remediation>("remediation")
     .WithReference(redis).WaitFor(redis)
     .WithReference(muttdb).WaitForCompletion(dbManager)
     .WithPodName();
+if (local.IsRunMode)
+{
+    // The audit archive of a local run lives in the state folder; a deployment mounts its own (docs/operations.md).
+    remediation.WithEnvironment("AUDIT_ARCHIVE_DIR", Path.Combine(local.StateDir, "audit-archive"));
+}
 
 var dashboard = builder.AddProject<Projects.Mutt_Dashboard>("dashboard")
     .WithHttpEndpoint(port: local.Port(8090), targetPort: local.TargetPort(8090), name: "http")

@@ -26,6 +26,7 @@ app.MapDeadLettersApi();
 app.MapMetricsApi();
 app.MapMaintenanceApi();
 app.MapCorrelationRulesApi();
+app.MapMappingsApi();
 app.MapUsersApi();
 app.MapApiKeysApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode().RequireAuthorization(MuttPolicies.Viewer);

@@ -10,9 +10,3 @@ app.MapDefaultEndpoints();
 app.MapMoogEventsApi();
 app.MapSinkControlApi();
 await app.RunAsync();
-
-namespace Mutt.MoogSink
-{
-    /// <summary>Marker for WebApplicationFactory (several Program classes exist in the solution).</summary>
-    public sealed class MoogSinkMarker;
-}

@@ -7,9 +7,3 @@ builder.AddApplicationServices();
 var app = builder.Build();
 app.MapDefaultEndpoints();
 await app.RunAsync();
-
-namespace Mutt.Remediation
-{
-    /// <summary>Marker for WebApplicationFactory (several Program classes exist in the solution).</summary>
-    public sealed class RemediationMarker;
-}

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Reflection;
 
 namespace Mutt.Testing;
 
@@ -28,9 +29,17 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>The most recent output lines (stdout and stderr).</summary>
     public IReadOnlyCollection<string> Output => _lines.ToArray();
 
-    /// <summary>Folder of the built assembly for a project next to the repository root, e.g. Mutt.Alerter/bin/Debug/net10.0.</summary>
-    public static string AssemblyPath(string repositoryRoot, string project, string configuration = "Debug") =>
-        Path.Combine(repositoryRoot, project, "bin", configuration, "net10.0", project + ".dll");
+    /// <summary>
+    /// The build configuration (Debug, Release) this assembly was built in. A project reference builds
+    /// Mutt.Testing in its referrer's configuration, so tests run with `-c Release` start Release services.
+    /// </summary>
+    public static string BuildConfiguration { get; } =
+        typeof(ServiceProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().SingleOrDefault(a => a.Key == "Configuration")?.Value
+        ?? throw new InvalidOperationException("Mutt.Testing carries no Configuration metadata (see Mutt.Testing.csproj).");
+
+    /// <summary>The built assembly of a project next to the repository root, e.g. Mutt.Alerter/bin/&lt;configuration&gt;/net10.0/Mutt.Alerter.dll.</summary>
+    public static string AssemblyPath(string repositoryRoot, string project, string? configuration = null) =>
+        Path.Combine(repositoryRoot, project, "bin", configuration ?? BuildConfiguration, "net10.0", project + ".dll");
 
     /// <summary>Walks up from <paramref name="start"/> to the folder holding Mutt.sln.</summary>
     public static string FindRepositoryRoot(string? start = null)

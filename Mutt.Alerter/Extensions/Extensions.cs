@@ -2,8 +2,9 @@ using Microsoft.Extensions.Options;
 using Mutt.Alerter.Processing;
 using Mutt.Alerter.Rules;
 using Mutt.Alerter.Services;
-using Mutt.Core.Audit;
+using Mutt.Alerter.Audit;
 using Mutt.Core.Configuration;
+using Mutt.Core.Events;
 using Mutt.Core.Redis;
 using Mutt.Core.Rules;
 using StackExchange.Redis;
@@ -21,8 +22,10 @@ public static class Extensions
             .BindConfiguration("")
             .Validate(o => !AlerterOptions.Validate(o).Any(), "Invalid Alerter configuration (see ALERTER_* / UNHANDLED_* / CACHE_RELOAD_INTERVAL).")
             .ValidateOnStart();
+        builder.Services.AddEventLimits();
 
         builder.Services.AddSingleton<AlerterMetrics>();
+        builder.Services.AddFlowCounters();
         builder.Services.AddSingleton<AlerterState>();
         builder.Services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));
         builder.Services.AddSingleton<RuleStore>();
@@ -40,6 +43,3 @@ public static class Extensions
         builder.Services.AddHealthChecks().AddCheck<AlerterHealthCheck>("alerter");
     }
 }
-
-/// <summary>Marker type for WebApplicationFactory and for locating this assembly.</summary>
-public sealed class AlerterAssemblyMarker;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Mutt.Alerter.Services;
-using Mutt.Core.Audit;
+using Mutt.Alerter.Audit;
 
 namespace Mutt.Alerter.Processing;
 

@@ -3,7 +3,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
-using Mutt.Core.Audit;
+using Mutt.Alerter.Audit;
+using Mutt.Core.DeadLetters;
 using Mutt.Core.Events;
 using Mutt.Core.Noise;
 using Mutt.Core.Rules;
@@ -58,6 +59,8 @@ public sealed class BatchPlan
     /// <summary>Flapping episodes this batch started: their clears are stored in its completion transaction.</summary>
     public List<FlappingClear> FlappingClears { get; } = [];
     public long Poison { get; set; }
+    /// <summary>Events refused for a limit on input (dead-lettered with reason validation).</summary>
+    public long Invalid { get; set; }
     public long Errors { get; set; }
     public long RegexTimeouts => Items.Sum(i => (long)i.RegexTimeouts);
 
@@ -100,12 +103,23 @@ public sealed record NoiseContext(NoiseRules Rules, int DedupWindowSeconds, Date
 /// <summary>
 /// Turns a batch of raw queue items into a <see cref="BatchPlan"/> with the current rules. No
 /// I/O, so unit tests call it directly. Parse errors are poison at once (retrying cannot fix
-/// them); any other failure of one item sends that item alone to retry (or, past the limit,
-/// to the DLQ) without failing its batch.
+/// them), and so are events that break a limit on input (<see cref="EventLimits"/>: the Ingestor
+/// refuses them, but an envelope written before it did, or replayed from a DLQ, can still come):
+/// they go to the DLQ with reason <c>validation</c>, which Remediation never replays. Any other
+/// failure of one item sends that item alone to retry (or, past the limit, to the DLQ) without
+/// failing its batch.
 /// </summary>
-public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetries)
+/// <param name="limits">null: <see cref="EventLimits.Default"/>.</param>
+/// <param name="clock">The time limits are checked against (tests pin it); null: the system clock.</param>
+public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetries, EventLimits? limits = null, TimeProvider? clock = null)
 {
     public const string UnknownHost = "unknown";
+
+    /// <summary>The DLQ reason of an event that breaks a limit on input; permanent (<see cref="DeadLetterPolicy.PermanentReasons"/>).</summary>
+    public const string ValidationReason = "validation";
+
+    private readonly EventLimits _limits = limits ?? EventLimits.Default;
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
     public BatchPlan Plan(IReadOnlyList<string> items, RuleSet rules, BatchTrace? trace = null, NoiseContext? noise = null) =>
         Plan(items.Select(Encoding.UTF8.GetBytes).ToArray(), rules, trace, noise);
@@ -116,6 +130,7 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
     public BatchPlan Plan(IReadOnlyList<byte[]> items, RuleSet rules, BatchTrace? trace = null, NoiseContext? noise = null)
     {
         var plan = new BatchPlan();
+        var now = _clock.GetUtcNow();
         noise ??= NoiseContext.Off;
         foreach (var bytes in items)
         {
@@ -129,6 +144,13 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
             {
                 plan.Poison++;
                 plan.DeadLetters.Add(DeadLetterJson(Encoding.UTF8.GetString(raw), "poison: unparseable JSON", ex.Message));
+                continue;
+            }
+
+            if (_limits.Check(evt, evt.EventTimeUtc(), now) is { } violation)
+            {
+                plan.Invalid++;
+                plan.DeadLetters.Add(DeadLetterJson(Encoding.UTF8.GetString(raw), ValidationReason, violation));
                 continue;
             }
 
@@ -246,11 +268,16 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
                 EventTimestamp = new DateTimeOffset(eventTime, TimeSpan.Zero),
                 // The event span when tracing, so the Forwarder's span nests under it; else the event's own context.
                 TraceParent = MuttTracing.TraceParentOf(activity) ?? evt.TraceParent,
+                // A resolved webhook alert is forwarded exactly when its firing one was: the same labels,
+                // message and severity meet the same rule, which decides Forward for both.
+                StableKey = evt.StableKey,
+                Clear = evt.IsClear,
             };
             item.AlertJson = JsonSerializer.Serialize(item.Alert, MuttJsonContext.Default.AlertMessage);
-            // Flapping transitions are not deduplicated: flapping detection is their noise reduction.
+            // Flapping transitions are not deduplicated: flapping detection is their noise reduction. Nor is a
+            // webhook clear: it shares its firing alert's host and message but is a change of state, not a repeat.
             var dedupWindow = match.Rule.DedupWindowSeconds ?? noise.DedupWindowSeconds;
-            if (flap is null && dedupWindow > 0)
+            if (flap is null && dedupWindow > 0 && !evt.IsClear)
             {
                 item.Noise = new NoiseCandidate(NoiseKeys.DedupHash(hostname, evt.Message, evt.TrapOid), dedupWindow, null);
             }

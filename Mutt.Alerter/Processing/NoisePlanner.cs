@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Mutt.Core.Audit;
+using Mutt.Alerter.Audit;
 using Mutt.Core.Events;
 using Mutt.Core.Noise;
 using Mutt.Core.Redis;

@@ -2,9 +2,10 @@ using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Mutt.Alerter.Processing;
 using Mutt.Alerter.Rules;
-using Mutt.Core.Audit;
+using Mutt.Alerter.Audit;
 using Mutt.Core.Configuration;
 using Mutt.Core.DeadLetters;
+using Mutt.Core.Events;
 using Mutt.Core.Redis;
 using Mutt.Core.Rules;
 using Mutt.Core.Telemetry;
@@ -30,10 +31,11 @@ public sealed class AlerterWorker(
     AlerterState state,
     DynamicConfig config,
     IOptions<AlerterOptions> options,
+    IOptions<EventLimits> eventLimits,
     ILogger<AlerterWorker> logger) : BackgroundService, IReliableBatchHandler<AlerterWorker.Batch>
 {
     private readonly AlerterOptions _options = options.Value;
-    private readonly BatchPlanner _planner = new(options.Value.PodName, options.Value.IngestQueueName, options.Value.MaxRetries);
+    private readonly BatchPlanner _planner = new(options.Value.PodName, options.Value.IngestQueueName, options.Value.MaxRetries, eventLimits.Value);
     private readonly UnhandledCounter _unhandled = new(options.Value.UnhandledPrefix, options.Value.UnhandledThreshold,
         TimeSpan.FromSeconds(options.Value.UnhandledExpirySeconds), options.Value.AlertQueueName);
     private readonly AuditBatchWriter _audit = new(auditWriter, metrics, state, options.Value.DbRetryMaxMs, logger);
@@ -54,7 +56,6 @@ public sealed class AlerterWorker(
             MaxBatchesInFlight = 2,
             OnNotCommitted = () => metrics.CompletionsNotCommitted.Add(1),
         }, logger);
-        redis.GetSubscriber().Subscribe(RedisChannel.Literal(MuttKeys.QueueNudgeChannel), (_, _) => consumer.Nudge(), CommandFlags.FireAndForget);
         logger.LogInformation("Alerter {Pod} consuming {Queue} into {ProcessingList}", _options.PodName, queue.SourceQueue, queue.ProcessingKey);
         state.Consuming = true;
         try
@@ -167,6 +168,11 @@ public sealed class AlerterWorker(
             }
         }
         metrics.RecordBatch(plan, Stopwatch.GetElapsedTime(started).TotalSeconds);
+        if (plan.Invalid > 0)
+        {
+            logger.LogWarning("{Count} event(s) breaking a limit on input (hostname, MAX_MESSAGE_BYTES, timestamp range) sent to {Dlq} with reason {Reason}",
+                plan.Invalid, _options.DlqName, BatchPlanner.ValidationReason);
+        }
         if (plan.Poison > 0)
         {
             logger.LogWarning("{Count} unparseable item(s) sent to {Dlq}", plan.Poison, _options.DlqName);

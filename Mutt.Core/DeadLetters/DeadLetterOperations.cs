@@ -164,10 +164,10 @@ public sealed class DeadLetterOperations(IConnectionMultiplexer redis)
         try
         {
             // Rewritten only when there is something to reset, so most payloads go back byte for byte.
-            if (JsonNode.Parse(payload) is JsonObject obj && obj["retry_count"] is JsonValue count
+            if (JsonNode.Parse(payload) is JsonObject obj && obj[EnvelopeFields.RetryCount] is JsonValue count
                 && !(count.TryGetValue<int>(out var n) && n == 0))
             {
-                obj["retry_count"] = 0;
+                obj[EnvelopeFields.RetryCount] = 0;
                 return obj.ToJsonString(RelaxedJson);
             }
         }

@@ -17,83 +17,12 @@ public enum CircuitDecision
 }
 
 /// <summary>
-/// The circuit breaker's transitions (spec 004), I/O-free: CLOSED → OPEN after
-/// <c>threshold</c> consecutive failures; OPEN blocks for the open duration, then becomes
-/// HALF_OPEN and lets exactly one probe through; the probe's success closes the circuit, its
-/// failure reopens it. The Lua scripts circuit_acquire.lua / circuit_record.lua apply the same
-/// rules to the state shared in Redis; this class is what the unit tests pin down.
-/// </summary>
-public sealed class CircuitBreakerPolicy(int failureThreshold, TimeSpan openDuration)
-{
-    public CircuitState State { get; private set; } = CircuitState.Closed;
-    public int Failures { get; private set; }
-    public DateTimeOffset? OpenedAt { get; private set; }
-    public bool ProbeInFlight { get; private set; }
-
-    public CircuitDecision Acquire(DateTimeOffset now)
-    {
-        if (State == CircuitState.Closed)
-        {
-            return CircuitDecision.Send;
-        }
-        if (State == CircuitState.Open)
-        {
-            if (now - OpenedAt!.Value < openDuration)
-            {
-                return CircuitDecision.Blocked;
-            }
-            State = CircuitState.HalfOpen;
-        }
-        if (ProbeInFlight)
-        {
-            return CircuitDecision.Blocked;
-        }
-        ProbeInFlight = true;
-        return CircuitDecision.Probe;
-    }
-
-    public void RecordSuccess()
-    {
-        if (State == CircuitState.Open)
-        {
-            return;
-        }
-        State = CircuitState.Closed;
-        Failures = 0;
-        OpenedAt = null;
-        ProbeInFlight = false;
-    }
-
-    public void RecordFailure(DateTimeOffset now)
-    {
-        switch (State)
-        {
-            case CircuitState.Open:
-                return;
-            case CircuitState.HalfOpen:
-                Open(now);
-                return;
-            default:
-                if (++Failures >= failureThreshold)
-                {
-                    Open(now);
-                }
-                return;
-        }
-    }
-
-    private void Open(DateTimeOffset now)
-    {
-        State = CircuitState.Open;
-        OpenedAt = now;
-        ProbeInFlight = false;
-    }
-}
-
-/// <summary>
 /// The circuit breaker state shared by every Forwarder replica in Redis
 /// (<c>mutt:circuit:moog:state</c>, <c>:failures</c>, <c>:opened_at</c> in epoch seconds, plus
-/// <c>:probe</c>, the lease of the single HALF_OPEN probe).
+/// <c>:probe</c>, the lease of the single HALF_OPEN probe). The transitions (spec 004) live only in
+/// circuit_acquire.lua and circuit_record.lua: CLOSED → OPEN after <c>threshold</c> consecutive
+/// failures; OPEN blocks for the open duration, then becomes HALF_OPEN and lets exactly one probe
+/// through; the probe's success closes the circuit, its failure reopens it.
 /// </summary>
 public sealed class CircuitBreaker(IConnectionMultiplexer redis, int failureThreshold, TimeSpan openDuration, TimeSpan probeLease)
 {
@@ -102,9 +31,6 @@ public sealed class CircuitBreaker(IConnectionMultiplexer redis, int failureThre
     private static readonly string RecordScript = LuaScripts.Load("circuit_record.lua");
     private static readonly RedisKey[] Keys = [MuttKeys.MoogCircuitState, MuttKeys.MoogCircuitFailures, MuttKeys.MoogCircuitOpenedAt, ProbeKey];
     private readonly string _token = Guid.NewGuid().ToString("N");
-
-    public int FailureThreshold => failureThreshold;
-    public TimeSpan OpenDuration => openDuration;
 
     /// <summary>The last state this replica saw (for the mutt_moog_circuit_state gauge).</summary>
     public CircuitState LastSeen { get; private set; }

@@ -31,8 +31,6 @@ public static class MuttKeys
 
     public const string MetricsPrefix = "mutt:metrics";
 
-    /// <summary>Nudged (PUBLISH) after a push so idle consumers wake before their poll interval ends.</summary>
-    public const string QueueNudgeChannel = "mutt:queue:nudge";
 
     public static string Processing(string prefix, string pod) => $"{prefix}:{pod}";
     public static string Heartbeat(string prefix, string pod) => $"{prefix}:{pod}";

@@ -25,7 +25,6 @@ namespace Mutt.Core.Redis;
 /// </summary>
 public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOptions options, ILogger logger)
 {
-    private readonly SemaphoreSlim _nudge = new(0, 1);
     private Task<TimeSpan?>? _pending;
     private long _notCommitted;
 
@@ -33,18 +32,6 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
 
     /// <summary>Completion transactions whose EXEC did not commit (nothing was acked).</summary>
     public long NotCommitted => Interlocked.Read(ref _notCommitted);
-
-    /// <summary>Cuts the current idle wait short (a producer said there is work).</summary>
-    public void Nudge()
-    {
-        try
-        {
-            _nudge.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-        }
-    }
 
     /// <summary>Consumes until <paramref name="stoppingToken"/> is cancelled, then returns this pod's in-flight items and removes its heartbeat.</summary>
     public async Task RunAsync<TPlan>(IReliableBatchHandler<TPlan> handler, CancellationToken stoppingToken)
@@ -288,7 +275,7 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
     {
         try
         {
-            await _nudge.WaitAsync(wait, stoppingToken).ConfigureAwait(false);
+            await Task.Delay(wait, stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

@@ -17,6 +17,13 @@ public sealed record AlertRule
     [JsonPropertyName("is_active")] public bool IsActive { get; init; } = true;
     /// <summary>Deduplication window of this rule's events in seconds: null = the dynamic key dedup_window_seconds, 0 = off.</summary>
     [JsonPropertyName("dedup_window_seconds")] public int? DedupWindowSeconds { get; init; }
+    /// <summary>When set, only events whose <c>source</c> equals it (ignoring case): <c>alertmanager</c>, <c>grafana</c>, a mapping's name, <c>syslog</c>, ...</summary>
+    [JsonPropertyName("match_source")] public string? MatchSource { get; init; }
+    /// <summary>When set, only events whose kept <c>labels</c> hold every one of these with exactly this value.</summary>
+    [JsonPropertyName("match_labels")] public IReadOnlyDictionary<string, string>? MatchLabels { get; init; }
+
+    /// <summary>A rule that narrows by source or labels may leave match_string empty (contains): it then takes every message.</summary>
+    [JsonIgnore] public bool HasEventFilter => !string.IsNullOrEmpty(MatchSource) || MatchLabels is { Count: > 0 };
 }
 
 public static class MatchTypes

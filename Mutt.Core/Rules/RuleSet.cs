@@ -39,7 +39,11 @@ public sealed class RuleSet
         _devHosts = new HashSet<string>(developmentHosts, StringComparer.OrdinalIgnoreCase);
         _teams = new Dictionary<string, string>(deviceTeams, StringComparer.OrdinalIgnoreCase);
         InvalidRules = _rules.Where(r => r.Error is not null).Select(r => (r.Rule, r.Error!)).ToList();
+        _usesLabels = _rules.Any(r => r.Rule.MatchLabels is { Count: > 0 });
     }
+
+    /// <summary>Only then does matching an event look at its labels (a lookup delegate per event otherwise for nothing).</summary>
+    private readonly bool _usesLabels;
 
     public static RuleSet Empty { get; } = new([], [], new Dictionary<string, string>(), TimeSpan.FromMilliseconds(100));
 
@@ -55,14 +59,21 @@ public sealed class RuleSet
     /// <summary>The device_teams team of a host, when it has one (it overrides a rule's team).</summary>
     public string? TeamOverride(string? hostname) => hostname is not null && _teams.TryGetValue(hostname, out var team) ? team : null;
 
-    public MatchResult Match(MuttEvent evt) => Match(evt.Message, evt.TrapOid, evt.SyslogSeverity, evt.Hostname);
+    public MatchResult Match(MuttEvent evt) =>
+        Match(evt.Message, evt.TrapOid, evt.SyslogSeverity, evt.Hostname, evt.Source, _usesLabels ? evt.Label : null);
 
-    public MatchResult Match(string? message, string? trapOid, int? syslogSeverity, string? hostname)
+    /// <param name="source">The event's <c>source</c> (rules with match_source compare it).</param>
+    /// <param name="label">The event's kept labels by name (rules with match_labels read them); null: the event has none.</param>
+    public MatchResult Match(string? message, string? trapOid, int? syslogSeverity, string? hostname, string? source = null, Func<string, string?>? label = null)
     {
         var isDev = IsDevelopmentHost(hostname);
         var timeouts = 0;
         foreach (var compiled in _rules)
         {
+            if (!compiled.MatchesEvent(source, label))
+            {
+                continue;
+            }
             var outcome = compiled.Matches(message, trapOid, syslogSeverity);
             if (outcome == RuleOutcome.TimedOut)
             {
@@ -107,6 +118,30 @@ public sealed class RuleSet
         public AlertRule Rule { get; }
         public string? Error { get; }
 
+        /// <summary>The rule's source and label conditions (all must hold); a rule without them takes every event.</summary>
+        public bool MatchesEvent(string? source, Func<string, string?>? label)
+        {
+            if (Rule.MatchSource is { Length: > 0 } wanted && !string.Equals(wanted, source, StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+            if (Rule.MatchLabels is { Count: > 0 } labels)
+            {
+                if (label is null)
+                {
+                    return false;
+                }
+                foreach (var (name, value) in labels)
+                {
+                    if (!string.Equals(label(name), value, StringComparison.Ordinal))
+                    {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        }
+
         public RuleOutcome Matches(string? message, string? trapOid, int? syslogSeverity)
         {
             if (Rule.SyslogSeverity is { } wanted && syslogSeverity != wanted)
@@ -115,6 +150,8 @@ public sealed class RuleSet
             }
             switch (Rule.MatchType)
             {
+                case MatchTypes.Contains when string.IsNullOrEmpty(Rule.MatchString) && Rule.HasEventFilter:
+                    return RuleOutcome.Matched; // source/labels already chose the events; every message
                 case MatchTypes.Contains:
                     return !string.IsNullOrEmpty(Rule.MatchString) && message is not null
                         && message.Contains(Rule.MatchString, StringComparison.Ordinal) ? RuleOutcome.Matched : RuleOutcome.NoMatch;

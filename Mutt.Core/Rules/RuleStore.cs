@@ -71,7 +71,7 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>The alert_rules columns in the order <see cref="ReadRule"/> reads them.</summary>
-    public const string RuleColumns = "id, match_string, trap_oid, syslog_severity, match_type, priority, prod_handling, dev_handling, team_assignment, is_active, dedup_window_seconds";
+    public const string RuleColumns = "id, match_string, trap_oid, syslog_severity, match_type, priority, prod_handling, dev_handling, team_assignment, is_active, dedup_window_seconds, match_source, match_labels";
 
     /// <summary>Reads one alert_rules row selected with <see cref="RuleColumns"/>; the Dashboard's store reads rules the same way.</summary>
     public static AlertRule ReadRule(NpgsqlDataReader reader) => new()
@@ -88,6 +88,9 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
         IsActive = reader.GetBoolean(9),
         // By name: later migrations add alert_rules columns of their own to RuleColumns.
         DedupWindowSeconds = NullableInt(reader, "dedup_window_seconds"),
+        MatchSource = NullableText(reader, "match_source"),
+        MatchLabels = NullableText(reader, "match_labels") is { } labels
+            ? System.Text.Json.JsonSerializer.Deserialize(labels, RuleJsonContext.Default.DictionaryStringString) : null,
     };
 
     private static int? NullableInt(NpgsqlDataReader reader, string column)
@@ -95,4 +98,13 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
         var ordinal = reader.GetOrdinal(column);
         return reader.IsDBNull(ordinal) ? null : reader.GetInt32(ordinal);
     }
+
+    private static string? NullableText(NpgsqlDataReader reader, string column)
+    {
+        var ordinal = reader.GetOrdinal(column);
+        return reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+    }
 }
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, string>))]
+public sealed partial class RuleJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

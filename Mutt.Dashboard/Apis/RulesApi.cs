@@ -21,6 +21,8 @@ public sealed record RuleRequest
     [JsonPropertyName("team_assignment")] public string? TeamAssignment { get; init; }
     [JsonPropertyName("is_active")] public bool? IsActive { get; init; }
     [JsonPropertyName("dedup_window_seconds")] public int? DedupWindowSeconds { get; init; }
+    [JsonPropertyName("match_source")] public string? MatchSource { get; init; }
+    [JsonPropertyName("match_labels")] public Dictionary<string, string>? MatchLabels { get; init; }
     [JsonPropertyName("reason")] public string? Reason { get; init; }
 
     /// <summary>Missing required values become "" / 0 so the validator names them.</summary>
@@ -36,12 +38,15 @@ public sealed record RuleRequest
         TeamAssignment = TeamAssignment?.Trim() ?? "",
         IsActive = IsActive ?? true,
         DedupWindowSeconds = DedupWindowSeconds,
+        MatchSource = string.IsNullOrWhiteSpace(MatchSource) ? null : MatchSource.Trim(),
+        MatchLabels = MatchLabels is { Count: > 0 } ? MatchLabels : null,
     };
 }
 
 public sealed record RuleTestRequest(
     [property: JsonPropertyName("message")] string? Message, [property: JsonPropertyName("hostname")] string? Hostname,
-    [property: JsonPropertyName("trap_oid")] string? TrapOid, [property: JsonPropertyName("syslog_severity")] int? SyslogSeverity);
+    [property: JsonPropertyName("trap_oid")] string? TrapOid, [property: JsonPropertyName("syslog_severity")] int? SyslogSeverity,
+    [property: JsonPropertyName("source")] string? Source = null, [property: JsonPropertyName("labels")] Dictionary<string, string>? Labels = null);
 
 /// <summary>Alert rules (spec 004 /api/v2/rules) and the rule tester.</summary>
 public static class RulesApi
@@ -78,5 +83,5 @@ public static class RulesApi
         ToResult(await m.DeleteRuleAsync(id, Change(context), ct), _ => TypedResults.NoContent());
 
     public static async Task<Ok<RuleTestResult>> TestRules(RuleTestRequest body, RuleTester tester, CancellationToken ct) =>
-        TypedResults.Ok(await tester.TestAsync(body.Message, body.Hostname, body.TrapOid, body.SyslogSeverity, ct));
+        TypedResults.Ok(await tester.TestAsync(body.Message, body.Hostname, body.TrapOid, body.SyslogSeverity, ct, body.Source, body.Labels is { } labels ? labels.GetValueOrDefault : null));
 }

@@ -29,8 +29,8 @@ public sealed class AlertRuleStore(NpgsqlDataSource db)
     public static async Task<AlertRule> InsertAsync(NpgsqlConnection conn, AlertRule rule, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand(
-            $"INSERT INTO alert_rules (match_string, trap_oid, syslog_severity, match_type, priority, prod_handling, dev_handling, team_assignment, is_active, dedup_window_seconds) " +
-            $"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {Columns}", conn);
+            $"INSERT INTO alert_rules (match_string, trap_oid, syslog_severity, match_type, priority, prod_handling, dev_handling, team_assignment, is_active, dedup_window_seconds, match_source, match_labels) " +
+            $"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {Columns}", conn);
         AddValues(cmd, rule);
         return (await ReadAsync(cmd, ct))[0];
     }
@@ -39,7 +39,7 @@ public sealed class AlertRuleStore(NpgsqlDataSource db)
     {
         await using var cmd = new NpgsqlCommand(
             $"UPDATE alert_rules SET match_string = $1, trap_oid = $2, syslog_severity = $3, match_type = $4, priority = $5, prod_handling = $6, " +
-            $"dev_handling = $7, team_assignment = $8, is_active = $9, dedup_window_seconds = $10, updated_at = now() WHERE id = $11 RETURNING {Columns}", conn);
+            $"dev_handling = $7, team_assignment = $8, is_active = $9, dedup_window_seconds = $10, match_source = $11, match_labels = $12, updated_at = now() WHERE id = $13 RETURNING {Columns}", conn);
         AddValues(cmd, rule);
         cmd.Parameters.Add(new() { Value = id });
         return (await ReadAsync(cmd, ct)).FirstOrDefault();
@@ -63,6 +63,14 @@ public sealed class AlertRuleStore(NpgsqlDataSource db)
         cmd.Parameters.Add(new() { Value = rule.TeamAssignment });
         cmd.Parameters.Add(new() { Value = rule.IsActive });
         cmd.Parameters.Add(new() { Value = (object?)rule.DedupWindowSeconds ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
+        cmd.Parameters.Add(new() { Value = (object?)rule.MatchSource ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        cmd.Parameters.Add(new()
+        {
+            Value = rule.MatchLabels is { Count: > 0 } labels
+                ? System.Text.Json.JsonSerializer.Serialize(labels.ToDictionary(), Mutt.Core.Rules.RuleJsonContext.Default.DictionaryStringString)
+                : DBNull.Value,
+            NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Jsonb,
+        });
     }
 
     private static async Task<List<AlertRule>> ReadAsync(NpgsqlCommand cmd, CancellationToken ct)

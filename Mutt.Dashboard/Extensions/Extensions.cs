@@ -46,7 +46,8 @@ public static class Extensions
         builder.Services.AddSingleton<MaintenanceWindowStore>();
         builder.Services.AddSingleton<CorrelationRuleStore>();
         builder.Services.AddSingleton<RuleTester>();
-        builder.Services.AddSingleton<ServiceMetricsScraper>();
+        builder.Services.AddSingleton<MappingStore>();
+        builder.Services.AddSingleton<MappingService>();
         builder.Services.AddSingleton<IFlowMetrics, RedisFlowMetrics>();
         builder.Services.AddSingleton<SloService>();
         builder.Services.AddSingleton(sp => new DeadLetterOperations(sp.GetRequiredService<IConnectionMultiplexer>()));

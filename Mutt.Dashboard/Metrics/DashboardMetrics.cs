@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Routing;
+using Mutt.Core.Telemetry;
 
 namespace Mutt.Dashboard.Metrics;
 
@@ -13,10 +14,10 @@ public sealed class DashboardMetrics
     public DashboardMetrics(IMeterFactory meterFactory)
     {
         _meter = meterFactory.Create("Mutt.Dashboard");
-        ApiRequests = _meter.CreateCounter<long>("mutt_webui_api_requests_total", description: "API requests");
-        ApiLatency = _meter.CreateHistogram<double>("mutt_webui_api_latency_seconds", "s", "API latency");
-        DbQueryLatency = _meter.CreateHistogram<double>("mutt_webui_db_query_latency_ms", "ms", "DB query latency");
-        RedisScanLatency = _meter.CreateHistogram<double>("mutt_webui_redis_scan_latency_seconds", "s", "Redis SCAN latency");
+        ApiRequests = _meter.CreateCounter<long>(MetricNames.WebuiApiRequestsTotal, description: "API requests");
+        ApiLatency = _meter.CreateHistogram<double>(MetricNames.WebuiApiLatencySeconds, "s", "API latency");
+        DbQueryLatency = _meter.CreateHistogram<double>(MetricNames.WebuiDbQueryLatencyMs, "ms", "DB query latency");
+        RedisScanLatency = _meter.CreateHistogram<double>(MetricNames.WebuiRedisScanLatencySeconds, "s", "Redis SCAN latency");
     }
 
     public Counter<long> ApiRequests { get; }

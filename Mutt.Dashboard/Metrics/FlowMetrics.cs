@@ -31,18 +31,11 @@ public interface IFlowMetrics
 /// <summary>
 /// Reads MUTT's own Redis figures, tolerating every key being absent (a missing key is 0):
 /// LLEN of the queues and DLQs, the processing lists found by SCAN, the Ingestor's bucketed
-/// counters (<see cref="FlowCounterKeys"/>: <c>mutt:metrics:events:{m|h|d}:{unix minute|hour|day}</c>), and monotonic totals
-/// <c>mutt:metrics:{counter}</c> (see <see cref="CounterNames"/>); when the services' addresses are
-/// configured, their own Prometheus counters replace those totals (<see cref="ServiceMetricsScraper"/>).
+/// counters (<see cref="FlowCounterKeys"/>: <c>mutt:metrics:events:{m|h|d}:{unix minute|hour|day}</c>), and the
+/// monotonic totals every replica writes into its own hash (<see cref="FlowCounters"/>: <c>mutt:metrics:pod:{pod}</c>), summed.
 /// </summary>
-public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, DashboardMetrics metrics, ServiceMetricsScraper scraper) : IFlowMetrics
+public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, DashboardMetrics metrics) : IFlowMetrics
 {
-    public static readonly string[] CounterNames =
-    [
-        "ingest:success", "ingest:failed", "alerter:handled", "alerter:unhandled", "alerter:forwarded",
-        "alerter:deduplicated", "alerter:flapping", "alerter:suppressed_maintenance",
-        "moog:success", "moog:failed",
-    ];
 
     public async Task<FlowSnapshot> SnapshotAsync(CancellationToken ct = default)
     {
@@ -52,7 +45,6 @@ public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, DashboardMetr
         var windows = FlowCounterKeys.Windows;
         var bucketKeys = windows.SelectMany(w => new RedisKey[] { w.Key(w.BucketAt(now)), w.Key(w.BucketAt(now) - 1) }).ToArray();
         var bucketValues = await db.StringGetAsync(bucketKeys);
-        var counterValues = await db.StringGetAsync(CounterNames.Select(c => (RedisKey)$"{MuttKeys.MetricsPrefix}:{c}").ToArray());
 
         var rates = new double[windows.Count];
         for (var i = 0; i < windows.Count; i++)
@@ -78,15 +70,7 @@ public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, DashboardMetr
         }
         metrics.RedisScanLatency.Record(Stopwatch.GetElapsedTime(scanStart).TotalSeconds);
 
-        var counters = CounterNames.Select((c, i) => (c, Long(counterValues[i]))).ToDictionary(x => x.c, x => x.Item2);
-        if (scraper.IsConfigured)
-        {
-            // A service's own counters win over the Redis copy for the services that answered.
-            foreach (var (name, value) in await scraper.ScrapeAsync(ct))
-            {
-                counters[name] = value;
-            }
-        }
+        var counters = await FlowCounters.SumAsync(redis);
 
         return new FlowSnapshot
         {

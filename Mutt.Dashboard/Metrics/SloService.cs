@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using Mutt.Core.Configuration;
+using Mutt.Core.Telemetry;
 
 namespace Mutt.Dashboard.Metrics;
 
@@ -97,10 +98,10 @@ public sealed class SloService(IFlowMetrics flow, DynamicConfig config, IOptions
                 return result.GetArrayLength() == 0 ? 0 : double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture);
             }
             var w = $"{windowHours}h";
-            return (await Query($"sum(increase(mutt_ingest_requests_total{{status=\"success\"}}[{w}]))"),
-                await Query($"sum(increase(mutt_ingest_requests_total[{w}]))"),
-                await Query($"sum(increase(mutt_moog_requests_total{{status=\"success\"}}[{w}]))"),
-                await Query($"sum(increase(mutt_moog_requests_total[{w}]))"));
+            return (await Query($"sum(increase({MetricNames.IngestRequestsTotal}{{status=\"success\"}}[{w}]))"),
+                await Query($"sum(increase({MetricNames.IngestRequestsTotal}[{w}]))"),
+                await Query($"sum(increase({MetricNames.MoogRequestsTotal}{{status=\"success\"}}[{w}]))"),
+                await Query($"sum(increase({MetricNames.MoogRequestsTotal}[{w}]))"));
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {

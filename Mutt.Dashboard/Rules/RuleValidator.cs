@@ -45,10 +45,18 @@ public static class RuleValidator
         {
             Fail("dedup_window_seconds", $"dedup_window_seconds must be between 0 (off) and {Mutt.Core.Configuration.DynamicConfigKeys.MaxDedupWindowSeconds}, or null (the global dedup_window_seconds).");
         }
+        if (rule.MatchSource is { } source && (source.Length > 128 || source.Trim().Length == 0))
+        {
+            Fail("match_source", "match_source is a source name of at most 128 characters, e.g. alertmanager, grafana or a mapping's name.");
+        }
+        if (rule.MatchLabels is { } labels && labels.Any(l => string.IsNullOrWhiteSpace(l.Key) || l.Value is null))
+        {
+            Fail("match_labels", "match_labels maps label names to the exact values they must have.");
+        }
         switch (rule.MatchType)
         {
-            case MatchTypes.Contains when string.IsNullOrEmpty(rule.MatchString):
-                Fail("match_string", "match_string is required for match_type contains.");
+            case MatchTypes.Contains when string.IsNullOrEmpty(rule.MatchString) && !rule.HasEventFilter:
+                Fail("match_string", "match_string is required for match_type contains (unless match_source or match_labels chooses the events).");
                 break;
             case MatchTypes.Regex when string.IsNullOrEmpty(rule.MatchString):
                 Fail("match_string", "match_string is required for match_type regex.");

@@ -205,8 +205,8 @@ public sealed partial class ManagementService(NpgsqlDataSource db, IConnectionMu
 
     private static string Id(int id) => id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>Rules, hosts and teams are changed by operators and admins; the Alerters reload on the channel message.</summary>
-    private Task<ChangeResult<T>> WriteAsync<T>(string operation, string channelMessage, ChangeContext change, Func<NpgsqlConnection, Task<ChangeResult<T>>> work, CancellationToken ct) =>
+    /// <summary>Rules, hosts, teams and webhook mappings are changed by operators and admins (their write and config_audit_log row in one transaction); the Alerters reload on the channel message.</summary>
+    public Task<ChangeResult<T>> WriteAsync<T>(string operation, string channelMessage, ChangeContext change, Func<NpgsqlConnection, Task<ChangeResult<T>>> work, CancellationToken ct) =>
         transactions.RunAsync(operation, MuttRoles.Operator, change, MuttKeys.ConfigUpdatesChannel, channelMessage, work, ct);
 }
 

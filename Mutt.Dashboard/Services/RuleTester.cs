@@ -56,7 +56,14 @@ public sealed record FlappingState(
 public sealed class RuleTester(AlertRuleStore rules, HostStore hosts, MaintenanceWindowStore windows, CorrelationRuleStore correlation,
     IConnectionMultiplexer redis, DynamicConfig config)
 {
-    public async Task<RuleTestResult> TestAsync(string? message, string? hostname, string? trapOid, int? severity, CancellationToken ct = default)
+    /// <summary>A whole queue item as the Alerter reads it (the webhook mapping tester's events): its source and labels too.</summary>
+    public Task<RuleTestResult> TestAsync(Mutt.Core.Events.MuttEvent evt, CancellationToken ct = default) =>
+        TestAsync(evt.Message, evt.Hostname, evt.TrapOid, evt.SyslogSeverity, ct, evt.Source, evt.Label);
+
+    /// <param name="eventSource">The event's source (rules with match_source compare it).</param>
+    /// <param name="label">The event's kept labels by name (rules with match_labels read them).</param>
+    public async Task<RuleTestResult> TestAsync(string? message, string? hostname, string? trapOid, int? severity, CancellationToken ct = default,
+        string? eventSource = null, Func<string, string?>? label = null)
     {
         var devHosts = await hosts.ListDevHostsAsync(ct);
         var teams = await hosts.ListTeamsAsync(ct);
@@ -64,7 +71,7 @@ public sealed class RuleTester(AlertRuleStore rules, HostStore hosts, Maintenanc
         var set = new RuleSet(await rules.ListAsync(ct), devHosts.Select(h => h.Hostname), teams.ToDictionary(t => t.Hostname, t => t.TeamAssignment), timeout);
         trapOid = string.IsNullOrWhiteSpace(trapOid) ? null : trapOid.Trim();
         var host = string.IsNullOrWhiteSpace(hostname) ? "unknown" : hostname.Trim();
-        var match = set.Match(message, trapOid, severity, host);
+        var match = set.Match(message, trapOid, severity, host, string.IsNullOrWhiteSpace(eventSource) ? null : eventSource.Trim(), label);
         var result = new RuleTestResult(match.Matched, match.Rule, match.Handling, match.Team, match.IsDevelopmentHost, match.Forward);
 
         var now = DateTimeOffset.UtcNow;

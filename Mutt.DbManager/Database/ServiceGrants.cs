@@ -22,6 +22,8 @@ public static class ServiceGrants
         "event_audit_log" or "config_audit_log" => AppendOnly,
         "schema_migrations" => ReadOnly,
         "maintenance_windows" or "operators" or "api_keys" => NoDelete,
+        // Audit archives loaded back by "Mutt.DbManager restore" (ArchiveRestorer): evidence, read only.
+        _ when rootTable.StartsWith(ArchiveRestorer.TablePrefix, StringComparison.Ordinal) => ReadOnly,
         // alert_rules, development_hosts, device_teams, correlation_rules, and any table a later migration adds
         _ => ReadWrite,
     };

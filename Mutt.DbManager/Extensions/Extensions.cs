@@ -6,7 +6,7 @@ namespace Mutt.DbManager.Extensions;
 
 public static class Extensions
 {
-    public static void AddApplicationServices(this IHostApplicationBuilder builder)
+    public static void AddApplicationServices(this IHostApplicationBuilder builder, DbManagerCommand command)
     {
         // A one-shot run: no "Application started. Press Ctrl+C" banner around its few lines.
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
@@ -14,7 +14,9 @@ public static class Extensions
         builder.Services.AddMuttSecrets(builder.Configuration);
         // Validated by the initializer, so a bad value ends in its one error line and exit code 2.
         builder.Services.AddOptions<DbManagerOptions>().BindConfiguration("");
+        builder.Services.AddSingleton(command);
         builder.Services.AddSingleton<DatabaseInitializer>();
+        builder.Services.AddSingleton<ArchiveRestorer>();
         builder.Services.AddHostedService<DbManagerWorker>();
     }
 }

@@ -3,17 +3,27 @@ using Mutt.DbManager.Database;
 namespace Mutt.DbManager.Services;
 
 /// <summary>
-/// Runs <see cref="DatabaseInitializer"/> once, sets the process exit code and stops the host:
+/// Runs <see cref="DatabaseInitializer"/> (or, for <c>restore</c>, <see cref="ArchiveRestorer"/>) once, sets the process exit code and stops the host:
 /// the DbManager is a Job, not a service. A failure ends in one error line with its reason (the
 /// stack trace only at Debug level).
 /// </summary>
-public sealed class DbManagerWorker(DatabaseInitializer initializer, IHostApplicationLifetime lifetime, ILogger<DbManagerWorker> logger) : BackgroundService
+public sealed class DbManagerWorker(DbManagerCommand command, DatabaseInitializer initializer, ArchiveRestorer restorer, IHostApplicationLifetime lifetime, ILogger<DbManagerWorker> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
         {
-            await initializer.RunAsync(stoppingToken);
+            switch (command)
+            {
+                case { Error: { } error }:
+                    throw new DbManagerFailure(DbManagerExitCode.InvalidConfiguration, error);
+                case { Verb: DbManagerCommand.Restore }:
+                    await restorer.RunAsync(command, stoppingToken);
+                    break;
+                default:
+                    await initializer.RunAsync(stoppingToken);
+                    break;
+            }
             Environment.ExitCode = (int)DbManagerExitCode.Done;
         }
         catch (DbManagerFailure ex)

@@ -1,3 +1,4 @@
+using Mutt.Core.Redis;
 using Mutt.Core.Configuration;
 using Mutt.Forwarder.Moogsoft;
 using Mutt.Forwarder.Services;
@@ -25,6 +26,7 @@ public static class Extensions
             .ValidateOnStart();
         builder.Services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));
         builder.Services.AddSingleton<ForwarderMetrics>();
+        builder.Services.AddFlowCounters();
         builder.Services.AddSingleton<MoogClient>();
         builder.Services.AddHostedService<ForwarderWorker>();
         builder.Services.AddHealthChecks().AddCheck<MoogReachableHealthCheck>("moogsoft");

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Mutt.Core.Events;
-using Mutt.Core.Moogsoft;
 using Mutt.Core.Telemetry;
 using StackExchange.Redis;
 

@@ -1,4 +1,6 @@
 using System.Diagnostics.Metrics;
+using Mutt.Core.Redis;
+using Mutt.Core.Telemetry;
 
 namespace Mutt.Forwarder.Services;
 
@@ -6,19 +8,21 @@ namespace Mutt.Forwarder.Services;
 public sealed class ForwarderMetrics
 {
     private readonly Meter _meter;
+    private readonly FlowCounters _flow;
 
     /// <param name="meterFactory">The host's factory: the meter belongs to this host (several hosts in one process each expose only their own).</param>
-    public ForwarderMetrics(IMeterFactory meterFactory)
+    public ForwarderMetrics(IMeterFactory meterFactory, FlowCounters flow)
     {
+        _flow = flow;
         _meter = meterFactory.Create("Mutt.Forwarder");
-        Requests = _meter.CreateCounter<long>("mutt_moog_requests_total", description: "Moog webhook requests by status and reason");
-        Latency = _meter.CreateHistogram<double>("mutt_moog_request_latency_seconds", "s", "Webhook request latency");
-        RateLimitHits = _meter.CreateCounter<long>("mutt_moog_rate_limit_hits_total", description: "Times the shared rate limit (or a 429) made the forwarder wait");
-        AlertsProcessed = _meter.CreateCounter<long>("mutt_moog_alerts_processed_total", description: "Alerts processed (success/dlq/error)");
-        CompletionsNotCommitted = _meter.CreateCounter<long>("mutt_moog_completions_not_committed_total", description: "Completion transactions whose EXEC did not commit (nothing acked; the batch went back to the queue)");
-        _meter.CreateObservableGauge("mutt_moog_dlq_depth", () => Volatile.Read(ref DlqDepth), description: "Moog DLQ depth");
-        _meter.CreateObservableGauge("mutt_moog_processing_list_depth", () => Volatile.Read(ref ProcessingDepth), description: "This worker's processing list depth");
-        _meter.CreateObservableGauge("mutt_moog_circuit_state", () => Volatile.Read(ref CircuitState), description: "Circuit breaker state (0=CLOSED, 1=OPEN, 2=HALF_OPEN)");
+        Requests = _meter.CreateCounter<long>(MetricNames.MoogRequestsTotal, description: "Moog webhook requests by status and reason");
+        Latency = _meter.CreateHistogram<double>(MetricNames.MoogRequestLatencySeconds, "s", "Webhook request latency");
+        RateLimitHits = _meter.CreateCounter<long>(MetricNames.MoogRateLimitHitsTotal, description: "Times the shared rate limit (or a 429) made the forwarder wait");
+        AlertsProcessed = _meter.CreateCounter<long>(MetricNames.MoogAlertsProcessedTotal, description: "Alerts processed (success/dlq/error)");
+        CompletionsNotCommitted = _meter.CreateCounter<long>(MetricNames.MoogCompletionsNotCommittedTotal, description: "Completion transactions whose EXEC did not commit (nothing acked; the batch went back to the queue)");
+        _meter.CreateObservableGauge(MetricNames.MoogDlqDepth, () => Volatile.Read(ref DlqDepth), description: "Moog DLQ depth");
+        _meter.CreateObservableGauge(MetricNames.MoogProcessingListDepth, () => Volatile.Read(ref ProcessingDepth), description: "This worker's processing list depth");
+        _meter.CreateObservableGauge(MetricNames.MoogCircuitState, () => Volatile.Read(ref CircuitState), description: "Circuit breaker state (0=CLOSED, 1=OPEN, 2=HALF_OPEN)");
     }
 
     public Counter<long> Requests { get; }
@@ -31,8 +35,18 @@ public sealed class ForwarderMetrics
     public long ProcessingDepth;
     public int CircuitState;
 
-    public void Request(string status, string reason) =>
+    public void Request(string status, string reason)
+    {
         Requests.Add(1, new KeyValuePair<string, object?>("status", status), new KeyValuePair<string, object?>("reason", reason));
+        _flow.Add(status == "success" ? FlowCounterNames.MoogSuccess : FlowCounterNames.MoogFailed);
+    }
 
-    public void Alerts(string status, long count) => AlertsProcessed.Add(count, new KeyValuePair<string, object?>("status", status));
+    public void Alerts(string status, long count)
+    {
+        AlertsProcessed.Add(count, new KeyValuePair<string, object?>("status", status));
+        if (status == "success")
+        {
+            _flow.Add(FlowCounterNames.AlerterForwarded, count);
+        }
+    }
 }

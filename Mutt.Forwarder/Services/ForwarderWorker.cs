@@ -3,10 +3,9 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Mutt.Core.Configuration;
 using Mutt.Core.Events;
-using Mutt.Core.Moogsoft;
+using Mutt.Forwarder.Moogsoft;
 using Mutt.Core.Redis;
 using Mutt.Core.Telemetry;
-using Mutt.Forwarder.Moogsoft;
 using StackExchange.Redis;
 
 namespace Mutt.Forwarder.Services;

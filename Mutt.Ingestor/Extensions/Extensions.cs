@@ -1,10 +1,13 @@
 using Mutt.Core.Auth;
+using Mutt.Core.Redis;
 using Mutt.Core.Configuration;
+using Mutt.Core.Events;
 using Mutt.Ingestor.Apis;
 using Mutt.Ingestor.Ingest;
 using Mutt.Ingestor.Services;
 using Mutt.Ingestor.Snmp;
 using Mutt.Ingestor.Syslog;
+using Mutt.Ingestor.Webhooks;
 using Mutt.ServiceDefaults;
 using Mutt.ServiceDefaults.Security;
 using StackExchange.Redis;
@@ -30,24 +33,40 @@ public static class Extensions
         services.AddOptions<IngestOptions>().BindConfiguration("").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SyslogOptions>().BindConfiguration("").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SnmpOptions>().BindConfiguration("").ValidateDataAnnotations().ValidateOnStart();
+        services.AddEventLimits();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, IngestApiJsonContext.Default));
 
         services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));
-        // Named ingest keys live in PostgreSQL (api_keys); without a database only the legacy key works.
-        // No health check: ingest must not stop when PostgreSQL does (the last loaded keys stay valid).
+        // Named ingest keys (api_keys) and mapped sources' mappings live in PostgreSQL, read through one data
+        // source; the rest of the intake needs only Redis, so the database is optional and never part of /health
+        // (a PostgreSQL outage must not stop intake: the last loaded keys and mappings stay in use). Without a
+        // database only the legacy INGEST_API_KEY works and there are no mapped sources.
         if (!string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("muttdb")))
         {
             builder.AddMuttNpgsqlDataSource(healthCheck: false);
             services.AddApiKeyRing(builder.Configuration, MuttRoles.Ingest);
+            services.AddSingleton<WebhookMappingCache>();
+            services.AddSingleton<Mutt.Core.Webhooks.WebhookMappingStore>();
+            services.AddHostedService<WebhookMappingCacheWorker>();
+        }
+        else
+        {
+            services.AddSingleton(sp => new WebhookMappingCache(sp.GetRequiredService<ILogger<WebhookMappingCache>>())
+            {
+                NotLoadedReason = "This Ingestor has no database (ConnectionStrings__muttdb), so it has no webhook mappings.",
+            });
         }
         services.AddSingleton<IIngestKeyValidator, IngestKeyValidator>();
         services.AddSingleton<AuthFailureGuard>();
         services.AddSingleton<IngestAuth>();
         services.AddHostedService(sp => sp.GetRequiredService<IngestAuth>());
         services.AddSingleton<IngestWriter>();
+        services.AddSingleton<IngestPipeline>();
+        services.AddOptions<WebhookOptions>().BindConfiguration("");
         services.AddSingleton<QueueDepthSampler>();
         services.AddHealthChecks().AddCheck<IngestQueueHealthCheck>("ingest_queue");
         services.AddSingleton<IngestMetrics>();
+        services.AddFlowCounters();
         // The /metrics exporter only sees measurements made after it exists; it is otherwise
         // created on the first scrape, which would lose every count before it.
         services.AddHostedService<MetricsExporterActivator>();

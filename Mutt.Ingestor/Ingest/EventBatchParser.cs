@@ -12,6 +12,10 @@ public enum BatchOutcome
     InvalidJson,
     Invalid,
     TooLarge,
+    /// <summary>The route names a source MUTT does not know (a mapped source without a mapping): 404.</summary>
+    UnknownSource,
+    /// <summary>What the route needs is not loaded yet (the mapping cache before its first load): 503.</summary>
+    Unavailable,
 }
 
 /// <summary>What a request body turned into: queue items ready to push, or the reasons it was refused.</summary>
@@ -24,7 +28,11 @@ public sealed class ParsedBatch
     public string? Detail { get; init; }
 }
 
-public sealed record BatchLimits(string[] RequiredFields, int MaxDepth, int MaxBatchSize);
+/// <param name="Events">Hostname, message size and timestamp limits (null: <see cref="EventLimits.Default"/>).</param>
+public sealed record BatchLimits(string[] RequiredFields, int MaxDepth, int MaxBatchSize, EventLimits? Events = null)
+{
+    public EventLimits EventLimits => Events ?? EventLimits.Default;
+}
 
 /// <summary>
 /// Turns a REST body (one object, an array, or NDJSON) into queue items (spec 004 Event Message
@@ -35,9 +43,6 @@ public sealed record BatchLimits(string[] RequiredFields, int MaxDepth, int MaxB
 /// </summary>
 public static class EventBatchParser
 {
-    /// <summary>Fields the Ingestor sets itself; a sender's values are replaced.</summary>
-    private static readonly string[] Reserved = ["correlation_id", "received_at", "retry_count", EnvelopeFields.TraceParent];
-
     /// <param name="traceParent">The W3C traceparent every item of the batch carries (null: not traced, no field).</param>
     public static ParsedBatch Parse(ReadOnlyMemory<byte> body, bool ndjson, BatchLimits limits, string? headerCorrelationId, DateTimeOffset receivedAt,
         string? traceParent = null)
@@ -50,7 +55,8 @@ public static class EventBatchParser
         var options = new JsonDocumentOptions { MaxDepth = limits.MaxDepth };
         var output = new ArrayBufferWriter<byte>(512);
         using var writer = new Utf8JsonWriter(output);
-        var receivedText = receivedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+        var receivedText = EnvelopeWriter.FormatReceivedAt(receivedAt);
+        var context = new ItemContext(limits, receivedText, receivedAt, traceParent, output, writer);
 
         // System.Text.Json checks UTF-8 only when a string is read, which would surface as an
         // exception deep in validation; bad bytes anywhere make the whole body invalid input (400).
@@ -61,7 +67,7 @@ public static class EventBatchParser
 
         if (ndjson)
         {
-            return ParseNdjson(body, options, limits, receivedText, traceParent, output, writer);
+            return ParseNdjson(body, options, context);
         }
 
         JsonDocument document;
@@ -91,20 +97,24 @@ public static class EventBatchParser
                 var index = 0;
                 foreach (var item in root.EnumerateArray())
                 {
-                    AddItem(batch, item, $"[{index}]", limits, null, receivedText, traceParent, output, writer);
+                    AddItem(batch, item, $"[{index}]", null, context);
                     index++;
                 }
                 return Finish(batch);
             }
             var single = new ParsedBatch { Outcome = BatchOutcome.Accepted };
-            AddItem(single, root, "", limits, headerCorrelationId, receivedText, traceParent, output, writer);
+            AddItem(single, root, "", headerCorrelationId, context);
             return Finish(single);
         }
     }
 
-    private static ParsedBatch ParseNdjson(ReadOnlyMemory<byte> body, JsonDocumentOptions options, BatchLimits limits, string receivedText,
-        string? traceParent, ArrayBufferWriter<byte> output, Utf8JsonWriter writer)
+    /// <summary>What every item of one request is checked against and written with.</summary>
+    private sealed record ItemContext(BatchLimits Limits, string ReceivedText, DateTimeOffset ReceivedAt, string? TraceParent,
+        ArrayBufferWriter<byte> Output, Utf8JsonWriter Writer);
+
+    private static ParsedBatch ParseNdjson(ReadOnlyMemory<byte> body, JsonDocumentOptions options, ItemContext context)
     {
+        var limits = context.Limits;
         var batch = new ParsedBatch { Outcome = BatchOutcome.Accepted };
         var rest = body;
         var index = 0;
@@ -125,7 +135,7 @@ public static class EventBatchParser
             try
             {
                 using var document = JsonDocument.Parse(line, options);
-                AddItem(batch, document.RootElement, $"[{index}]", limits, null, receivedText, traceParent, output, writer);
+                AddItem(batch, document.RootElement, $"[{index}]", null, context);
             }
             catch (JsonException ex)
             {
@@ -171,9 +181,9 @@ public static class EventBatchParser
         return batch;
     }
 
-    private static void AddItem(ParsedBatch batch, JsonElement item, string prefix, BatchLimits limits, string? headerCorrelationId,
-        string receivedText, string? traceParent, ArrayBufferWriter<byte> output, Utf8JsonWriter writer)
+    private static void AddItem(ParsedBatch batch, JsonElement item, string prefix, string? headerCorrelationId, ItemContext context)
     {
+        var (limits, receivedText, receivedAt, traceParent, output, writer) = context;
         if (item.ValueKind != JsonValueKind.Object)
         {
             batch.Errors[prefix.Length == 0 ? "$" : prefix] = ["must be a JSON object"];
@@ -198,41 +208,67 @@ public static class EventBatchParser
                 Error(field, "must not be empty");
             }
         }
-        if (item.TryGetProperty("timestamp", out var timestamp) && timestamp.ValueKind != JsonValueKind.Null)
+        if (item.TryGetProperty(EnvelopeFields.Timestamp, out var timestamp) && timestamp.ValueKind != JsonValueKind.Null)
         {
             if (timestamp.ValueKind != JsonValueKind.String)
             {
-                Error("timestamp", "must be a string");
+                Error(EnvelopeFields.Timestamp, "must be a string");
             }
-            else if (!IsIso8601(timestamp.GetString()!))
+            else if (!TryParseIso8601(timestamp.GetString()!, out var time))
             {
-                Error("timestamp", "must be an ISO 8601 date and time");
+                Error(EnvelopeFields.Timestamp, "must be an ISO 8601 date and time");
+            }
+            else if (!limits.EventLimits.TimestampInRange(time, receivedAt))
+            {
+                // The audit table is partitioned by this time: a month with no partition, or past
+                // every retention, has no place for the row.
+                Error(EnvelopeFields.Timestamp, limits.EventLimits.TimestampError(receivedAt));
             }
         }
-        foreach (var field in (ReadOnlySpan<string>)["message", "hostname", "source", "trap_oid"])
+        foreach (var field in (ReadOnlySpan<string>)[EnvelopeFields.Message, EnvelopeFields.Hostname, EnvelopeFields.Source, EnvelopeFields.TrapOid, EnvelopeFields.StableKey])
         {
             if (item.TryGetProperty(field, out var value) && value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
             {
                 Error(field, "must be a string");
             }
         }
-        if (item.TryGetProperty("syslog_severity", out var severity) && severity.ValueKind != JsonValueKind.Null)
+        // A REST sender may send clears too: the same alert_status the webhook adapters write.
+        if (item.TryGetProperty(EnvelopeFields.AlertStatus, out var status) && status.ValueKind != JsonValueKind.Null
+            && !(status.ValueKind == JsonValueKind.String && status.GetString() is EnvelopeFields.Firing or EnvelopeFields.Resolved))
+        {
+            Error(EnvelopeFields.AlertStatus, "must be \"firing\" or \"resolved\"");
+        }
+        // Hostname length and message size, decided on the raw JSON bytes: an escaped string is never
+        // shorter than its text (in UTF-16 units or in UTF-8 bytes), so only a value whose raw form
+        // is over the limit is decoded to be measured; the usual event allocates nothing here.
+        var eventLimits = limits.EventLimits;
+        if (item.TryGetProperty(EnvelopeFields.Hostname, out var hostname) && hostname.ValueKind == JsonValueKind.String
+            && EventLimits.HostnameTooLong(RawLength(hostname)) && hostname.GetString()! is var host && EventLimits.HostnameTooLong(host.Length))
+        {
+            Error(EnvelopeFields.Hostname, eventLimits.HostnameError(host.Length));
+        }
+        if (item.TryGetProperty(EnvelopeFields.Message, out var message) && message.ValueKind == JsonValueKind.String
+            && RawLength(message) > eventLimits.MaxMessageBytes && message.GetString()! is var text && eventLimits.MessageTooLarge(text))
+        {
+            Error(EnvelopeFields.Message, eventLimits.MessageError(text));
+        }
+        if (item.TryGetProperty(EnvelopeFields.SyslogSeverity, out var severity) && severity.ValueKind != JsonValueKind.Null)
         {
             if (severity.ValueKind != JsonValueKind.Number || !severity.TryGetInt32(out var level))
             {
-                Error("syslog_severity", "must be an integer");
+                Error(EnvelopeFields.SyslogSeverity, "must be an integer");
             }
             else if (level is < 0 or > 7)
             {
-                Error("syslog_severity", "must be between 0 and 7");
+                Error(EnvelopeFields.SyslogSeverity, "must be between 0 and 7");
             }
         }
         string? correlationId = null;
-        if (item.TryGetProperty("correlation_id", out var cid) && cid.ValueKind != JsonValueKind.Null)
+        if (item.TryGetProperty(EnvelopeFields.CorrelationId, out var cid) && cid.ValueKind != JsonValueKind.Null)
         {
             if (cid.ValueKind != JsonValueKind.String || !Microsoft.Extensions.Hosting.CorrelationIdMiddleware.IsAcceptable(cid.GetString()!))
             {
-                Error("correlation_id", "must be a string of 1-128 letters, digits, '-', '_', '.' or ':'");
+                Error(EnvelopeFields.CorrelationId, "must be a string of 1-128 letters, digits, '-', '_', '.' or ':'");
             }
             else
             {
@@ -256,78 +292,45 @@ public static class EventBatchParser
         writer.WriteStartObject();
         foreach (var property in item.EnumerateObject())
         {
-            if (Array.IndexOf(Reserved, property.Name) < 0)
+            if (!EnvelopeWriter.IsReserved(property.Name))
             {
                 property.WriteTo(writer);
             }
         }
-        writer.WriteString("correlation_id", correlationId);
-        writer.WriteString("received_at", receivedText);
-        if (traceParent is not null)
-        {
-            writer.WriteString(EnvelopeFields.TraceParent, traceParent);
-        }
+        EnvelopeWriter.WriteEnvelope(writer, correlationId, receivedText, traceParent);
         writer.WriteEndObject();
         writer.Flush();
         batch.Items.Add(output.WrittenSpan.ToArray());
         batch.CorrelationIds.Add(correlationId);
     }
 
-    private static ReadOnlySpan<byte> CorrelationIdPrefix => ",\"correlation_id\":\""u8;
-    private static ReadOnlySpan<byte> ReceivedAtPrefix => "\",\"received_at\":\""u8;
-    private static ReadOnlySpan<byte> TraceParentPrefix => "\",\"traceparent\":\""u8; // EnvelopeFields.TraceParent
-
     /// <summary>
     /// The common case without re-serialising: when the object carries none of the reserved fields,
-    /// its original bytes are kept and our fields are appended before the closing brace. Every
-    /// value is plain ASCII (validated correlation ids, GUIDs, a fixed timestamp format, a parsed
-    /// W3C traceparent), so none needs escaping; anything else takes the general path.
+    /// its original bytes are kept and the envelope is appended (<see cref="EnvelopeWriter.TryAppendEnvelope"/>).
     /// </summary>
     private static bool TrySplice(JsonElement item, string correlationId, string receivedText, string? traceParent, out byte[] spliced)
     {
-        spliced = [];
-        foreach (var name in Reserved)
+        foreach (var name in EnvelopeFields.Reserved)
         {
             if (item.TryGetProperty(name, out _))
             {
+                spliced = [];
                 return false;
             }
         }
-        if (!Microsoft.Extensions.Hosting.CorrelationIdMiddleware.IsAcceptable(correlationId))
-        {
-            return false;
-        }
-        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(item);
-        var close = raw.Length - 1;
-        if (close < 1 || raw[close] != (byte)'}' || raw[..close].TrimEnd(" \t\r\n"u8)[^1] == (byte)'{')
-        {
-            return false; // not the expected shape, or an empty object (no comma allowed)
-        }
-        var length = close + CorrelationIdPrefix.Length + correlationId.Length + ReceivedAtPrefix.Length + receivedText.Length + 2
-            + (traceParent is null ? 0 : TraceParentPrefix.Length + traceParent.Length);
-        spliced = new byte[length];
-        var span = spliced.AsSpan();
-        raw[..close].CopyTo(span);
-        var at = close;
-        CorrelationIdPrefix.CopyTo(span[at..]);
-        at += CorrelationIdPrefix.Length;
-        at += System.Text.Encoding.ASCII.GetBytes(correlationId, span[at..]);
-        ReceivedAtPrefix.CopyTo(span[at..]);
-        at += ReceivedAtPrefix.Length;
-        at += System.Text.Encoding.ASCII.GetBytes(receivedText, span[at..]);
-        if (traceParent is not null)
-        {
-            TraceParentPrefix.CopyTo(span[at..]);
-            at += TraceParentPrefix.Length;
-            at += System.Text.Encoding.ASCII.GetBytes(traceParent, span[at..]);
-        }
-        span[at++] = (byte)'"';
-        span[at] = (byte)'}';
-        return true;
+        return EnvelopeWriter.TryAppendEnvelope(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(item), correlationId, receivedText, traceParent, out spliced);
     }
 
+    /// <summary>The bytes between the quotes of a JSON string as sent (escapes not decoded).</summary>
+    private static int RawLength(JsonElement value) => System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value).Length - 2;
+
     /// <summary>ISO 8601 date-time: a date (yyyy-MM-dd) followed by a time, with or without an offset.</summary>
-    public static bool IsIso8601(string text) =>
-        text.Length >= 10 && text[4] == '-' && text[7] == '-'
-        && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out _);
+    public static bool IsIso8601(string text) => TryParseIso8601(text, out _);
+
+    public static bool TryParseIso8601(string text, out DateTimeOffset time)
+    {
+        time = default;
+        return text.Length >= 10 && text[4] == '-' && text[7] == '-'
+            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out time);
+    }
 }

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Mutt.Core.Events;
 using Mutt.Core.Redis;
 
 namespace Mutt.Ingestor.Ingest;
@@ -27,5 +28,5 @@ public sealed class IngestOptions
         REQUIRED_MESSAGE_FIELDS.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>Built once: options do not change after start, and this is on every request's path.</summary>
-    public BatchLimits Limits() => _limits ??= new BatchLimits(RequiredFields(), INGEST_MAX_JSON_DEPTH, INGEST_MAX_BATCH_SIZE);
+    public BatchLimits Limits(EventLimits? events = null) => _limits ??= new BatchLimits(RequiredFields(), INGEST_MAX_JSON_DEPTH, INGEST_MAX_BATCH_SIZE, events);
 }

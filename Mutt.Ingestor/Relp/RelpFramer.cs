@@ -34,9 +34,6 @@ public sealed class RelpFramer(int maxDataBytes)
 
     public bool IsBroken => _state == State.Broken;
 
-    /// <summary>True between frames: nothing of a partly received frame is held.</summary>
-    public bool AtFrameBoundary => _state == State.Txnr && _digits == 0;
-
     public void Feed(ReadOnlySpan<byte> input, List<RelpFrame> frames)
     {
         var i = 0;

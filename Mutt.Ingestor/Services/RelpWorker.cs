@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
+using Mutt.Core.Events;
 using Mutt.Core.Telemetry;
 using Mutt.Ingestor.Ingest;
 using Mutt.Ingestor.Relp;
@@ -19,7 +20,7 @@ namespace Mutt.Ingestor.Services;
 /// In-flight memory per connection is one read plus the frames framed from it: a slow or absent
 /// Redis stops the reading, and the sender's window (omrelp windowSize) and queue hold the rest.
 /// </summary>
-public sealed class RelpWorker(IOptions<SyslogOptions> options, ListenerPusher pusher, IngestMetrics metrics, ILogger<RelpWorker> logger) : BackgroundService
+public sealed class RelpWorker(IOptions<SyslogOptions> options, IOptions<EventLimits> eventLimits, ListenerPusher pusher, IngestMetrics metrics, ILogger<RelpWorker> logger) : BackgroundService
 {
     private static readonly KeyValuePair<string, object?> Relp = new("transport", "relp");
 
@@ -44,7 +45,7 @@ public sealed class RelpWorker(IOptions<SyslogOptions> options, ListenerPusher p
         var framer = new RelpFramer(maxData);
         var frames = new List<RelpFrame>();
         var output = new ArrayBufferWriter<byte>(4096);
-        var batch = new Batch();
+        var batch = new Batch(eventLimits.Value);
         var buffer = new byte[64 * 1024];
         var open = false;
         // Pushes outlive the stop signal by a grace period: frames already read are pushed and acknowledged if Redis allows.
@@ -200,7 +201,7 @@ public sealed class RelpWorker(IOptions<SyslogOptions> options, ListenerPusher p
     }
 
     /// <summary>The syslog frames of one read, as queue items, with the txnrs to acknowledge once they are pushed.</summary>
-    private sealed class Batch
+    private sealed class Batch(EventLimits limits)
     {
         private readonly List<RedisValue> _values = [];
 
@@ -211,7 +212,7 @@ public sealed class RelpWorker(IOptions<SyslogOptions> options, ListenerPusher p
 
         public void Add(RelpFrame frame, string sender, DateTimeOffset receivedAt, string? traceParent)
         {
-            var parsed = SyslogParser.Parse(frame.Data, receivedAt);
+            var parsed = SyslogParser.Parse(frame.Data, receivedAt, limits);
             if (parsed.ParseError is not null)
             {
                 ParseErrors++;

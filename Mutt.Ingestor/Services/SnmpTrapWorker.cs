@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Mutt.Core.Events;
 using Mutt.Core.Telemetry;
 using Mutt.Ingestor.Ingest;
 using Mutt.Ingestor.Snmp;
@@ -19,7 +20,7 @@ namespace Mutt.Ingestor.Services;
 /// (derived from sender and datagram) maps it to the same audit row. Wrong community and
 /// undecodable datagrams are counted and dropped; UDP has no one to tell.
 /// </summary>
-public sealed class SnmpTrapWorker(IOptions<SnmpOptions> options, ListenerQueue queue, ListenerPusher pusher, IngestMetrics metrics,
+public sealed class SnmpTrapWorker(IOptions<SnmpOptions> options, IOptions<EventLimits> eventLimits, ListenerQueue queue, ListenerPusher pusher, IngestMetrics metrics,
     ILogger<SnmpTrapWorker> logger) : BackgroundService
 {
     private static readonly KeyValuePair<string, object?> Udp = new("transport", "udp");
@@ -82,11 +83,11 @@ public sealed class SnmpTrapWorker(IOptions<SnmpOptions> options, ListenerQueue 
                     continue;
                 }
                 var correlationId = InformCorrelationId(sender, buffer.AsSpan(0, length));
-                var item = SnmpEventWriter.Write(trap, sender, receivedAt, MuttTracing.TraceParentOf(activity), correlationId);
+                var item = Write(trap, sender, receivedAt, MuttTracing.TraceParentOf(activity), correlationId);
                 _ = AcknowledgeAfterPushAsync(socket, trap, item, remote, stoppingToken);
                 continue;
             }
-            if (!queue.TryEnqueue(SnmpEventWriter.Write(trap, sender, receivedAt, MuttTracing.TraceParentOf(activity))))
+            if (!queue.TryEnqueue(Write(trap, sender, receivedAt, MuttTracing.TraceParentOf(activity), null)))
             {
                 activity?.SetStatus(ActivityStatusCode.Error, "buffer_full");
                 metrics.SnmpDropped.Add(1, new KeyValuePair<string, object?>("reason", "buffer_full"));
@@ -95,6 +96,18 @@ public sealed class SnmpTrapWorker(IOptions<SnmpOptions> options, ListenerQueue 
             }
             metrics.SnmpReceived.Add(1, new KeyValuePair<string, object?>("version", trap.Version));
         }
+    }
+
+    /// <summary>The queue item, held to MAX_MESSAGE_BYTES; a cut summary is a counted parse error.</summary>
+    private byte[] Write(SnmpTrap trap, string sender, DateTimeOffset receivedAt, string? traceParent, string? correlationId)
+    {
+        var item = SnmpEventWriter.Write(trap, sender, receivedAt, traceParent, correlationId, eventLimits.Value, out var parseError);
+        if (parseError is not null)
+        {
+            metrics.SnmpParseErrors.Add(1);
+            logger.LogDebug("SNMP {Pdu} from {Sender}: {Error}", trap.PduType, sender, parseError);
+        }
+        return item;
     }
 
     /// <summary>Pushes one inform (with WAIT when INGEST_WAIT_REPLICAS &gt; 0) and answers it only if Redis took it.</summary>

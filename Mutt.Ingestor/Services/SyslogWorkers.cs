@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using Mutt.Core.Events;
 using Mutt.Core.Secrets;
 using Microsoft.Extensions.Options;
 using System.Diagnostics;
@@ -13,7 +14,7 @@ using Mutt.Ingestor.Syslog;
 namespace Mutt.Ingestor.Services;
 
 /// <summary>Syslog over UDP: one datagram, one message (RFC 5426). Drops (counted) only when the push buffer is full.</summary>
-public sealed class SyslogUdpWorker(IOptions<SyslogOptions> options, ListenerQueue queue, IngestMetrics metrics, ILogger<SyslogUdpWorker> logger) : BackgroundService
+public sealed class SyslogUdpWorker(IOptions<SyslogOptions> options, IOptions<EventLimits> eventLimits, ListenerQueue queue, IngestMetrics metrics, ILogger<SyslogUdpWorker> logger) : BackgroundService
 {
     private static readonly KeyValuePair<string, object?> Udp = new("transport", "udp");
 
@@ -42,7 +43,7 @@ public sealed class SyslogUdpWorker(IOptions<SyslogOptions> options, ListenerQue
             }
             var frame = buffer.AsSpan(0, Math.Min(length, settings.SYSLOG_MAX_MESSAGE_BYTES));
             var sender = remote.Address.ToString();
-            var parsed = SyslogParser.Parse(frame, receivedAt);
+            var parsed = SyslogParser.Parse(frame, receivedAt, eventLimits.Value);
             if (parsed.ParseError is not null)
             {
                 metrics.SyslogParseErrors.Add(1);
@@ -66,7 +67,7 @@ public sealed class SyslogUdpWorker(IOptions<SyslogOptions> options, ListenerQue
 /// acknowledgement: what was read but not yet pushed when the process dies is lost, as is what
 /// the kernel buffers held. RELP (<see cref="RelpWorker"/>) closes that gap.
 /// </summary>
-public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, IConfiguration configuration, ListenerPusher pusher, IngestMetrics metrics,
+public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, IOptions<EventLimits> eventLimits, IConfiguration configuration, ListenerPusher pusher, IngestMetrics metrics,
     ILogger<SyslogTcpWorker> logger) : BackgroundService
 {
     private static readonly KeyValuePair<string, object?> Tcp = new("transport", "tcp");
@@ -211,7 +212,7 @@ public sealed class SyslogTcpWorker(IOptions<SyslogOptions> options, IConfigurat
         for (var i = 0; i < frames.Count; i++)
         {
             var frame = frames[i];
-            var parsed = SyslogParser.Parse(frame.Data, receivedAt);
+            var parsed = SyslogParser.Parse(frame.Data, receivedAt, eventLimits.Value);
             if (parsed.ParseError is not null)
             {
                 errors++;

@@ -15,7 +15,6 @@ public static class SnmpDecoder
 {
     public const string SysUpTimeOid = "1.3.6.1.2.1.1.3.0";
     public const string SnmpTrapOid = "1.3.6.1.6.3.1.1.4.1.0";
-    public const string SnmpTrapEnterpriseOid = "1.3.6.1.6.3.1.1.4.3.0";
 
     private static readonly Asn1Tag TrapV1 = new(TagClass.ContextSpecific, 4, isConstructed: true);
     private static readonly Asn1Tag Inform = new(TagClass.ContextSpecific, 6, isConstructed: true);

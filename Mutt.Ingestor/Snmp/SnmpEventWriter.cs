@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Mutt.Core.Events;
@@ -11,7 +10,17 @@ public static class SnmpEventWriter
 {
     /// <param name="traceParent">The listener span's W3C traceparent (null: not traced, no field).</param>
     /// <param name="correlationId">A stable id (an inform's, derived from its datagram so a retransmission maps to the same audit row); null: a new GUID.</param>
-    public static byte[] Write(SnmpTrap trap, string sender, DateTimeOffset receivedAt, string? traceParent = null, string? correlationId = null)
+    public static byte[] Write(SnmpTrap trap, string sender, DateTimeOffset receivedAt, string? traceParent = null, string? correlationId = null) =>
+        Write(trap, sender, receivedAt, traceParent, correlationId, null, out _);
+
+    /// <param name="limits">
+    /// A summary (<c>message</c>) over MAX_MESSAGE_BYTES is cut there, with <c>parse_error</c> and
+    /// <c>truncated</c> set; nothing of the trap is lost, every varbind is still in <c>varbinds</c>.
+    /// The host is an IP address and the time the receive time, so no other limit can be broken.
+    /// </param>
+    /// <param name="parseError">Set when a limit was applied (the worker counts it).</param>
+    public static byte[] Write(SnmpTrap trap, string sender, DateTimeOffset receivedAt, string? traceParent, string? correlationId, EventLimits? limits,
+        out string? parseError)
     {
         var agent = trap.AgentAddress is { } address && address != "0.0.0.0" ? address : sender;
         var summary = new StringBuilder($"SNMP {trap.PduType} {trap.TrapOid} from {agent}");
@@ -22,22 +31,20 @@ public static class SnmpEventWriter
                 summary.Append(' ').Append(varbind.Oid).Append('=').Append(varbind.Value);
             }
         }
+        var message = summary.ToString();
+        parseError = null;
+        if (limits is not null && limits.MessageTooLarge(message))
+        {
+            parseError = "message " + limits.MessageError(message) + "; cut (every varbind is in varbinds)";
+            message = limits.Cut(message);
+        }
         var output = new ArrayBufferWriter<byte>(512);
         using (var json = new Utf8JsonWriter(output))
         {
-            var received = receivedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+            var received = EnvelopeWriter.FormatReceivedAt(receivedAt);
             json.WriteStartObject();
-            json.WriteString("timestamp", received);
-            json.WriteString("message", summary.ToString());
-            json.WriteString("hostname", agent);
-            json.WriteString("source", "snmp");
-            json.WriteString("trap_oid", trap.TrapOid);
-            json.WriteString("correlation_id", correlationId ?? Guid.NewGuid().ToString());
-            json.WriteString("received_at", received);
-            if (traceParent is not null)
-            {
-                json.WriteString(EnvelopeFields.TraceParent, traceParent);
-            }
+            EnvelopeWriter.WriteEventFields(json, received, message, agent, "snmp", trapOid: trap.TrapOid);
+            EnvelopeWriter.WriteEnvelope(json, correlationId ?? Guid.NewGuid().ToString(), received, traceParent);
             json.WriteString("snmp_version", trap.Version);
             json.WriteString("pdu_type", trap.PduType);
             json.WriteString("sender", sender);
@@ -62,6 +69,11 @@ public static class SnmpEventWriter
                 json.WriteEndObject();
             }
             json.WriteEndArray();
+            if (parseError is not null)
+            {
+                json.WriteString("parse_error", parseError);
+                json.WriteBoolean("truncated", true);
+            }
             json.WriteEndObject();
         }
         return output.WrittenSpan.ToArray();

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text.Json;
 using Mutt.Core.Events;
 
@@ -16,19 +15,10 @@ public static class SyslogEventWriter
         var output = new ArrayBufferWriter<byte>(256 + message.Message.Length);
         using (var json = new Utf8JsonWriter(output))
         {
-            var received = receivedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+            var received = EnvelopeWriter.FormatReceivedAt(receivedAt);
             json.WriteStartObject();
-            json.WriteString("timestamp", message.Timestamp ?? received);
-            json.WriteString("message", message.Message);
-            json.WriteString("hostname", message.Hostname ?? sender);
-            json.WriteString("source", "syslog");
-            if (message.Severity is { } severity)
-            {
-                json.WriteNumber("syslog_severity", severity);
-            }
-            json.WriteString("correlation_id", correlationId ?? Guid.NewGuid().ToString());
-            json.WriteString("received_at", received);
-            WriteIfSet(json, EnvelopeFields.TraceParent, traceParent);
+            EnvelopeWriter.WriteEventFields(json, message.Timestamp ?? received, message.Message, message.Hostname ?? sender, "syslog", message.Severity);
+            EnvelopeWriter.WriteEnvelope(json, correlationId ?? Guid.NewGuid().ToString(), received, traceParent);
             if (message.Facility is { } facility)
             {
                 json.WriteNumber("facility", facility);
@@ -54,7 +44,7 @@ public static class SyslogEventWriter
             json.WriteString("transport", transport);
             json.WriteString("sender", sender);
             WriteIfSet(json, "parse_error", message.ParseError);
-            if (truncated)
+            if (truncated || message.MessageCut)
             {
                 json.WriteBoolean("truncated", true);
             }

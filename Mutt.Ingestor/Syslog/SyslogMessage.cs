@@ -7,6 +7,8 @@ public sealed class SyslogMessage
     public int? Severity { get; set; }
     /// <summary>ISO 8601 text of the message's own time (RFC 3164 times have no year or zone: current year, UTC assumed).</summary>
     public string? Timestamp { get; set; }
+    /// <summary>The same time as a value (null when the message carried none).</summary>
+    public DateTimeOffset? Time { get; set; }
     public string? Hostname { get; set; }
     public string? AppName { get; set; }
     public string? ProcId { get; set; }
@@ -18,4 +20,6 @@ public sealed class SyslogMessage
     public string Format { get; set; } = "raw";
     /// <summary>Why the message could not be parsed; then <see cref="Message"/> is the whole raw text.</summary>
     public string? ParseError { get; set; }
+    /// <summary>True when <see cref="Message"/> was cut at MAX_MESSAGE_BYTES (<see cref="ParseError"/> says so).</summary>
+    public bool MessageCut { get; set; }
 }

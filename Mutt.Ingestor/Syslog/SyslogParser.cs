@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Mutt.Core.Events;
 
 namespace Mutt.Ingestor.Syslog;
 
@@ -17,6 +18,42 @@ public static class SyslogParser
     {
         var text = Encoding.UTF8.GetString(TrimEnd(frame));
         return Parse(text, receivedAt);
+    }
+
+    /// <summary>
+    /// Parses and holds the message to <paramref name="limits"/>. A hostname over 253 characters or
+    /// a time outside the accepted range makes it a parse error like any other: the whole frame is
+    /// kept as the message, the sender's address and the receive time stand in, and the worker
+    /// counts it (mutt_syslog_parse_errors_total). A message over MAX_MESSAGE_BYTES is cut there,
+    /// and the parse error says how long it was.
+    /// </summary>
+    public static SyslogMessage Parse(ReadOnlySpan<byte> frame, DateTimeOffset receivedAt, EventLimits limits) =>
+        Parse(Encoding.UTF8.GetString(TrimEnd(frame)), receivedAt, limits);
+
+    public static SyslogMessage Parse(string text, DateTimeOffset receivedAt, EventLimits limits)
+    {
+        var message = Parse(text, receivedAt);
+        string? violation = null;
+        if (message.Hostname is { } hostname && EventLimits.HostnameTooLong(hostname.Length))
+        {
+            violation = "hostname " + limits.HostnameError(hostname.Length);
+        }
+        else if (message.Time is { } time && !limits.TimestampInRange(time, receivedAt))
+        {
+            violation = $"timestamp {message.Timestamp} " + limits.TimestampError(receivedAt);
+        }
+        if (violation is not null)
+        {
+            message = Raw(text, violation, message);
+        }
+        if (limits.MessageTooLarge(message.Message))
+        {
+            var cut = "message " + limits.MessageError(message.Message) + "; cut";
+            message.Message = limits.Cut(message.Message);
+            message.MessageCut = true;
+            message.ParseError = message.ParseError is null ? cut : message.ParseError + "; " + cut;
+        }
+        return message;
     }
 
     public static SyslogMessage Parse(string text, DateTimeOffset receivedAt)
@@ -80,6 +117,7 @@ public static class SyslogParser
                 return null;
             }
             message.Timestamp = time.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFzzz", CultureInfo.InvariantCulture);
+            message.Time = time;
         }
         message.Hostname = Nil(hostname);
         message.AppName = Nil(appName);
@@ -202,6 +240,7 @@ public static class SyslogParser
         if (TryBsdTimestamp(rest, receivedAt, out var time, out var consumed) || TryIsoTimestamp(rest, out time, out consumed))
         {
             message.Timestamp = time.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFzzz", CultureInfo.InvariantCulture);
+            message.Time = time;
             rest = rest[consumed..].TrimStart(' ');
             // HOSTNAME then TAG. A word ending in ':' or containing '[' right after the time is the tag (no hostname sent).
             var space = rest.IndexOf(' ');

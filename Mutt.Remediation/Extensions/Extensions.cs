@@ -17,6 +17,8 @@ public static class Extensions
         builder.Services.AddSingleton(sp => new DeadLetterOperations(sp.GetRequiredService<IConnectionMultiplexer>()));
         builder.Services.AddSingleton<RemediationMetrics>();
         builder.Services.AddSingleton<DlqScanner>();
+        builder.Services.AddSingleton<AuditArchiveStorage>();
+        builder.Services.AddSingleton<AuditArchiver>();
         builder.Services.AddSingleton<PartitionMaintenance>();
         builder.Services.AddHostedService<RemediationWorker>();
         builder.Services.AddHostedService<MaintenanceWorker>();

@@ -4,7 +4,7 @@ using Mutt.Remediation.Services;
 namespace Mutt.Remediation.Maintenance;
 
 /// <summary>Runs <see cref="PartitionMaintenance"/> at start and then every MAINTENANCE_INTERVAL_HOURS (daily).</summary>
-public sealed class MaintenanceWorker(PartitionMaintenance maintenance, IOptions<RemediationOptions> options, ILogger<MaintenanceWorker> logger) : BackgroundService
+public sealed class MaintenanceWorker(PartitionMaintenance maintenance, RemediationMetrics metrics, IOptions<RemediationOptions> options, ILogger<MaintenanceWorker> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -15,8 +15,10 @@ public sealed class MaintenanceWorker(PartitionMaintenance maintenance, IOptions
             {
                 await maintenance.RunAsync(ct: stoppingToken);
             }
-            catch (Exception ex) when (ex is Npgsql.NpgsqlException or StackExchange.Redis.RedisException)
+            catch (Exception ex) when (ex is Npgsql.NpgsqlException or StackExchange.Redis.RedisException or IOException or UnauthorizedAccessException)
             {
+                // Partitions are dropped only after their archive verified, so a run cut short drops nothing unverified.
+                metrics.ArchiveFailure("run");
                 logger.LogError(ex, "Maintenance run failed; retrying in 5 minutes");
                 await Task.Delay(TimeSpan.FromMinutes(5), stoppingToken);
                 continue;

@@ -17,6 +17,14 @@ public sealed class RemediationOptions
     [ConfigurationKeyName("DLQ_RETENTION_DAYS")] public int DlqRetentionDays { get; set; } = 30;
     [ConfigurationKeyName("MAINTENANCE_DRY_RUN")] public bool DryRun { get; set; }
     [ConfigurationKeyName("MAINTENANCE_INTERVAL_HOURS")] public double MaintenanceIntervalHours { get; set; } = 24;
+    /// <summary>
+    /// Where expired audit partitions are archived before they are dropped (spec 004: 7 years
+    /// archive; an NFS or object-store mount). Unset: expired partitions are kept, never dropped
+    /// unarchived, and every run reports it (mutt_remediation_archive_failures_total{stage="no_archive_dir"}).
+    /// </summary>
+    [ConfigurationKeyName("AUDIT_ARCHIVE_DIR")] public string? AuditArchiveDir { get; set; }
+    /// <summary>Archive files whose month ended longer ago than this are deleted (spec 004: 7 years); 0 keeps them forever.</summary>
+    [ConfigurationKeyName("AUDIT_ARCHIVE_RETENTION_YEARS")] public int AuditArchiveRetentionYears { get; set; } = 7;
 
     public int EffectiveRetentionMonths => RetentionMonths ?? (int)Math.Ceiling(AuditRetentionDays / 30.0);
 }

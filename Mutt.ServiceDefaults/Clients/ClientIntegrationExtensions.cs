@@ -51,7 +51,7 @@ public static class ClientIntegrationExtensions
         builder.AddNpgsqlDataSource(connectionName, settings =>
         {
             settings.DisableTracing = !tracing;
-            settings.DisableHealthChecks = !healthCheck;
+            settings.DisableHealthChecks |= !healthCheck;
         }, dataSource =>
         {
             var provider = services.Provider ?? throw new InvalidOperationException("The data source was built outside the container.");

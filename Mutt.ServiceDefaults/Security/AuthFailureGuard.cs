@@ -20,7 +20,7 @@ namespace Mutt.ServiceDefaults.Security;
 /// </summary>
 public sealed class AuthFailureGuard : IDisposable
 {
-    public const string MetricName = "mutt_auth_failures_total";
+    public const string MetricName = Mutt.Core.Telemetry.MetricNames.AuthFailuresTotal;
 
     private readonly PartitionedRateLimiter<IPAddress> _limiter;
     private readonly ConcurrentDictionary<IPAddress, long> _blockedUntil = new();

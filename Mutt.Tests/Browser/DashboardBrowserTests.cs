@@ -14,6 +14,7 @@ namespace Mutt.Tests.Browser;
 /// Screenshots of each page go to TestResults/screenshots at the repository root.
 /// </summary>
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncLifetime
 {
     private const string ApiKey = "browser-test-key-42";
@@ -233,9 +234,9 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
         await db.ListLeftPushAsync(MuttKeys.MoogDlq, "{\"payload\":\"x\"}");
         var minute = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60;
         await db.StringIncrementAsync($"mutt:metrics:events:m:{minute}", 500);
-        await db.StringIncrementAsync("mutt:metrics:alerter:handled", 300);
-        await db.StringIncrementAsync("mutt:metrics:moog:success", 90);
-        await db.StringIncrementAsync("mutt:metrics:moog:failed", 10);
+        await db.HashIncrementAsync("mutt:metrics:pod:alerter-browser", "alerter:handled", 300);
+        await db.HashIncrementAsync("mutt:metrics:pod:forwarder-browser", "moog:success", 90);
+        await db.HashIncrementAsync("mutt:metrics:pod:forwarder-browser", "moog:failed", 10);
 
         await WaitTextAsync("#kpi-ingest-depth .kpi-value", t => t.Trim() == "25", "ingest depth 25 on the overview");
         await WaitTextAsync("#kpi-dlq-moog .kpi-value", t => t.Trim() == "1", "moog DLQ depth 1");
@@ -284,6 +285,43 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
         await ShotAsync("dlq-circuit-open");
         Assert.Equal(1, await db.ListLengthAsync(MuttKeys.MoogDlq));
         Assert.Equal(0, await db.ListLengthAsync(MuttKeys.AlertQueue));
+    }
+
+    [Fact]
+    public async Task Operator_makes_a_webhook_mapping_tests_sample_bodies_and_saves_it_audited()
+    {
+        await SignInAsync();
+        await GoAsync("/webhook-mappings");
+        await _page.ClickAsync("#new-mapping");
+        await _page.FillAsync("#mapping-name", "solarwinds");
+        await _page.FillAsync("#mapping-hostname", "Node.Caption");
+        await _page.FillAsync("#mapping-message", "AlertMessage");
+        await _page.FillAsync("#mapping-severity", "Severity");
+        await _page.FillAsync("#mapping-severity-map", "Critical=2, Warning=4");
+        await _page.FillAsync("#mapping-timestamp", "TimeOfAlert");
+        await _page.FillAsync("#mapping-sample", Unit.AlertWebhookParserTests.Payload("solarwinds-alert.json"));
+        await _page.ClickAsync("#test-mapping");
+        await _page.Locator("#mapping-test-accepted").WaitForAsync();
+        var shown = await _page.InnerTextAsync(".mapping-test-event");
+        Assert.Contains("\"hostname\": \"core-rtr-02\"", shown, StringComparison.Ordinal);
+        Assert.Contains("\"syslog_severity\": 2", shown, StringComparison.Ordinal);
+        Assert.Contains("\"source\": \"solarwinds\"", shown, StringComparison.Ordinal);
+        await ShotAsync("webhook-mapping-tester");
+
+        // A body without the host: the tester names the field the Ingestor's 400 would name.
+        await _page.FillAsync("#mapping-sample", "{\"AlertMessage\": \"no node\"}");
+        await _page.ClickAsync("#test-mapping");
+        await _page.Locator("#mapping-test-refused").WaitForAsync();
+        Assert.Contains("hostname", await _page.InnerTextAsync(".mapping-test-error"), StringComparison.Ordinal);
+
+        await _page.FillAsync("#mapping-reason", "browser test");
+        await _page.ClickAsync("#save-mapping");
+        await _page.Locator("#mappings-grid").GetByText("Node.Caption").WaitForAsync();
+        await ShotAsync("webhook-mappings");
+        await using var ds = NpgsqlDataSource.Create(_db);
+        Assert.Equal(1L, await ds.CreateCommand(
+            "SELECT count(*) FROM config_audit_log WHERE table_name = 'webhook_mappings' AND record_id = 'solarwinds' AND operation = 'CREATE' AND changed_by = 'browser-admin' AND reason = 'browser test'")
+            .ExecuteScalarAsync());
     }
 
     [Fact]

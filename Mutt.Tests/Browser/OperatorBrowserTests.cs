@@ -111,7 +111,7 @@ public sealed class OperatorBrowserTests(InfrastructureFixture infra) : IAsyncLi
         // Interactive: a click reaches the circuit and re-renders.
         await _page.ClickAsync("#new-rule");
         await _page.Locator("#rule-form").WaitForAsync();
-        foreach (var path in new[] { "/", "/rule-tester", "/dev-hosts", "/teams", "/audit", "/config-audit", "/config", "/dlq", "/slo", "/users", "/api-keys" })
+        foreach (var path in new[] { "/", "/rule-tester", "/dev-hosts", "/teams", "/audit", "/config-audit", "/config", "/dlq", "/slo", "/maintenance", "/flapping-rules", "/webhook-mappings", "/users", "/api-keys" })
         {
             await GoAsync(path);
             await _page.Locator("h1").WaitForAsync();
@@ -137,6 +137,9 @@ public sealed class OperatorBrowserTests(InfrastructureFixture infra) : IAsyncLi
         Assert.Equal(0, await _page.Locator("#add-host").CountAsync());
         await GoAsync("/dlq");
         Assert.Equal(0, await _page.Locator("#replay-all").CountAsync());
+        await GoAsync("/webhook-mappings");
+        await _page.Locator("#mappings-grid").WaitForAsync();
+        Assert.Equal(0, await _page.Locator("#new-mapping").CountAsync());
         Assert.Equal(0, await _page.GetByText("Users").CountAsync());
 
         // The same session through the API: reading is fine, changing is 403 problem details.

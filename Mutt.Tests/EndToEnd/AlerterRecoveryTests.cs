@@ -10,6 +10,7 @@ using static Mutt.Tests.Integration.AlerterTestData;
 namespace Mutt.Tests.EndToEnd;
 
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class AlerterRecoveryTests(InfrastructureFixture infra)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);

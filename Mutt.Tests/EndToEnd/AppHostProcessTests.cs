@@ -8,7 +8,7 @@ using Microsoft.Playwright;
 using Mutt.Testing;
 using Mutt.Tests.Infrastructure;
 using Mutt.Tests.Reliability;
-using Mutt.Tests.Unit;
+using Mutt.Tests.Deployment;
 
 namespace Mutt.Tests.EndToEnd;
 

@@ -30,6 +30,7 @@ public sealed class AppHostFixture : IAsyncLifetime
 }
 
 [Collection(AppHostCollection.Name)]
+[Trait("Category", "System")]
 public sealed class AppHostTests(AppHostFixture fixture) : IClassFixture<AppHostFixture>
 {
     private MuttAppHost App => fixture.App;
@@ -129,7 +130,7 @@ public sealed class AppHostTests(AppHostFixture fixture) : IClassFixture<AppHost
         Assert.Equal(App.GetPort("ingestor", "syslog-udp").ToString(), ingestor["SYSLOG_PORT"]);
         Assert.Equal(App.GetPort("ingestor", "syslog-tcp"), App.GetPort("ingestor", "syslog-udp"));
         Assert.Equal(App.GetPort("ingestor", "snmp").ToString(), ingestor["SNMP_PORT"]);
-        // Named ingest keys (issue 17): the Ingestor reads api_keys as the least-privilege role.
+        // The least-privilege role: named ingest keys (issue 17) and webhook mappings (issue 18).
         Assert.Equal(App.MuttDbConnectionString, ingestor["ConnectionStrings__muttdb"]);
         Assert.Equal("127.0.0.1", ingestor["SYSLOG_BIND"]);
         Assert.Equal("127.0.0.1", ingestor["SNMP_BIND"]);

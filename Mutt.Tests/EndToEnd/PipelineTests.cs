@@ -10,6 +10,7 @@ namespace Mutt.Tests.EndToEnd;
 /// mutt:alert_queue → Forwarder → MoogSink.
 /// </summary>
 [Collection(AppHostCollection.Name)]
+[Trait("Category", "System")]
 public sealed partial class PipelineTests(AppHostFixture fixture) : IClassFixture<AppHostFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);

@@ -1,4 +1,4 @@
-using Mutt.Core.Audit;
+using Mutt.Alerter.Audit;
 using Mutt.Tests.Infrastructure;
 using Npgsql;
 
@@ -6,6 +6,7 @@ namespace Mutt.Tests.Integration;
 
 /// <summary>The audit write is idempotent whichever path it takes (direct COPY, or staging + ON CONFLICT on a duplicate).</summary>
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class AlerterAuditWriterTests(InfrastructureFixture infra)
 {
     private static AuditRow Row(int i) => new(new DateTime(2025, 3, 15, 11, 0, 0, DateTimeKind.Utc).AddSeconds(i), "h" + i, null, "unhandled", false,

@@ -1,36 +1,29 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Mutt.Alerter.Extensions;
 using Mutt.Alerter.Services;
 using Mutt.Core.Events;
 using Mutt.Core.Rules;
+using Mutt.Tests.Infrastructure;
 using Npgsql;
 using StackExchange.Redis;
 
 namespace Mutt.Tests.Integration;
 
-/// <summary>An Alerter running in the test process with exactly the service's DI (AddApplicationServices).</summary>
+/// <summary>An Alerter running in the test process (<see cref="InProcessServiceHost"/>) with test-speed heartbeats.</summary>
 public sealed class AlerterTestHost : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly InProcessServiceHost _host;
 
-    private AlerterTestHost(WebApplication app) => _app = app;
+    private AlerterTestHost(InProcessServiceHost host) => _host = host;
 
-    public IServiceProvider Services => _app.Services;
-    public AlerterState State => _app.Services.GetRequiredService<AlerterState>();
-
-    /// <summary>The Kestrel address actually bound (the host listens on port 0).</summary>
-    public string BaseAddress => _app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
-        .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+    public IServiceProvider Services => _host.Services;
+    public AlerterState State => _host.Services.GetRequiredService<AlerterState>();
+    public string BaseAddress => _host.BaseAddress;
 
     public static async Task<AlerterTestHost> StartAsync(string redis, string database, string pod, IDictionary<string, string?>? settings = null,
         Action<IServiceCollection>? configureServices = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ApplicationName = "Mutt.Alerter", EnvironmentName = "Development" });
         var config = new Dictionary<string, string?>
         {
             ["ConnectionStrings:redis"] = redis,
@@ -45,22 +38,11 @@ public sealed class AlerterTestHost : IAsyncDisposable
         {
             config[key] = value;
         }
-        builder.Configuration.AddInMemoryCollection(config);
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.AddServiceDefaults();
-        builder.AddApplicationServices();
-        configureServices?.Invoke(builder.Services);
-        var app = builder.Build();
-        app.MapDefaultEndpoints();
-        await app.StartAsync();
-        return new AlerterTestHost(app);
+        return new AlerterTestHost(await InProcessServiceHost.StartAsync("Mutt.Alerter", config, builder => builder.AddApplicationServices(),
+            configureServices: configureServices));
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 }
 
 public static class AlerterTestData

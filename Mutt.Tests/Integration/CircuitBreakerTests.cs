@@ -4,6 +4,7 @@ using Mutt.Tests.Infrastructure;
 namespace Mutt.Tests.Integration;
 
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class CircuitBreakerTests(InfrastructureFixture infra)
 {
     [Fact]
@@ -26,7 +27,9 @@ public sealed class CircuitBreakerTests(InfrastructureFixture infra)
         await Eventually.WaitForAsync(() => host.StatAsync("requests"), n => n >= 7, TimeSpan.FromSeconds(60), "5 failures and 2 probes");
         await host.SetModeAsync("""{"status":200}""");
         await Eventually.WaitForAsync(() => host.StatAsync("events"), n => n >= 10, TimeSpan.FromSeconds(60), "10 events after closing");
-        Assert.Equal("CLOSED", (string?)await db.StringGetAsync(MuttKeys.MoogCircuitState));
+        // The sink has the events before the Forwarder records the probe's success: wait for the record.
+        await Eventually.WaitForAsync(async () => (string?)await db.StringGetAsync(MuttKeys.MoogCircuitState), s => s == "CLOSED",
+            TimeSpan.FromSeconds(30), "the circuit CLOSED after the successful probe");
         Assert.Equal("0", (string?)await db.StringGetAsync(MuttKeys.MoogCircuitFailures));
 
         var failed = (await host.RequestsAsync()).Where(r => r.GetProperty("status").GetInt32() == 500)

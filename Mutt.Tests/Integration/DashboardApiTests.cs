@@ -13,6 +13,7 @@ using StackExchange.Redis;
 namespace Mutt.Tests.Integration;
 
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifetime
 {
     private const string ApiKey = "test-webui-key-0123456789";
@@ -338,7 +339,9 @@ public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifet
         await db.ListLeftPushAsync(MuttKeys.Processing(MuttKeys.AlerterProcessingPrefix, "pod-1"), "p");
         var minute = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60;
         await db.StringSetAsync($"mutt:metrics:events:m:{minute - 1}", 6000);
-        await db.StringSetAsync("mutt:metrics:alerter:handled", 42);
+        // Two replicas' flow counters: the Dashboard sums the per-pod hashes.
+        await db.HashSetAsync(FlowCounters.PodKey("alerter-a"), FlowCounterNames.AlerterHandled, 40);
+        await db.HashSetAsync(FlowCounters.PodKey("alerter-b"), FlowCounterNames.AlerterHandled, 2);
 
         var m = (await _api.GetFromJsonAsync<JsonObject>("/api/v2/metrics"))!;
         Assert.Equal(3, (long)m["queue_depths"]!["ingest"]!);
@@ -357,10 +360,9 @@ public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifet
         Assert.Equal("no_data", (string)empty["components"]![0]!["status"]!);
 
         var db = infra.Multiplexer.GetDatabase();
-        await db.StringSetAsync("mutt:metrics:ingest:success", 9990);
-        await db.StringSetAsync("mutt:metrics:ingest:failed", 10);   // 99.9% → burn 0.2
-        await db.StringSetAsync("mutt:metrics:moog:success", 970);
-        await db.StringSetAsync("mutt:metrics:moog:failed", 30);     // 97% → burn 3.0
+        await db.HashSetAsync(FlowCounters.PodKey("ingestor-a"), [new(FlowCounterNames.IngestSuccess, 9000), new(FlowCounterNames.IngestFailed, 10)]);
+        await db.HashSetAsync(FlowCounters.PodKey("ingestor-b"), FlowCounterNames.IngestSuccess, 990); // 99.9% over both → burn 0.2
+        await db.HashSetAsync(FlowCounters.PodKey("forwarder-a"), [new(FlowCounterNames.MoogSuccess, 970), new(FlowCounterNames.MoogFailed, 30)]); // 97% → burn 3.0
         var slo = (await _api.GetFromJsonAsync<JsonObject>("/api/v2/slo"))!;
         Assert.Equal("redis", (string)slo["source"]!);
         Assert.Equal(24, (int)slo["window_hours"]!);

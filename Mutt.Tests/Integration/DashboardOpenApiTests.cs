@@ -36,7 +36,7 @@ public sealed class DashboardOpenApiTests(InfrastructureFixture infra) : IAsyncL
             .ToHashSet();
         Assert.NotEmpty(mapped);
         Assert.Equal(mapped.Order(), paths.Select(p => p.Key).Order());
-        foreach (var area in new[] { "/api/v2/rules", "/api/v2/dev-hosts", "/api/v2/teams", "/api/v2/audit-logs", "/api/v2/config", "/api/v2/dlq", "/api/v2/metrics" })
+        foreach (var area in new[] { "/api/v2/rules", "/api/v2/dev-hosts", "/api/v2/teams", "/api/v2/audit-logs", "/api/v2/config", "/api/v2/dlq", "/api/v2/metrics", "/api/v2/webhook-mappings", "/api/v2/maintenance-windows", "/api/v2/users", "/api/v2/api-keys" })
         {
             Assert.True(paths.ContainsKey(area), $"{area} is missing from the document");
         }

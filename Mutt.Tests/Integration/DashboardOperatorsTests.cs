@@ -131,7 +131,9 @@ public sealed class DashboardOperatorsTests(InfrastructureFixture infra) : IAsyn
             {
                 Assert.True(policies.Contains(MuttPolicies.Admin), $"{route} is not admin-only");
             }
-            else if (!methods.SequenceEqual(["GET"]) && !endpoint.RoutePattern.RawText.EndsWith("/rules/test", StringComparison.Ordinal))
+            // The testers (rules, webhook mappings) change nothing: a viewer may run them.
+            else if (!methods.SequenceEqual(["GET"]) && !endpoint.RoutePattern.RawText.EndsWith("/rules/test", StringComparison.Ordinal)
+                && !endpoint.RoutePattern.RawText.EndsWith("/webhook-mappings/test", StringComparison.Ordinal))
             {
                 Assert.True(policies.Contains(MuttPolicies.Operator), $"{route} changes something without the operator policy");
             }

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Mutt.Testing;
-using Mutt.Core.Audit;
+using Mutt.Alerter.Audit;
 using Mutt.Core.Data;
 using Mutt.Core.DeadLetters;
 using Mutt.Core.Rules;
@@ -12,7 +12,7 @@ using Mutt.Remediation.Maintenance;
 using Mutt.Remediation.Services;
 using Mutt.ServiceDefaults.Clients;
 using Mutt.Tests.Infrastructure;
-using Mutt.Tests.Unit;
+using Mutt.Tests.Deployment;
 using Npgsql;
 
 namespace Mutt.Tests.Integration;
@@ -116,9 +116,14 @@ public sealed class DbManagerTests(InfrastructureFixture infra)
         Assert.Equal("event_audit_log_2020_01", await ScalarAsync<string>(service, "SELECT create_monthly_partition('2020-01-01')"));
         await ForwarderTestHost.FlushAsync(infra);
         using var meters = new TestMeterFactory();
-        var maintenance = new PartitionMaintenance(service, new DeadLetterOperations(infra.Multiplexer), new RemediationMetrics(meters),
-            Options.Create(new RemediationOptions { PrecreateMonths = 4, AuditRetentionDays = 90 }), NullLogger<PartitionMaintenance>.Instance);
+        var archive = Directory.CreateTempSubdirectory("mutt-archive-");
+        var maintenance = AuditArchiveTests.Maintenance(service, infra, meters, new RemediationOptions { PrecreateMonths = 4, AuditRetentionDays = 90, AuditArchiveDir = archive.FullName, AuditArchiveRetentionYears = 0 });
         var report = await maintenance.RunAsync(dryRunOverride: false);
+        // Archiving needs nothing more than the role has: SELECT for the export, EXECUTE for the drop (migration 006).
+        Assert.Empty(report.Failures);
+        Assert.Equal(["event_audit_log_2020_01"], report.PartitionsArchived);
+        Assert.True(File.Exists(Path.Combine(archive.FullName, "event_audit_log_2020_01.manifest.json")));
+        archive.Delete(recursive: true);
         var now = DateTime.UtcNow;
         string Month(int offset) => "event_audit_log_" + new DateTime(now.Year, now.Month, 1).AddMonths(offset).ToString("yyyy_MM");
         var fourMonthsOn = Month(4);
@@ -376,7 +381,7 @@ public sealed class DbManagerTests(InfrastructureFixture infra)
 
     // ---------------------------------------------------------------------------------------------
 
-    private sealed record Run(int ExitCode, IReadOnlyList<string> Lines, TimeSpan Elapsed)
+    internal sealed record Run(int ExitCode, IReadOnlyList<string> Lines, TimeSpan Elapsed)
     {
         public string Log => $"exit code {ExitCode}\n" + string.Join('\n', Lines);
 
@@ -402,7 +407,11 @@ public sealed class DbManagerTests(InfrastructureFixture infra)
         new NpgsqlConnectionStringBuilder(infra.Postgres.ConnectionStringFor(database)) { Username = role, Password = password, Pooling = false }.ConnectionString;
 
     /// <summary>One run of the published DbManager as a child process; returns when it has exited (or fails the test after <see cref="RunTimeout"/>).</summary>
-    private static async Task<Run> RunAsync(string adminConnectionString, string role, string? password, params (string Key, string Value)[] extra)
+    private static Task<Run> RunAsync(string adminConnectionString, string role, string? password, params (string Key, string Value)[] extra) =>
+        RunAsync(adminConnectionString, role, password, [], extra);
+
+    /// <param name="arguments">The command line (e.g. <c>restore FILE</c>); none prepares the database.</param>
+    internal static async Task<Run> RunAsync(string adminConnectionString, string role, string? password, IEnumerable<string> arguments, params (string Key, string Value)[] extra)
     {
         var environment = new Dictionary<string, string?>
         {
@@ -425,7 +434,7 @@ public sealed class DbManagerTests(InfrastructureFixture infra)
             environment[key] = value;
         }
         var clock = Stopwatch.StartNew();
-        await using var process = ServiceProcess.Start("dbmanager", ServiceProcess.AssemblyPath(ChildService.RepositoryRoot, "Mutt.DbManager"), environment);
+        await using var process = ServiceProcess.Start("dbmanager", ServiceProcess.AssemblyPath(ChildService.RepositoryRoot, "Mutt.DbManager"), environment, arguments: arguments);
         using var timeout = new CancellationTokenSource(RunTimeout);
         try
         {

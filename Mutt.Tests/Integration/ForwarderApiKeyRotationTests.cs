@@ -12,6 +12,7 @@ using Mutt.Tests.Infrastructure;
 namespace Mutt.Tests.Integration;
 
 /// <summary>The Forwarder's Moogsoft client reads MOOG_API_KEY from the secret store per request.</summary>
+[Trait("Category", "Integration")]
 public sealed class ForwarderApiKeyRotationTests
 {
     [Fact]
@@ -44,7 +45,7 @@ public sealed class ForwarderApiKeyRotationTests
         var secrets = new FixedSecretStore((SecretNames.MoogApiKey, "old-key"));
         var options = Options.Create(new ForwarderOptions { WebhookUrl = $"http://127.0.0.1:{port}/api/v1/events", ApiKey = "configured-key", ApiUser = "mutt" });
         using var meters = new TestMeterFactory();
-        var metrics = new ForwarderMetrics(meters);
+        var metrics = new ForwarderMetrics(meters, new Mutt.Core.Redis.FlowCounters());
         using var client = new MoogClient(options, metrics, secrets);
         var body = Encoding.UTF8.GetBytes("[]");
 

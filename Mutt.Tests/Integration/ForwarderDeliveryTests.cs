@@ -1,12 +1,13 @@
 using Mutt.Core.Configuration;
 using Mutt.Core.Events;
-using Mutt.Core.Moogsoft;
+using Mutt.Forwarder.Moogsoft;
 using Mutt.Core.Redis;
 using Mutt.Tests.Infrastructure;
 
 namespace Mutt.Tests.Integration;
 
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class ForwarderDeliveryTests(InfrastructureFixture infra)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);

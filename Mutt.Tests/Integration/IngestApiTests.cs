@@ -7,6 +7,7 @@ using Mutt.Tests.Infrastructure;
 namespace Mutt.Tests.Integration;
 
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class IngestApiTests(InfrastructureFixture infrastructure)
 {
     private const string Good = """{"timestamp":"2025-03-15T11:00:00Z","message":"Interface down","hostname":"router-1","syslog_severity":3,"source":"syslog","site":"lon1"}""";

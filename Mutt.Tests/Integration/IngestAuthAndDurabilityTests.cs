@@ -8,6 +8,7 @@ namespace Mutt.Tests.Integration;
 
 /// <summary>Fail-closed API key handling, and INGEST_WAIT_REPLICAS (202 only once a replica has the events).</summary>
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class IngestAuthAndDurabilityTests(InfrastructureFixture infrastructure)
 {
     private const string Good = """{"timestamp":"2025-03-15T11:00:00Z","message":"Interface down","hostname":"router-1"}""";

@@ -12,6 +12,7 @@ using Npgsql;
 namespace Mutt.Tests.Integration;
 
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class MaintenanceTests(InfrastructureFixture infra)
 {
     private static async Task<List<string>> PartitionsAsync(NpgsqlDataSource db)
@@ -44,8 +45,9 @@ public sealed class MaintenanceTests(InfrastructureFixture infra)
         await redisDb.ListLeftPushAsync(MuttKeys.MoogDlq, JsonSerializer.Serialize(stale, MuttJsonContext.Default.DeadLetter));
         await redisDb.ListLeftPushAsync(MuttKeys.MoogDlq, JsonSerializer.Serialize(fresh, MuttJsonContext.Default.DeadLetter));
         using var meters = new TestMeterFactory();
-        var maintenance = new PartitionMaintenance(db, new DeadLetterOperations(infra.Multiplexer), new RemediationMetrics(meters),
-            Options.Create(new RemediationOptions { PrecreateMonths = 5, AuditRetentionDays = 90, DlqRetentionDays = 30 }), NullLogger<PartitionMaintenance>.Instance);
+        var archive = Directory.CreateTempSubdirectory("mutt-archive-");
+        var maintenance = AuditArchiveTests.Maintenance(db, infra, meters,
+            new RemediationOptions { PrecreateMonths = 5, AuditRetentionDays = 90, DlqRetentionDays = 30, AuditArchiveDir = archive.FullName });
         var now = DateTime.UtcNow;
         string Month(int offset) => "event_audit_log_" + new DateTime(now.Year, now.Month, 1).AddMonths(offset).ToString("yyyy_MM");
         var before = await PartitionsAsync(db);
@@ -55,6 +57,7 @@ public sealed class MaintenanceTests(InfrastructureFixture infra)
         Assert.Equal(["event_audit_log_2020_01"], dry.PartitionsDropped);
         Assert.Equal(1, dry.DlqTrimmed[MuttKeys.MoogDlq]);
         Assert.Equal(before, await PartitionsAsync(db));
+        Assert.Empty(archive.EnumerateFiles());
         Assert.Equal(2, await redisDb.ListLengthAsync(MuttKeys.MoogDlq));
 
         var real = await maintenance.RunAsync(dryRunOverride: false);
@@ -69,5 +72,6 @@ public sealed class MaintenanceTests(InfrastructureFixture infra)
         var again = await maintenance.RunAsync(dryRunOverride: false);
         Assert.Empty(again.PartitionsCreated);
         Assert.Empty(again.PartitionsDropped);
+        archive.Delete(recursive: true);
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Mutt.MoogSink.Sink;
+using Mutt.Tests.Infrastructure;
 
 namespace Mutt.Tests.Integration;
 

@@ -5,6 +5,7 @@ using Npgsql;
 namespace Mutt.Tests.Integration;
 
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class MigrationRunnerTests(InfrastructureFixture infra)
 {
     [Fact]

@@ -5,6 +5,7 @@ using Mutt.Tests.Infrastructure;
 namespace Mutt.Tests.Integration;
 
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class RateLimitTests(InfrastructureFixture infra)
 {
     [Fact]

@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Mutt.Core.Audit;
+using Mutt.Alerter.Audit;
 using Mutt.Core.Events;
 using Mutt.Ingestor.Relp;
 using Mutt.Testing;
@@ -17,6 +17,7 @@ namespace Mutt.Tests.Integration;
 /// deploy/rsyslog/99-mutt.conf (the default rsyslog config), and against a raw socket for the protocol's error paths.
 /// </summary>
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed partial class RelpListenerTests(InfrastructureFixture infrastructure, ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("mutt-relp-").FullName;
@@ -71,12 +72,20 @@ public sealed partial class RelpListenerTests(InfrastructureFixture infrastructu
     {
         await using var host = await IngestorTestHost.StartAsync(infrastructure);
         await using var rsyslog = await RsyslogDaemon.StartAsync(_dir, ShippedRelpConfig(host.RelpPort));
-        const int total = 40_000;
+        // Large enough that a fast, quiet machine is still mid-stream at the kill (40,000 once went through
+        // between two polls of the backing-off wait).
+        const int total = 100_000;
         var run = Guid.NewGuid().ToString("N")[..8];
         var feeding = rsyslog.SendAsync(Corpus(run, total));
 
         // Kill while the stream flows: part of it is in Redis, part in flight, the rest in rsyslog's queue.
-        await Eventually.WaitForAsync(async () => await host.QueueLengthAsync() >= 3_000, TimeSpan.FromSeconds(30), "the first part of the stream");
+        // Polled every few milliseconds (not Eventually's backing-off interval), with a deadline.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (await host.QueueLengthAsync() < 2_000)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the first part of the stream did not arrive in 30 s");
+            await Task.Delay(5);
+        }
         await host.KillAsync();
         var atKill = await host.QueueLengthAsync();
         await feeding;
@@ -84,7 +93,7 @@ public sealed partial class RelpListenerTests(InfrastructureFixture infrastructu
         await host.RestartAsync();
 
         await Eventually.WaitForAsync(async () => (await host.QueueItemsAsync()).Select(Sequence).Distinct().Count() >= total,
-            TimeSpan.FromSeconds(45), "every message after the restart");
+            TimeSpan.FromSeconds(90), "every message after the restart");
         // librelp resends the unanswered frames first on its new session, so they are in by now; check the queue stopped growing.
         var last = -1L;
         await Eventually.WaitForAsync(async () =>
@@ -184,18 +193,18 @@ public sealed partial class RelpListenerTests(InfrastructureFixture infrastructu
         Assert.Contains("mutt_syslog_dropped_total{reason=\"relp_not_open\"} 1", await host.MetricsAsync());
     }
 
-    private static string Frame(long txnr, string command, string data)
+    internal static string Frame(long txnr, string command, string data)
     {
         var length = Encoding.UTF8.GetByteCount(data);
         return length == 0 ? $"{txnr} {command} 0\n" : $"{txnr} {command} {length} {data}\n";
     }
 
-    private static Task Send(NetworkStream stream, string text) => stream.WriteAsync(Encoding.UTF8.GetBytes(text)).AsTask();
+    internal static Task Send(NetworkStream stream, string text) => stream.WriteAsync(Encoding.UTF8.GetBytes(text)).AsTask();
 
-    private static string Text(RelpFrame frame) => Encoding.UTF8.GetString(frame.Data);
+    internal static string Text(RelpFrame frame) => Encoding.UTF8.GetString(frame.Data);
 
     /// <summary>Reads the server's frames with the Ingestor's own framer (the format is symmetric).</summary>
-    private sealed class RelpAnswers(NetworkStream stream)
+    internal sealed class RelpAnswers(NetworkStream stream)
     {
         private readonly RelpFramer _framer = new(1 << 20);
         private readonly Queue<RelpFrame> _ready = new();

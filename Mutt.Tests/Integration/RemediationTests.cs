@@ -11,6 +11,7 @@ using StackExchange.Redis;
 namespace Mutt.Tests.Integration;
 
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class RemediationTests(InfrastructureFixture infra) : IDisposable
 {
     private readonly TestMeterFactory _meters = new();

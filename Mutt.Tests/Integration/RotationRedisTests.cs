@@ -8,6 +8,7 @@ using Mutt.Tests.Infrastructure;
 namespace Mutt.Tests.Integration;
 
 /// <summary>Redis password rotation from REDIS_PASS_CURRENT to REDIS_PASS_NEXT under a running writer.</summary>
+[Trait("Category", "Integration")]
 public sealed class RotationRedisTests : IAsyncLifetime
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "mutt-rot-redis-" + Guid.NewGuid().ToString("N")[..8]);
@@ -113,6 +114,7 @@ public sealed class RotationRedisTests : IAsyncLifetime
 }
 
 /// <summary>AddMuttRedisClient wiring: the multiplexer consumers resolve authenticates with the secret store's password.</summary>
+[Trait("Category", "Integration")]
 public sealed class RotationRedisWiringTests
 {
     [Fact]

@@ -6,6 +6,7 @@ using Mutt.Tests.Infrastructure;
 namespace Mutt.Tests.Integration;
 
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class SinkApiTests(InfrastructureFixture infra)
 {
     private const string Event = """{"signature":"sig-1","source":"h1","severity":3,"description":"d","agent_time":1}""";

@@ -8,6 +8,7 @@ namespace Mutt.Tests.Integration;
 
 /// <summary>net-snmp's snmptrap and snmpinform against the running Ingestor's SNMP listener.</summary>
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class SnmpListenerTests(InfrastructureFixture infrastructure)
 {
     [Fact]

@@ -9,6 +9,7 @@ namespace Mutt.Tests.Integration;
 
 /// <summary>Real syslog clients (util-linux logger, raw sockets) against the running Ingestor's listeners.</summary>
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class SyslogListenerTests(InfrastructureFixture infrastructure)
 {
     public static TheoryData<string, string[], string, string?> LoggerModes => new()

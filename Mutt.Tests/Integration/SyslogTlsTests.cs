@@ -6,6 +6,7 @@ namespace Mutt.Tests.Integration;
 
 /// <summary>Syslog over TLS (RFC 5425) from real rsyslog running the shipped deploy/rsyslog/99-mutt-tls.conf (omfwd with the gtls network stream driver), with and without client certificates.</summary>
 [Collection(InfrastructureCollection.Name)]
+[Trait("Category", "Integration")]
 public sealed class SyslogTlsTests(InfrastructureFixture infrastructure) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("mutt-tls-syslog-").FullName;

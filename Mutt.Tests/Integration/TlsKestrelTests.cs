@@ -14,6 +14,7 @@ using Mutt.Core.Secrets;
 namespace Mutt.Tests.Integration;
 
 /// <summary>ConfigureMuttHttps(): Kestrel serves the configured PEM certificate and, with TLS_CLIENT_CA_PATH, requires a client certificate from that CA.</summary>
+[Trait("Category", "Integration")]
 public sealed class TlsKestrelTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "mutt-tls-kestrel-" + Guid.NewGuid().ToString("N")[..8]);

@@ -11,6 +11,7 @@ namespace Mutt.Tests.Integration;
 /// PostgreSQL with ssl=on and certificates generated in the test: verify-full against the right CA,
 /// refusal with a wrong one, and DB_PASS_CURRENT → DB_PASS_NEXT rotation under a writer.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class TlsPostgresTests : IAsyncLifetime
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "mutt-tls-pg-" + Guid.NewGuid().ToString("N")[..8]);

@@ -7,6 +7,7 @@ using StackExchange.Redis;
 namespace Mutt.Tests.Integration;
 
 /// <summary>redis-server started with TLS only, certificates generated in the test.</summary>
+[Trait("Category", "Integration")]
 public sealed class TlsRedisTests : IAsyncLifetime
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "mutt-tls-redis-" + Guid.NewGuid().ToString("N")[..8]);

@@ -6,6 +6,7 @@ using Mutt.Tests.Infrastructure;
 namespace Mutt.Tests.Integration;
 
 /// <summary>The Vault client against <see cref="VaultApiStandIn"/>, which follows Vault's documented HTTP API.</summary>
+[Trait("Category", "Integration")]
 public sealed class VaultClientTests : IAsyncLifetime
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "mutt-vault-" + Guid.NewGuid().ToString("N")[..8]);

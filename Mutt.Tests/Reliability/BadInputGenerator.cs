@@ -328,7 +328,8 @@ public sealed class BadInputGenerator(BadInputOptions options)
     {
         var fields = GoodEventFields(r);
         var field = Pick(r, ["message", "hostname", "trap_oid", "source_detail", "message"]);
-        var payload = Pick(r, InjectionStrings);
+        // A hostname is at most 253 characters (a longer one is a 400, not an injection that must pass verbatim).
+        var payload = Pick(r, field == "hostname" ? InjectionStrings.Where(p => p.Length <= 253).ToList() : InjectionStrings);
         fields.RemoveAll(f => f.Key == field);
         fields.Add(new(field, Json(payload)));
         return (Encoding.UTF8.GetBytes(Object(fields)), "application/json", Expectation.AcceptedVerbatim, $"{field} = {Short(payload)}");

@@ -6,6 +6,7 @@ using System.Text.Json;
 
 namespace Mutt.Tests.Reliability;
 
+[Trait("Category", "Unit")]
 public sealed class BadInputGeneratorTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly BadInputOptions Options = new();

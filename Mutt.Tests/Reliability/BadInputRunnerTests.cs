@@ -12,6 +12,7 @@ namespace Mutt.Tests.Reliability;
 /// <see cref="RestEventRules"/>, counting UDP/TCP listeners): proves the runner sends every case and reads
 /// every answer before it is pointed at the real Ingestor.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class BadInputRunnerTests
 {
     private const string ApiKey = "test-key";

@@ -91,9 +91,22 @@ public static class RestEventRules
                 return $"{name} missing or not a string";
             }
         }
-        if (!IsIso8601(e.GetProperty("timestamp").GetString()!))
+        if (!IsIso8601(e.GetProperty("timestamp").GetString()!, out var time))
         {
             return "timestamp not ISO 8601";
+        }
+        // The limits on input (issue 15): what a monthly partition, the hostname index and a sane row can take.
+        if (time < DateTimeOffset.UtcNow.AddDays(-2557) || time > DateTimeOffset.UtcNow.AddDays(31))
+        {
+            return "timestamp outside 7 years back .. 31 days ahead";
+        }
+        if (e.GetProperty("hostname").GetString()!.Length > 253)
+        {
+            return "hostname over 253 characters";
+        }
+        if (Encoding.UTF8.GetByteCount(e.GetProperty("message").GetString()!) > 65536)
+        {
+            return "message over 65536 bytes";
         }
         foreach (var name in OptionalStrings)
         {
@@ -112,7 +125,12 @@ public static class RestEventRules
         return null;
     }
 
-    public static bool IsIso8601(string text) =>
-        text.Length >= 10 && char.IsAsciiDigit(text[0]) && text[4] == '-' &&
-        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out _);
+    public static bool IsIso8601(string text) => IsIso8601(text, out _);
+
+    public static bool IsIso8601(string text, out DateTimeOffset time)
+    {
+        time = default;
+        return text.Length >= 10 && char.IsAsciiDigit(text[0]) && text[4] == '-' &&
+            DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out time);
+    }
 }

@@ -73,6 +73,7 @@ public sealed class ReliabilitySystemFixture : IAsyncLifetime
 /// every queue, processing list and DLQ drained, with no manual step.
 /// </summary>
 [Collection(AppHostCollection.Name)]
+[Trait("Category", "System")]
 public sealed partial class SystemReliabilityTests(ReliabilitySystemFixture fixture, ITestOutputHelper output) : IClassFixture<ReliabilitySystemFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(120);

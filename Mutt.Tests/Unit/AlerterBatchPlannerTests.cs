@@ -5,6 +5,7 @@ using Mutt.Core.Rules;
 
 namespace Mutt.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class AlerterBatchPlannerTests
 {
     private static readonly RuleSet Rules = new(
@@ -12,7 +13,7 @@ public sealed class AlerterBatchPlannerTests
             new AlertRule { Id = 1, MatchType = MatchTypes.Contains, MatchString = "DOWN", Priority = 10, ProdHandling = Handling.PageAndTicket, DevHandling = Handling.Suppress, TeamAssignment = "NETO" },
             new AlertRule { Id = 2, MatchType = MatchTypes.Contains, MatchString = "NOISE", Priority = 20, ProdHandling = Handling.LogOnly, DevHandling = Handling.LogOnly, TeamAssignment = "NETO" },
         ],
-        ["lab-1"], new Dictionary<string, string>(), TimeSpan.FromMilliseconds(50));
+        ["lab-1"], new Dictionary<string, string>(), TimeSpan.FromSeconds(5));
 
     private readonly BatchPlanner _planner = new("pod-a", "mutt:ingest_queue", maxRetries: 3);
 

@@ -12,6 +12,7 @@ using Mutt.Tests.Infrastructure;
 
 namespace Mutt.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class AlerterRuleCacheTests
 {
     [Fact]
@@ -20,7 +21,7 @@ public sealed class AlerterRuleCacheTests
         // Nothing listens on this port: every load fails at connect.
         await using var unreachable = NpgsqlDataSource.Create($"Host=127.0.0.1;Port={NativeProcess.FreeTcpPort()};Username=x;Password=y;Timeout=3");
         using var meters = new TestMeterFactory();
-        var metrics = new AlerterMetrics(meters);
+        var metrics = new AlerterMetrics(meters, new Mutt.Core.Redis.FlowCounters());
         long failures = 0;
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>

@@ -2,6 +2,7 @@ using Mutt.ServiceDefaults.Security;
 
 namespace Mutt.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class ApiKeyComparerTests
 {
     [Theory]

@@ -1,7 +1,8 @@
-using Mutt.Core.Moogsoft;
+using Mutt.Forwarder.Moogsoft;
 
 namespace Mutt.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class BackoffScheduleTests
 {
     [Fact]

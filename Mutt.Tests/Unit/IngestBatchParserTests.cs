@@ -5,6 +5,7 @@ using Mutt.Ingestor.Ingest;
 
 namespace Mutt.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class IngestBatchParserTests
 {
     private static readonly BatchLimits Limits = new(["timestamp", "message", "hostname"], 32, 100);

@@ -38,7 +38,7 @@ public sealed partial class MetricsExpositionGoldenTests
         var actual = new StringBuilder();
         actual.Append(Shape("mutt-ingestor", "Mutt.Ingestor", meters =>
         {
-            var m = new IngestMetrics(meters, new QueueDepthSampler(null!, null!, Options.Create(new IngestOptions())));
+            var m = new IngestMetrics(meters, new QueueDepthSampler(null!, null!, Options.Create(new IngestOptions())), new Mutt.Core.Redis.FlowCounters());
             m.Request("success", "ok", "legacy:INGEST_API_KEY");
             m.Events.Add(1, L("source", "rest"));
             m.Latency.Record(0.01);
@@ -50,6 +50,7 @@ public sealed partial class MetricsExpositionGoldenTests
             m.SnmpReceived.Add(1, L("version", "v2c"));
             m.SnmpDecodeErrors.Add(1);
             m.SnmpDropped.Add(1, L("reason", "community"));
+            m.SnmpParseErrors.Add(1);
             m.PushFailures.Add(1);
             var udp = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
             udp.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
@@ -57,7 +58,7 @@ public sealed partial class MetricsExpositionGoldenTests
         }));
         actual.Append(Shape("mutt-alerter", AlerterMetrics.MeterName, meters =>
         {
-            var m = new AlerterMetrics(meters);
+            var m = new AlerterMetrics(meters, new Mutt.Core.Redis.FlowCounters());
             m.EventsProcessed.Add(1, L("status", "handled"));
             m.ProcessingLatency.Record(0.01);
             m.ShedEvents.Add(1, L("mode", "dlq"));
@@ -70,7 +71,7 @@ public sealed partial class MetricsExpositionGoldenTests
         }));
         actual.Append(Shape("mutt-forwarder", "Mutt.Forwarder", meters =>
         {
-            var m = new ForwarderMetrics(meters);
+            var m = new ForwarderMetrics(meters, new Mutt.Core.Redis.FlowCounters());
             m.Request("success", "ok");
             m.Latency.Record(0.01);
             m.RateLimitHits.Add(1);
@@ -90,6 +91,8 @@ public sealed partial class MetricsExpositionGoldenTests
             m.Replay("alerter", "success");
             m.ScanDuration.Record(0.01);
             m.Maintenance.Add(1, L("kind", "partition_created"), L("dry_run", false));
+            m.ArchiveFailure("verify");
+            m.ArchivedRows.Add(10);
         }));
         actual.Append(Shape("every service", HealthMetrics.MeterName, meters =>
         {

@@ -1,10 +1,11 @@
 using System.Text.Json;
 using Mutt.Core.Events;
-using Mutt.Core.Moogsoft;
+using Mutt.Forwarder.Moogsoft;
 using Mutt.Core.Rules;
 
 namespace Mutt.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class MoogEventBuilderTests
 {
     private static AlertMessage Alert(string correlationId = "c-1", int? severity = 3, string handling = Handling.TicketOnly) => new()

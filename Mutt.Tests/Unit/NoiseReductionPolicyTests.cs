@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Mutt.Alerter.Processing;
 using Mutt.Core.Events;
-using Mutt.Core.Moogsoft;
+using Mutt.Forwarder.Moogsoft;
 using Mutt.Core.Noise;
 using Mutt.Core.Redis;
 using Mutt.Core.Rules;
@@ -75,7 +75,7 @@ public sealed class FlappingRuleSetTests
         OpenTrapOid = "1.3.6.1.6.3.1.1.5.3", CloseTrapOid = "1.3.6.1.6.3.1.1.5.4", WindowSeconds = 300, Threshold = 3, TeamAssignment = "NETO",
     };
 
-    private readonly FlappingRuleSet _rules = new([LinkRule], TimeSpan.FromMilliseconds(50));
+    private readonly FlappingRuleSet _rules = new([LinkRule], TimeSpan.FromSeconds(5));
 
     [Theory]
     [InlineData("%LINK-3-UPDOWN: LINK-DOWN Interface GigabitEthernet1/0/24", null, FlapKind.Open, "GigabitEthernet1/0/24")]
@@ -95,7 +95,7 @@ public sealed class FlappingRuleSetTests
     public void Other_events_and_inactive_or_invalid_rules_are_not_seen()
     {
         Assert.Null(_rules.Observe("fan failure", "1.3.6.1.4.1.9.9.41.2"));
-        var broken = new FlappingRuleSet([LinkRule with { Id = 5, OpenPattern = "(" }, LinkRule with { Id = 6, IsActive = false }], TimeSpan.FromMilliseconds(50));
+        var broken = new FlappingRuleSet([LinkRule with { Id = 5, OpenPattern = "(" }, LinkRule with { Id = 6, IsActive = false }], TimeSpan.FromSeconds(5));
         Assert.Single(broken.InvalidRules);
         Assert.Null(broken.Observe("LINK-DOWN Gi0/1", null));
     }
@@ -111,12 +111,12 @@ public sealed class NoisePlannerTests
             new AlertRule { Id = 2, MatchType = MatchTypes.Contains, MatchString = "fan", Priority = 20, ProdHandling = Handling.TicketOnly, DevHandling = Handling.LogOnly, TeamAssignment = "FAC", DedupWindowSeconds = 0 },
             new AlertRule { Id = 3, MatchType = MatchTypes.Contains, MatchString = "chatter", Priority = 30, ProdHandling = Handling.LogOnly, DevHandling = Handling.LogOnly, TeamAssignment = "NETO" },
         ],
-        [], new Dictionary<string, string> { ["core-r1"] = "CORE" }, TimeSpan.FromMilliseconds(50));
+        [], new Dictionary<string, string> { ["core-r1"] = "CORE" }, TimeSpan.FromSeconds(5));
 
     private static readonly NoiseRules Noise = new(
         new MaintenanceSchedule([new MaintenanceWindow { Id = 11, Hosts = ["maint-*"], StartsAt = Now.AddHours(-1), EndsAt = Now.AddHours(1), Reason = "CHG" }]),
         new FlappingRuleSet([new CorrelationRule { Id = 4, Name = "flap", OpenPattern = "LINK-DOWN", ClosePattern = "LINK-UP", WindowSeconds = 120, Threshold = 3, TeamAssignment = "NETO" }],
-            TimeSpan.FromMilliseconds(50)));
+            TimeSpan.FromSeconds(5)));
 
     private readonly BatchPlanner _planner = new("pod-a", "mutt:ingest_queue", maxRetries: 3);
 
@@ -211,7 +211,7 @@ public sealed class NoisePlannerTests
     [Fact]
     public void An_unhandled_flapping_transition_does_not_count_towards_the_unhandled_meta_alert()
     {
-        var rules = new RuleSet([], [], new Dictionary<string, string>(), TimeSpan.FromMilliseconds(50));
+        var rules = new RuleSet([], [], new Dictionary<string, string>(), TimeSpan.FromSeconds(5));
         var plan = _planner.Plan([Event("u1", "LINK-DOWN Gi0/2")], rules, null, new NoiseContext(Noise, 60, Now));
         Assert.Equal("core-r1", plan.Items[0].UnhandledHost);
         var requests = NoisePlanner.Collect(plan, rules);

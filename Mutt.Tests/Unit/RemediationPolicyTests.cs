@@ -4,6 +4,7 @@ using Mutt.Core.Redis;
 
 namespace Mutt.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class RemediationPolicyTests
 {
     private static readonly DateTimeOffset T0 = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);

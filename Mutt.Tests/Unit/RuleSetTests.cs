@@ -3,9 +3,10 @@ using Mutt.Core.Rules;
 
 namespace Mutt.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class RuleSetTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
     private static RuleSet Rules(params AlertRule[] rules) => new(rules, [], new Dictionary<string, string>(), Timeout);
 

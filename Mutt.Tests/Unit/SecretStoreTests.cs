@@ -6,6 +6,7 @@ using Mutt.Tests.Integration;
 
 namespace Mutt.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class SecretStoreTests
 {
     [Fact]

@@ -3,6 +3,7 @@ using Mutt.MoogSink.Sink;
 
 namespace Mutt.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class SinkValidatorTests
 {
     private const string Good = """{"signature":"s","source":"h","severity":3,"description":"d","agent_time":1}""";

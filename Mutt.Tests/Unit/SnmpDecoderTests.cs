@@ -6,6 +6,7 @@ using Mutt.Ingestor.Snmp;
 namespace Mutt.Tests.Unit;
 
 /// <summary>Datagrams captured from net-snmp 5.9 (snmptrap / snmpinform) on this machine.</summary>
+[Trait("Category", "Unit")]
 public sealed class SnmpDecoderTests
 {
     // snmptrap -v 1 -c public HOST 1.3.6.1.4.1.8072.2.3 10.1.2.3 6 17 12345 1.3.6.1.2.1.2.2.1.1.2 i 2 1.3.6.1.2.1.2.2.1.2.2 s "eth0 down"

@@ -3,6 +3,7 @@ using Mutt.Ingestor.Syslog;
 
 namespace Mutt.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class SyslogFramerTests
 {
     private static List<(string Text, bool Truncated)> Frame(int max, params string[] chunks)

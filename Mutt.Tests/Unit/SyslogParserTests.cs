@@ -3,6 +3,7 @@ using Mutt.Ingestor.Syslog;
 
 namespace Mutt.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class SyslogParserTests
 {
     private static readonly DateTimeOffset Received = new(2025, 3, 15, 12, 0, 0, TimeSpan.Zero);

@@ -22,7 +22,7 @@ public sealed class TraceParentEnvelopeTests
 
     private static readonly RuleSet Rules = new(
         [new AlertRule { Id = 1, MatchType = MatchTypes.Contains, MatchString = "DOWN", Priority = 10, ProdHandling = Handling.PageAndTicket, DevHandling = Handling.Suppress, TeamAssignment = "NETO" }],
-        [], new Dictionary<string, string>(), TimeSpan.FromMilliseconds(50));
+        [], new Dictionary<string, string>(), TimeSpan.FromSeconds(5));
 
     private static ParsedBatch Parse(string body, bool ndjson = false, string? traceParent = Sampled) =>
         EventBatchParser.Parse(Encoding.UTF8.GetBytes(body), ndjson, Limits, null, Now, traceParent);

@@ -19,7 +19,7 @@ var events = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) 
 var batch = args.Length > 1 ? args[1] : "1000";
 var noiseMode = args.Contains("noise");
 var root = ServiceProcess.FindRepositoryRoot();
-var alerterDll = ServiceProcess.AssemblyPath(root, "Mutt.Alerter", "Release");
+var alerterDll = ServiceProcess.AssemblyPath(root, "Mutt.Alerter");
 var work = Path.Combine(Path.GetTempPath(), "mutt-bench-alerter-" + Guid.NewGuid().ToString("N")[..6]);
 Directory.CreateDirectory(work);
 

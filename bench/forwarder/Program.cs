@@ -17,7 +17,7 @@ using var mux = ConnectionMultiplexer.Connect(redis.ConnectionString);
 var db = mux.GetDatabase();
 
 var sinkUrl = $"http://127.0.0.1:{NativeProcess.FreeTcpPort()}";
-await using var sink = ServiceProcess.Start("moog-sink", ServiceProcess.AssemblyPath(root, "Mutt.MoogSink", "Release"),
+await using var sink = ServiceProcess.Start("moog-sink", ServiceProcess.AssemblyPath(root, "Mutt.MoogSink"),
     new Dictionary<string, string?> { ["ASPNETCORE_URLS"] = sinkUrl, ["LOG_LEVEL"] = "Warning" });
 await sink.WaitForHealthyAsync(sinkUrl + "/health", TimeSpan.FromSeconds(60));
 
@@ -40,7 +40,7 @@ for (var i = 0; i < total; i += batch.Length)
 }
 
 var forwarderUrl = $"http://127.0.0.1:{NativeProcess.FreeTcpPort()}";
-await using var forwarder = ServiceProcess.Start("forwarder", ServiceProcess.AssemblyPath(root, "Mutt.Forwarder", "Release"), new Dictionary<string, string?>
+await using var forwarder = ServiceProcess.Start("forwarder", ServiceProcess.AssemblyPath(root, "Mutt.Forwarder"), new Dictionary<string, string?>
 {
     ["ASPNETCORE_URLS"] = forwarderUrl,
     ["ConnectionStrings__redis"] = redis.ConnectionString,

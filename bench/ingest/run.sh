@@ -4,7 +4,7 @@
 # (imtcp -> shipped omrelp action) and as the reference receiver (imtcp/imrelp -> omfile) fed the
 # same corpus. Each phase runs ≤ ~10 s. Figures are appended to bench/ingest/RESULTS.md by hand
 # from the printed summary (the machine and its load matter; see RESULTS.md).
-# Switches (=1 skips): SKIP_REST, SKIP_BATCH, SKIP_SYSLOG (TCP), SKIP_RELP, SKIP_OMRELP (the RELP
+# Switches (=1 skips): SKIP_REST, SKIP_BATCH, SKIP_ALERTMANAGER (webhook notifications of 100 alerts), SKIP_SYSLOG (TCP), SKIP_RELP, SKIP_OMRELP (the RELP
 # phases with rsyslog as the sender), SKIP_RSYSLOG (the rsyslog reference receivers), SKIP_BUILD.
 # INGESTOR_ROOT=DIR runs the Release Ingestor of another checkout (built there) under this script,
 # so two builds are measured by the same phases (bench/compare/run.sh).
@@ -65,6 +65,15 @@ echo "== REST batches of 100 ($DURATION, 16 connections)"
 t0=$(ticks)
 wrk -t2 -c16 -d"$DURATION" --latency -s bench/ingest/batch100.lua "http://127.0.0.1:$HTTP_PORT/api/v2/ingest" | grep -E "Requests/sec|events/s|Latency|99%|Non-2xx|Socket errors"
 n=$(rc llen $QUEUE); cpu_per "$t0" "$n" "batched event"
+echo "queue length: $n; $(rss)"; rc del $QUEUE >/dev/null
+fi
+
+if [[ -z "${SKIP_ALERTMANAGER:-}" ]]; then
+# Right after the plain batches, same connections and duration: the two compare within one sitting.
+echo "== Alertmanager notifications of 100 alerts ($DURATION, 16 connections, bearer auth)"
+t0=$(ticks)
+wrk -t2 -c16 -d"$DURATION" --latency -s bench/ingest/alertmanager100.lua "http://127.0.0.1:$HTTP_PORT/api/v2/ingest/alertmanager" | grep -E "Requests/sec|alerts/s|Latency|99%|Non-2xx|Socket errors"
+n=$(rc llen $QUEUE); cpu_per "$t0" "$n" "Alertmanager alert"
 echo "queue length: $n; $(rss)"; rc del $QUEUE >/dev/null
 fi
 

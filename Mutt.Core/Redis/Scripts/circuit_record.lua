@@ -1,6 +1,6 @@
 -- Records the outcome of a request. KEYS: state, failures, opened_at, probe.
 -- ARGV: 1 success / 0 failure, failure threshold. Returns the new state.
--- Transitions (mirrors CircuitBreakerPolicy): success → CLOSED (failures 0) unless OPEN (a late
+-- Transitions: success → CLOSED (failures 0) unless OPEN (a late
 -- answer to a request sent before the circuit opened does not cut the open period short);
 -- failure in HALF_OPEN → OPEN; the threshold-th consecutive failure in CLOSED → OPEN.
 local state = redis.call('GET', KEYS[1]) or 'CLOSED'
