@@ -40,11 +40,17 @@ public sealed class PrometheusSystemTests(ITestOutputHelper output)
     {
         // The AppHost's own Prometheus (as `./mutt.sh run` starts it), with 1 s scrapes and rule
         // evaluations to keep the test short; the Dashboard gets PROMETHEUS_URL from the AppHost.
-        await using var app = await MuttAppHost.StartAsync(settings: new Dictionary<string, string>
-        {
-            ["Prometheus:Enabled"] = "true",
-            ["Prometheus:ScrapeInterval"] = "1s",
-        });
+        // The intruder's 11 refused requests come from the same address as the good traffic within a minute: the
+        // Ingestor's failure limiter (AUTH_FAILURE_LIMIT, 10) would answer 429 to both from the 11th. This test
+        // measures 401s, so the limit is raised here (IngestNamedKeyTests covers the 429).
+        await using var app = await MuttAppHost.StartAsync(
+            builder => builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(p => p.Name == "ingestor"))
+                .WithEnvironment("AUTH_FAILURE_LIMIT", "1000"),
+            settings: new Dictionary<string, string>
+            {
+                ["Prometheus:Enabled"] = "true",
+                ["Prometheus:ScrapeInterval"] = "1s",
+            });
         var prometheusUrl = app.GetEndpoint("prometheus").ToString().TrimEnd('/');
         using (var healthy = new CancellationTokenSource(Deadline))
         {
