@@ -61,6 +61,51 @@ public sealed class WebhookIntakeTests(InfrastructureFixture infrastructure)
     }
 
     [Fact]
+    public async Task Webhook_routes_take_named_keys_counted_by_name_and_share_the_failure_limit_of_the_rest_route()
+    {
+        var db = await infrastructure.CreateDatabaseAsync();
+        var secret = Mutt.Core.Auth.ApiKeySecret.Generate();
+        await using (var ds = NpgsqlDataSource.Create(db))
+        await using (var cmd = ds.CreateCommand("INSERT INTO api_keys (name, key_prefix, key_hash, role, created_by) VALUES ('alertmanager-prod', $1, $2, 'ingest', 'test')"))
+        {
+            cmd.Parameters.Add(new() { Value = secret.Prefix });
+            cmd.Parameters.Add(new() { Value = secret.Hash });
+            await cmd.ExecuteNonQueryAsync();
+        }
+        await using var host = await IngestorTestHost.StartAsync(infrastructure, new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__muttdb"] = db,
+            ["AUTH_FAILURE_WINDOW_SECONDS"] = "30",
+        });
+        var firing = AlertWebhookParserTests.Payload("alertmanager-firing.json");
+
+        await Eventually.WaitForAsync(async () =>
+        {
+            using var response = await host.Http.SendAsync(Post("/api/v2/ingest/alertmanager", firing, Bearer(secret.Secret)));
+            return response.StatusCode;
+        }, status => status == HttpStatusCode.Accepted, TimeSpan.FromSeconds(15), "the named key loaded by the Ingestor");
+        Assert.Matches("mutt_ingest_requests_total\\{key=\"alertmanager-prod\",reason=\"ok\",status=\"success\"\\} [1-9]", await host.MetricsAsync());
+
+        // Wrong keys on webhook routes count towards the same per-address limit as the REST route's.
+        for (var i = 0; i < 10; i++)
+        {
+            var route = i % 2 == 0 ? "/api/v2/ingest/alertmanager" : "/api/v2/ingest/grafana";
+            using var refused = await host.Http.SendAsync(Post(route, firing, i % 3 == 0 ? Basic("am", "guess-" + i) : Bearer("guess-" + i)));
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+        foreach (var route in new[] { "/api/v2/ingest/alertmanager", "/api/v2/ingest" })
+        {
+            using var limited = await host.Http.SendAsync(Post(route, firing, Bearer(secret.Secret)));
+            Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+            Assert.True(limited.Headers.Contains("Retry-After"), $"{route}: no Retry-After");
+        }
+        var metrics = await host.MetricsAsync();
+        Assert.Contains("mutt_auth_failures_total{reason=\"invalid\",surface=\"ingest\"} 10", metrics, StringComparison.Ordinal);
+        Assert.Contains("mutt_ingest_requests_total{key=\"none\",reason=\"rate_limited\",status=\"fail\"} 2", metrics, StringComparison.Ordinal);
+        Assert.DoesNotContain(host.Output, line => line.Contains(secret.Secret, StringComparison.Ordinal) || line.Contains("guess-", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_notification_that_does_not_map_is_a_400_naming_the_field_and_nothing_is_queued()
     {
         await using var host = await IngestorTestHost.StartAsync(infrastructure);
