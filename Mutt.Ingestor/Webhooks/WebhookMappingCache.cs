@@ -102,9 +102,10 @@ public sealed class WebhookMappingCacheWorker(WebhookMappingCache cache, Webhook
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
         {
-            // At start the database may not be migrated yet (the Ingestor does not wait for the DbManager, as for its
-            // named keys): a warning while it retries, not an error; a later failure keeps a set that was loaded.
-            logger.Log(reason == "start" ? LogLevel.Warning : LogLevel.Error, "Webhook mapping reload ({Reason}) failed; keeping the previous set: {Error}", reason, ex.Message);
+            // The Ingestor does not wait for the DbManager (intake must not depend on PostgreSQL): at start the
+            // database or its role may not be there yet, which is expected and retried, so only a warning.
+            logger.Log(reason == "start" ? LogLevel.Warning : LogLevel.Error,
+                "Webhook mapping reload ({Reason}) failed; keeping the previous set: {Error}", reason, ex.Message);
             return false;
         }
     }

@@ -87,7 +87,17 @@ public sealed partial class AppHostProcessTests
         try
         {
             // The AppHost said "MUTT is up" already; the dashboard's health column can lag behind on a loaded machine.
-            rows = await Eventually.WaitForAsync(() => ResourceRowsAsync(page), rows =>
+            rows = await Eventually.WaitForAsync(async () =>
+            {
+                var current = await ResourceRowsAsync(page);
+                if (current.Count == 0)
+                {
+                    // The dashboard's own page can lose its circuit on a loaded machine ("An unhandled error has
+                    // occurred. Reload"): an empty list is reloaded, as a user would.
+                    await page.ReloadAsync();
+                }
+                return current;
+            }, rows =>
                 running.All(name => rows.Any(r => r.Name == name && r.IsHealthyRunning))
                 && rows.Count(r => r.Name.StartsWith("alerter-", StringComparison.Ordinal) && r.IsHealthyRunning) == replicas
                 && rows.Any(r => r is { Name: "dbmanager", State: "Finished" }),
@@ -115,9 +125,10 @@ public sealed partial class AppHostProcessTests
         var cells = await page.EvalOnSelectorAllAsync<string[][]>("tr.resource-row", """
             rows => rows.map(r => [
                 r.querySelector('td[col-index="1"]')?.getAttribute('title') ?? '',
-                r.querySelector('td[col-index="2"]')?.innerText.trim() ?? '',
+                (r.querySelector('td[col-index="2"]')?.innerText ?? '').trim().split('\n')[0].trim(),
                 r.querySelector('td[col-index="2"]')?.getAttribute('title') ?? ''])
             """);
+        // The state cell's text may go on with a badge counting the resource's error logs: its first line is the state.
         // The name cell's title is "<type>: <name>" (e.g. "Project: forwarder").
         return [.. cells.Select(c => new ResourceRow(c[0][(c[0].IndexOf(": ", StringComparison.Ordinal) + 2)..], c[1], c[2]))];
     }
