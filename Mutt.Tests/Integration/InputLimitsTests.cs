@@ -43,7 +43,7 @@ public sealed class InputLimitsTests(InfrastructureFixture infrastructure)
         Assert.StartsWith($"must be at most {MaxMessageBytes} bytes of UTF-8 (MAX_MESSAGE_BYTES;", errors.GetProperty("[2].message")[0].GetString());
         Assert.StartsWith("must lie between", errors.GetProperty("[3].timestamp")[0].GetString());
         Assert.Equal(0, await host.QueueLengthAsync());
-        Assert.Contains("mutt_ingest_requests_total{reason=\"validation\",status=\"fail\"} 1", await host.MetricsAsync());
+        Assert.Contains("mutt_ingest_requests_total{key=\"legacy:INGEST_API_KEY\",reason=\"validation\",status=\"fail\"} 1", await host.MetricsAsync());
 
         // The v1 alias applies the same limits; a good event still goes through.
         using var v1 = await host.Http.SendAsync(host.Post("/api/v1/ingest", Event(hostname: LongHost)));
