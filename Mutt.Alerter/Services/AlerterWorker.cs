@@ -30,14 +30,15 @@ public sealed class AlerterWorker(
     AlerterMetrics metrics,
     AlerterState state,
     DynamicConfig config,
+    QueueNames queues,
     IOptions<AlerterOptions> options,
     IOptions<EventLimits> eventLimits,
     ILogger<AlerterWorker> logger) : BackgroundService, IReliableBatchHandler<AlerterWorker.Batch>
 {
     private readonly AlerterOptions _options = options.Value;
-    private readonly BatchPlanner _planner = new(options.Value.PodName, options.Value.IngestQueueName, options.Value.MaxRetries, eventLimits.Value);
+    private readonly BatchPlanner _planner = new(options.Value.PodName, queues.IngestQueue, options.Value.MaxRetries, eventLimits.Value);
     private readonly UnhandledCounter _unhandled = new(options.Value.UnhandledPrefix, options.Value.UnhandledThreshold,
-        TimeSpan.FromSeconds(options.Value.UnhandledExpirySeconds), options.Value.AlertQueueName);
+        TimeSpan.FromSeconds(options.Value.UnhandledExpirySeconds), queues.AlertQueue);
     private readonly AuditBatchWriter _audit = new(auditWriter, metrics, state, options.Value.DbRetryMaxMs, logger);
     private BackpressureDecision? _shedNext;
     private int _dedupWindowSeconds;
@@ -134,7 +135,7 @@ public sealed class AlerterWorker(
             var alerts = plan.Alerts.Select(a => (RedisValue)a).ToArray();
             if (alerts.Length > 0)
             {
-                _ = transaction.ListLeftPushAsync(_options.AlertQueueName, alerts);
+                _ = transaction.ListLeftPushAsync(queues.AlertQueue, alerts);
             }
             if (plan.Retries.Count > 0)
             {
@@ -143,7 +144,7 @@ public sealed class AlerterWorker(
             }
             if (plan.DeadLetters.Count > 0)
             {
-                _ = transaction.ListLeftPushAsync(_options.DlqName, plan.DeadLetters.Select(d => (RedisValue)d).ToArray());
+                _ = transaction.ListLeftPushAsync(queues.AlerterDlq, plan.DeadLetters.Select(d => (RedisValue)d).ToArray());
             }
             if (unhandled is not null)
             {
@@ -171,11 +172,11 @@ public sealed class AlerterWorker(
         if (plan.Invalid > 0)
         {
             logger.LogWarning("{Count} event(s) breaking a limit on input (hostname, MAX_MESSAGE_BYTES, timestamp range) sent to {Dlq} with reason {Reason}",
-                plan.Invalid, _options.DlqName, BatchPlanner.ValidationReason);
+                plan.Invalid, queues.AlerterDlq, BatchPlanner.ValidationReason);
         }
         if (plan.Poison > 0)
         {
-            logger.LogWarning("{Count} unparseable item(s) sent to {Dlq}", plan.Poison, _options.DlqName);
+            logger.LogWarning("{Count} unparseable item(s) sent to {Dlq}", plan.Poison, queues.AlerterDlq);
         }
         if (plan.Errors > 0)
         {
@@ -232,10 +233,10 @@ public sealed class AlerterWorker(
     private async Task ShedAsync(LeasedBatch leased, BackpressureDecision shed)
     {
         var error = $"alert queue depth {shed.Depth} >= alerter_queue_shed_threshold {shed.Threshold}";
-        await leased.CommitAsync(transaction => _ = transaction.ListLeftPushAsync(_options.DlqName,
+        await leased.CommitAsync(transaction => _ = transaction.ListLeftPushAsync(queues.AlerterDlq,
             leased.Items.Select(i => (RedisValue)_planner.DeadLetterJson(i!, DeadLetterPolicy.ShedReason, error)).ToArray()));
         metrics.ShedEvents.Add(leased.Items.Length, new KeyValuePair<string, object?>("mode", "dlq"));
-        logger.LogWarning("Shed {Count} events to {Dlq} (alert queue depth {Depth})", leased.Items.Length, _options.DlqName, shed.Depth);
+        logger.LogWarning("Shed {Count} events to {Dlq} (alert queue depth {Depth})", leased.Items.Length, queues.AlerterDlq, shed.Depth);
         backpressure.Resample();
     }
 
@@ -244,7 +245,7 @@ public sealed class AlerterWorker(
         var db = redis.GetDatabase();
         metrics.IngestQueueDepth = await queue.DepthAsync();
         metrics.ProcessingListDepth = await queue.InFlightAsync();
-        metrics.DlqDepth = await db.ListLengthAsync(_options.DlqName);
-        metrics.AlertQueueDepth = await db.ListLengthAsync(_options.AlertQueueName);
+        metrics.DlqDepth = await db.ListLengthAsync(queues.AlerterDlq);
+        metrics.AlertQueueDepth = await db.ListLengthAsync(queues.AlertQueue);
     }
 }

@@ -6,6 +6,8 @@ namespace Mutt.Core.Redis;
 /// </summary>
 public static class MuttKeys
 {
+    // Spec 004's defaults of the names operators may override (INGEST_QUEUE_NAME, ..._PREFIX, ..._DLQ_NAME):
+    // services read the configured names from QueueNames, never these constants directly.
     public const string IngestQueue = "mutt:ingest_queue";
     public const string AlertQueue = "mutt:alert_queue";
 

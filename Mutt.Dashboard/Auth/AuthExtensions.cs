@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.RateLimiting;
 using Mutt.Core.Auth;
 using Mutt.Dashboard.Data;
 using Mutt.Dashboard.Services;
-using Mutt.ServiceDefaults.Security;
+using Mutt.Core.Security;
 
 namespace Mutt.Dashboard.Auth;
 

@@ -1,3 +1,4 @@
+using Mutt.Forwarder.Moogsoft;
 using System.Diagnostics.Metrics;
 using Mutt.Core.Redis;
 using Mutt.Core.Telemetry;

@@ -9,7 +9,7 @@ using Mutt.Ingestor.Snmp;
 using Mutt.Ingestor.Syslog;
 using Mutt.Ingestor.Webhooks;
 using Mutt.ServiceDefaults;
-using Mutt.ServiceDefaults.Security;
+using Mutt.Core.Security;
 using StackExchange.Redis;
 
 namespace Mutt.Ingestor.Extensions;

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Mutt.Core.Telemetry;
 using Mutt.Ingestor.Apis;
-using Mutt.ServiceDefaults.Security;
+using Mutt.Core.Security;
 using StackExchange.Redis;
 
 namespace Mutt.Ingestor.Ingest;
@@ -120,7 +120,7 @@ public sealed class IngestPipeline(IOptions<IngestOptions> options, IOptions<Mut
             }
 
             send?.SetTag(MuttTracing.Tags.MessagingSystem, "redis")
-                .SetTag(MuttTracing.Tags.MessagingDestination, settings.INGEST_QUEUE_NAME)
+                .SetTag(MuttTracing.Tags.MessagingDestination, writer.Queue)
                 .SetTag(MuttTracing.Tags.MessagingBatchCount, batch.Items.Count);
             if (batch.CorrelationIds.Count == 1)
             {

@@ -1,5 +1,5 @@
 using Mutt.Testing;
-using Mutt.Core.Data;
+using Mutt.DbManager.Database;
 using Npgsql;
 using StackExchange.Redis;
 

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
-namespace Mutt.ServiceDefaults.Security;
+namespace Mutt.Core.Security;
 
 /// <summary>
 /// Brute-force resistance for every surface that checks a secret (Dashboard sign-in, Dashboard API

@@ -1,6 +1,7 @@
+using Mutt.Core.Redis;
 using StackExchange.Redis;
 
-namespace Mutt.Core.Redis;
+namespace Mutt.Forwarder.Moogsoft;
 
 public enum CircuitState
 {
@@ -27,8 +28,8 @@ public enum CircuitDecision
 public sealed class CircuitBreaker(IConnectionMultiplexer redis, int failureThreshold, TimeSpan openDuration, TimeSpan probeLease)
 {
     public const string ProbeKey = "mutt:circuit:moog:probe";
-    private static readonly string AcquireScript = LuaScripts.Load("circuit_acquire.lua");
-    private static readonly string RecordScript = LuaScripts.Load("circuit_record.lua");
+    private static readonly string AcquireScript = LuaScripts.Load(typeof(CircuitBreaker).Assembly, "circuit_acquire.lua");
+    private static readonly string RecordScript = LuaScripts.Load(typeof(CircuitBreaker).Assembly, "circuit_record.lua");
     private static readonly RedisKey[] Keys = [MuttKeys.MoogCircuitState, MuttKeys.MoogCircuitFailures, MuttKeys.MoogCircuitOpenedAt, ProbeKey];
     private readonly string _token = Guid.NewGuid().ToString("N");
 
