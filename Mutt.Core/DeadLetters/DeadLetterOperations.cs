@@ -25,7 +25,6 @@ public enum ReplayOutcome
 /// </summary>
 public sealed class DeadLetterOperations(IConnectionMultiplexer redis, QueueNames names)
 {
-    public const string HistoryPrefix = "mutt:remediation:history";
     public static readonly TimeSpan HistoryTtl = TimeSpan.FromDays(30);
     private static readonly JsonSerializerOptions RelaxedJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private static readonly string MoveScript = LuaScripts.Load("dlq_move.lua");
@@ -158,7 +157,7 @@ public sealed class DeadLetterOperations(IConnectionMultiplexer redis, QueueName
         (string?)await Db.StringGetAsync(MuttKeys.MoogCircuitState).ConfigureAwait(false) == "OPEN";
 
     public static string HistoryKey(string payload) =>
-        $"{HistoryPrefix}:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(payload)).AsSpan(0, 16))}";
+        $"{MuttKeys.RemediationHistoryPrefix}:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(payload)).AsSpan(0, 16))}";
 
     /// <summary>The payload as it was, except retry_count back to 0 so the consumer gives it a full set of retries.</summary>
     public static string ResetRetryCount(string payload)

@@ -30,6 +30,11 @@ public static class MuttKeys
     public const string MoogCircuitState = "mutt:circuit:moog:state";
     public const string MoogCircuitFailures = "mutt:circuit:moog:failures";
     public const string MoogCircuitOpenedAt = "mutt:circuit:moog:opened_at";
+    /// <summary>The HALF_OPEN probe's lease: one Forwarder at a time sends the probe request.</summary>
+    public const string MoogCircuitProbe = "mutt:circuit:moog:probe";
+
+    /// <summary>Replays of one payload, kept across its DLQ round trips (<c>{prefix}:{payload hash}</c>).</summary>
+    public const string RemediationHistoryPrefix = "mutt:remediation:history";
 
     public const string MetricsPrefix = "mutt:metrics";
 
