@@ -18,35 +18,22 @@ namespace Mutt.Tests.Browser;
 /// </summary>
 [Collection(InfrastructureCollection.Name)]
 [Trait("Category", "System")]
-public sealed class MaintenanceBrowserTests(InfrastructureFixture infra) : IAsyncLifetime
+public sealed class MaintenanceBrowserTests(InfrastructureFixture infra, ChromiumFixture chromium) : IAsyncLifetime
 {
     private const string ApiKey = "maintenance-browser-key-42";
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
-    private ServiceProcess _dashboard = null!;
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
-    private IPage _page = null!;
-    private string _baseUrl = null!;
+    private DashboardProcess _dashboard = null!;
+    private BrowserSession _browser = null!;
     private string _db = null!;
+
+    private IPage Page => _browser.Page;
 
     public async Task InitializeAsync()
     {
         await FlushRedisAsync(infra.RedisConnectionString);
         _db = await infra.CreateDatabaseAsync(seed: true);
-        _baseUrl = ChildService.FreeUrl();
-        _dashboard = await ChildService.StartAsync("dashboard", "Mutt.Dashboard", _baseUrl, new Dictionary<string, string?>
-        {
-            ["ConnectionStrings__redis"] = infra.RedisConnectionString,
-            ["ConnectionStrings__muttdb"] = _db,
-            ["WEBUI_API_KEY"] = ApiKey,
-            ["LOG_JSON_ENABLED"] = "false",
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["DOTNET_ENVIRONMENT"] = "Production",
-        });
-        _playwright = await Playwright.CreateAsync();
-        _browser = await Chromium.LaunchAsync(_playwright);
-        _page = await _browser.NewPageAsync(new() { ViewportSize = new() { Width = 1400, Height = 900 } });
-        _page.SetDefaultTimeout(30_000);
+        _dashboard = await DashboardProcess.StartAsync(infra, _db, ApiKey);
+        _browser = await BrowserSession.OpenAsync(chromium, _dashboard.BaseUrl);
     }
 
     public async Task DisposeAsync()
@@ -55,17 +42,10 @@ public sealed class MaintenanceBrowserTests(InfrastructureFixture infra) : IAsyn
         {
             await _browser.DisposeAsync();
         }
-        _playwright?.Dispose();
         if (_dashboard is not null)
         {
             await _dashboard.DisposeAsync();
         }
-    }
-
-    private async Task GoAsync(string path)
-    {
-        await _page.GotoAsync(_baseUrl + path);
-        await _page.Locator("#circuit-ready").WaitForAsync(new() { State = WaitForSelectorState.Attached });
     }
 
     private static string Event(string id, string host) => JsonSerializer.Serialize(new MuttEvent
@@ -83,22 +63,17 @@ public sealed class MaintenanceBrowserTests(InfrastructureFixture infra) : IAsyn
         await using var a = await AlerterTestHost.StartAsync(infra.RedisConnectionString, _db, "alerter-b1");
         await using var b = await AlerterTestHost.StartAsync(infra.RedisConnectionString, _db, "alerter-b2");
 
-        await DashboardAccounts.CreateUserAsync(_baseUrl, ApiKey, "maya", DashboardAccounts.Password, "operator");
-        await _page.GotoAsync(_baseUrl + "/maintenance");
-        await _page.FillAsync("#username", "maya");
-        await _page.FillAsync("#password", DashboardAccounts.Password);
-        await _page.ClickAsync("#sign-in");
-        await _page.WaitForURLAsync(_baseUrl + "/maintenance");
-        await _page.Locator("#circuit-ready").WaitForAsync(new() { State = WaitForSelectorState.Attached });
-        await _page.ClickAsync("#new-window");
-        await _page.FillAsync("#window-hosts", "rack7-*, spare-sw-1");
-        await _page.ClickAsync("#save-window");
-        await _page.Locator(".field-error[data-field=reason]").WaitForAsync(); // no reason: refused, nothing written
-        await _page.FillAsync("#window-reason", "CHG-77 rack 7 power work");
-        await _page.ClickAsync("#save-window");
-        await _page.Locator("#windows-grid").GetByText("CHG-77 rack 7 power work").WaitForAsync(new() { State = WaitForSelectorState.Attached });
-        Assert.Equal("active", (await _page.Locator("#windows-grid .window-state").First.InnerTextAsync()).Trim());
-        await _page.ScreenshotAsync("maintenance");
+        await _dashboard.CreateUserAsync("maya", "operator");
+        await _browser.SignInAsync("maya", "/maintenance");
+        await Page.ClickAsync("#new-window");
+        await Page.FillAsync("#window-hosts", "rack7-*, spare-sw-1");
+        await Page.ClickAsync("#save-window");
+        await Page.Locator(".field-error[data-field=reason]").WaitForAsync(); // no reason: refused, nothing written
+        await Page.FillAsync("#window-reason", "CHG-77 rack 7 power work");
+        await Page.ClickAsync("#save-window");
+        await Page.Locator("#windows-grid").GetByText("CHG-77 rack 7 power work").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        Assert.Equal("active", (await Page.Locator("#windows-grid .window-state").First.InnerTextAsync()).Trim());
+        await _browser.ShotAsync("maintenance");
         var windowId = await ScalarAsync(_db, "SELECT id FROM maintenance_windows WHERE reason = 'CHG-77 rack 7 power work'");
         Assert.Equal(1, await ScalarAsync(_db, $"SELECT count(*) FROM config_audit_log WHERE table_name = 'maintenance_windows' AND record_id = '{windowId}' AND changed_by = 'maya'"));
 
@@ -118,30 +93,30 @@ public sealed class MaintenanceBrowserTests(InfrastructureFixture infra) : IAsyn
             n => n == 0, Deadline, "the alert queue and the Forwarder's processing list empty");
 
         // The audit page filters by the new decision and says which window.
-        await GoAsync("/audit");
-        await _page.SelectOptionAsync("#f-decision", "Suppressed_maintenance");
-        await _page.ClickAsync("#search-audit");
-        await _page.Locator("#audit-grid").GetByText($"window #{windowId}").First.WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        await _browser.GoAsync("/audit");
+        await Page.SelectOptionAsync("#f-decision", "Suppressed_maintenance");
+        await Page.ClickAsync("#search-audit");
+        await Page.Locator("#audit-grid").GetByText($"window #{windowId}").First.WaitForAsync(new() { State = WaitForSelectorState.Attached });
         // The grid re-renders after the search: wait for the filtered rows (the forwarded core-r1 row leaves).
-        await Eventually.WaitForAsync(() => _page.Locator("#audit-grid").GetByText("core-r1").CountAsync(), c => c == 0, Deadline,
+        await Eventually.WaitForAsync(() => Page.Locator("#audit-grid").GetByText("core-r1").CountAsync(), c => c == 0, Deadline,
             "only suppressed rows in the filtered audit grid");
-        await _page.ScreenshotAsync("audit-suppressed");
+        await _browser.ShotAsync("audit-suppressed");
 
         // The tester explains it.
-        await GoAsync("/rule-tester");
-        await _page.FillAsync("#test-message", "CRITICAL: LINK-DOWN on Gi0/1");
-        await _page.FillAsync("#test-hostname", "rack7-sw9");
-        await _page.ClickAsync("#run-test");
-        await _page.Locator("#test-result").WaitForAsync();
-        Assert.Equal("Suppressed_maintenance", (await _page.InnerTextAsync("#result-decision")).Trim());
-        Assert.Contains($"#{windowId}", await _page.InnerTextAsync("#result-maintenance"));
-        Assert.Equal("no", (await _page.InnerTextAsync("#result-would-forward")).Trim());
-        await _page.ScreenshotAsync("rule-tester-maintenance");
+        await _browser.GoAsync("/rule-tester");
+        await Page.FillAsync("#test-message", "CRITICAL: LINK-DOWN on Gi0/1");
+        await Page.FillAsync("#test-hostname", "rack7-sw9");
+        await Page.ClickAsync("#run-test");
+        await Page.Locator("#test-result").WaitForAsync();
+        Assert.Equal("Suppressed_maintenance", (await Page.InnerTextAsync("#result-decision")).Trim());
+        Assert.Contains($"#{windowId}", await Page.InnerTextAsync("#result-maintenance"));
+        Assert.Equal("no", (await Page.InnerTextAsync("#result-would-forward")).Trim());
+        await _browser.ShotAsync("rule-tester-maintenance");
 
         // Ending it in the page: the next event of those hosts is forwarded again.
-        await GoAsync("/maintenance");
-        await _page.ClickAsync(".end-window");
-        await _page.Locator("#windows-grid").GetByText("CHG-77 rack 7 power work").WaitForAsync(new() { State = WaitForSelectorState.Detached });
+        await _browser.GoAsync("/maintenance");
+        await Page.ClickAsync(".end-window");
+        await Page.Locator("#windows-grid").GetByText("CHG-77 rack 7 power work").WaitForAsync(new() { State = WaitForSelectorState.Detached });
         await Eventually.WaitForAsync(() => Task.FromResult(WindowsLoaded(a, b)), loaded => loaded == 0, Deadline, "the ended window dropped by both Alerters");
         await PushAsync(redis, MuttKeys.IngestQueue, [Event("after-1", "rack7-sw3")]);
         await Eventually.WaitForAsync(() => stack.EventsAsync(), e => e.Any(x => x.GetProperty("external_id").GetString() == "after-1"),
