@@ -15,46 +15,19 @@ namespace Mutt.Tests.Browser;
 /// </summary>
 [Collection(InfrastructureCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class DashboardBrowserTests(InfrastructureFixture infra, ChromiumFixture chromium) : IAsyncLifetime
+public sealed class DashboardBrowserTests(InfrastructureFixture infra, ChromiumFixture chromium) : DashboardBrowserTest(infra, chromium, "browser-test-key-42")
 {
-    private const string ApiKey = "browser-test-key-42";
-    private DashboardProcess _app = null!;
-    private BrowserSession _browser = null!;
-    private string _db = null!;
-
-    private IPage Page => _browser.Page;
-
-    public async Task InitializeAsync()
-    {
-        await DashboardApiTests.ClearMuttKeysAsync(infra.Multiplexer);
-        _db = await infra.CreateDatabaseAsync(seed: true);
-        _app = await DashboardProcess.StartAsync(infra, _db, ApiKey);
-        _browser = await BrowserSession.OpenAsync(chromium, _app.BaseUrl);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_browser is not null)
-        {
-            await _browser.DisposeAsync();
-        }
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
-    }
-
     private async Task SignInAsync()
     {
-        await _app.CreateUserAsync("browser-admin", "admin");
-        await _browser.SignInAsync("browser-admin", "/");
+        await Dashboard.CreateUserAsync("browser-admin", "admin");
+        await Browser.SignInAsync("browser-admin", "/");
     }
 
-    private Task GoAsync(string path) => _browser.GoAsync(path);
+    private Task GoAsync(string path) => Browser.GoAsync(path);
 
-    private Task ShotAsync(string name) => _browser.ShotAsync(name);
+    private Task ShotAsync(string name) => Browser.ShotAsync(name);
 
-    private Task WaitTextAsync(string selector, Func<string, bool> done, string what) => _browser.WaitTextAsync(selector, done, what);
+    private Task WaitTextAsync(string selector, Func<string, bool> done, string what) => Browser.WaitTextAsync(selector, done, what);
 
     [Theory]
     [InlineData("Production")]
@@ -63,7 +36,7 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra, ChromiumF
     {
         if (environment != "Production")
         {
-            await _app.StartAgainAsync(environment);
+            await Dashboard.StartAgainAsync(environment);
         }
         var failed = new List<string>();
         Page.RequestFailed += (_, request) => failed.Add(request.Url);
@@ -86,7 +59,7 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra, ChromiumF
         await ShotAsync("overview-" + environment.ToLowerInvariant());
 
         // The framework's own file, served by MapStaticAssets (ETag), not a copy extracted from a .NET 9 assembly.
-        var response = await Page.APIRequest.GetAsync(_app.BaseUrl + "/_framework/blazor.web.js");
+        var response = await Page.APIRequest.GetAsync(Dashboard.BaseUrl + "/_framework/blazor.web.js");
         Assert.Equal(200, response.Status);
         Assert.StartsWith("text/javascript", response.Headers["content-type"]);
         Assert.True(response.Headers.ContainsKey("etag"), "static asset endpoints send an ETag");
@@ -95,7 +68,7 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra, ChromiumF
         Assert.Contains("components-reconnect-state-changed", script);
         // The page links the fingerprinted name of the same file.
         Assert.Matches(@"^_framework/blazor\.web\.[a-z0-9]+\.js$", blazorScript);
-        Assert.Equal(script, await (await Page.APIRequest.GetAsync(_app.BaseUrl + "/" + blazorScript)).TextAsync());
+        Assert.Equal(script, await (await Page.APIRequest.GetAsync(Dashboard.BaseUrl + "/" + blazorScript)).TextAsync());
 
         var output = Path.GetDirectoryName(ServiceProcess.AssemblyPath(ChildService.RepositoryRoot, "Mutt.Dashboard"))!;
         Assert.False(Directory.Exists(Path.Combine(output, "blazor-script")), "no .NET 9 assembly copied for its embedded script");
@@ -109,13 +82,13 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra, ChromiumF
     {
         await SignInAsync();
         await Page.EvaluateAsync("() => window.beforeRestart = true");
-        await _app.Process.KillAsync();
+        await Dashboard.Process.KillAsync();
         await Page.Locator("#components-reconnect-modal[open]").WaitForAsync(new() { State = WaitForSelectorState.Visible });
         await ShotAsync("reconnect");
 
         // A new process has no record of the old circuit: blazor.web.js reports "rejected" and
         // ReconnectModal.razor.js reloads the page.
-        await _app.StartAgainAsync();
+        await Dashboard.StartAgainAsync();
         await Eventually.WaitForAsync(async () =>
         {
             try
@@ -134,10 +107,10 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra, ChromiumF
     [Fact]
     public async Task Wrong_password_is_refused_on_the_login_page()
     {
-        await _app.CreateUserAsync("browser-admin", "admin");
-        await _browser.GotoAsync("/rules");
+        await Dashboard.CreateUserAsync("browser-admin", "admin");
+        await Browser.GotoAsync("/rules");
         await ShotAsync("login");
-        await _browser.SubmitLoginAsync("browser-admin", "not-the-password");
+        await Browser.SubmitLoginAsync("browser-admin", "not-the-password");
         await Page.Locator("#login-error").WaitForAsync();
         Assert.Contains("/login", Page.Url);
     }
@@ -164,7 +137,7 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra, ChromiumF
         await Page.Locator("#rules-grid").GetByText("Facilities").WaitForAsync();
         await ShotAsync("rules");
 
-        await using (var ds = NpgsqlDataSource.Create(_db))
+        await using (var ds = NpgsqlDataSource.Create(Db))
         {
             Assert.Equal(1L, await ds.CreateCommand("SELECT count(*) FROM config_audit_log WHERE table_name = 'alert_rules' AND changed_by = 'browser-admin' AND reason = 'browser test'").ExecuteScalarAsync());
         }
@@ -194,7 +167,7 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra, ChromiumF
         await WaitTextAsync("#sample-count", t => t.StartsWith("2 ", StringComparison.Ordinal) || int.Parse(t.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) >= 2, "two samples");
         Assert.Equal("0", (await Page.InnerTextAsync("#kpi-ingest-depth .kpi-value")).Trim());
 
-        var db = infra.Multiplexer.GetDatabase();
+        var db = Infra.Multiplexer.GetDatabase();
         await db.ListLeftPushAsync(MuttKeys.IngestQueue, Enumerable.Range(0, 25).Select(i => (StackExchange.Redis.RedisValue)$"{{\"message\":\"e{i}\"}}").ToArray());
         await db.ListLeftPushAsync(MuttKeys.MoogDlq, "{\"payload\":\"x\"}");
         var minute = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60;
@@ -214,7 +187,7 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra, ChromiumF
     [Fact]
     public async Task Replaying_a_dead_letter_puts_it_back_on_the_ingest_queue()
     {
-        var db = infra.Multiplexer.GetDatabase();
+        var db = Infra.Multiplexer.GetDatabase();
         var payload = JsonSerializer.Serialize(new MuttEvent { Message = "from the DLQ", Hostname = "h9", CorrelationId = "browser-dlq-1", RetryCount = 3 }, MuttJsonContext.Default.MuttEvent);
         var letter = new DeadLetter { Payload = payload, SourceQueue = MuttKeys.IngestQueue, Service = "alerter", Reason = "max_retries_exceeded" };
         await db.ListLeftPushAsync(MuttKeys.AlerterDlq, JsonSerializer.Serialize(letter, MuttJsonContext.Default.DeadLetter));
@@ -234,7 +207,7 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra, ChromiumF
     [Fact]
     public async Task Replay_while_the_moog_circuit_is_open_is_refused_with_a_message_and_the_entry_stays()
     {
-        var db = infra.Multiplexer.GetDatabase();
+        var db = Infra.Multiplexer.GetDatabase();
         var payload = JsonSerializer.Serialize(new AlertMessage { Message = "held back", Hostname = "h8", CorrelationId = "browser-dlq-open" }, MuttJsonContext.Default.AlertMessage);
         var letter = new DeadLetter { Payload = payload, SourceQueue = MuttKeys.AlertQueue, Service = "forwarder", Reason = "http_5xx", HttpStatus = 503 };
         await db.ListLeftPushAsync(MuttKeys.MoogDlq, JsonSerializer.Serialize(letter, MuttJsonContext.Default.DeadLetter));
@@ -283,7 +256,7 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra, ChromiumF
         await Page.ClickAsync("#save-mapping");
         await Page.Locator("#mappings-grid").GetByText("Node.Caption").WaitForAsync();
         await ShotAsync("webhook-mappings");
-        await using var ds = NpgsqlDataSource.Create(_db);
+        await using var ds = NpgsqlDataSource.Create(Db);
         Assert.Equal(1L, await ds.CreateCommand(
             "SELECT count(*) FROM config_audit_log WHERE table_name = 'webhook_mappings' AND record_id = 'solarwinds' AND operation = 'CREATE' AND changed_by = 'browser-admin' AND reason = 'browser test'")
             .ExecuteScalarAsync());
@@ -307,11 +280,11 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra, ChromiumF
         await Page.FillAsync("#cfg-moog_batch_size", "0");
         await Page.ClickAsync("#cfg-save-moog_batch_size");
         await Page.Locator(".field-error[data-field=moog_batch_size]").WaitForAsync();
-        Assert.False(await infra.Multiplexer.GetDatabase().KeyExistsAsync(MuttKeys.Config("moog_batch_size")));
+        Assert.False(await Infra.Multiplexer.GetDatabase().KeyExistsAsync(MuttKeys.Config("moog_batch_size")));
 
         await Page.FillAsync("#cfg-moog_batch_size", "250");
         await Page.ClickAsync("#cfg-save-moog_batch_size");
-        await Eventually.WaitForAsync(async () => (string?)await infra.Multiplexer.GetDatabase().StringGetAsync(MuttKeys.Config("moog_batch_size")) == "250",
+        await Eventually.WaitForAsync(async () => (string?)await Infra.Multiplexer.GetDatabase().StringGetAsync(MuttKeys.Config("moog_batch_size")) == "250",
             TimeSpan.FromSeconds(30), "moog_batch_size = 250 in Redis");
         await ShotAsync("config-saved");
     }
