@@ -83,6 +83,27 @@ public sealed class ServiceProcess : IAsyncDisposable
         // clients. The Dashboard serves its static web assets from the build output itself.
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        return Launch(name, info, environment, output);
+    }
+
+    /// <summary>
+    /// A native program (a daemon such as rsyslogd or Alertmanager) as a child process, its output kept
+    /// and its stop handled like a service's. <paramref name="executable"/> is a name on PATH or a path.
+    /// </summary>
+    /// <param name="environment">Variables to set (a null value removes one) on top of this process's.</param>
+    public static ServiceProcess StartExecutable(string name, string executable, IEnumerable<string> arguments,
+        IReadOnlyDictionary<string, string?>? environment = null, Action<string, string>? output = null)
+    {
+        var info = new ProcessStartInfo(executable) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+        return Launch(name, info, environment ?? new Dictionary<string, string?>(), output);
+    }
+
+    private static ServiceProcess Launch(string name, ProcessStartInfo info, IReadOnlyDictionary<string, string?> environment, Action<string, string>? output)
+    {
         foreach (var (key, value) in environment)
         {
             if (value is null)
@@ -94,25 +115,6 @@ public sealed class ServiceProcess : IAsyncDisposable
                 info.Environment[key] = value;
             }
         }
-        return Launch(name, info, output);
-    }
-
-    /// <summary>
-    /// A native program (a daemon such as rsyslogd or Alertmanager) as a child process, its output kept
-    /// and its stop handled like a service's. <paramref name="executable"/> is a name on PATH or a path.
-    /// </summary>
-    public static ServiceProcess StartExecutable(string name, string executable, IEnumerable<string> arguments, Action<string, string>? output = null)
-    {
-        var info = new ProcessStartInfo(executable) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-        return Launch(name, info, output);
-    }
-
-    private static ServiceProcess Launch(string name, ProcessStartInfo info, Action<string, string>? output)
-    {
         var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {name}.");
         var service = new ServiceProcess(name, process);
         process.OutputDataReceived += (_, e) => service.OnLine(e.Data, output);

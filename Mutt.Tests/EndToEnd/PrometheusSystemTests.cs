@@ -5,6 +5,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Playwright;
 using Mutt.Testing;
+using Mutt.Tests.Browser;
 using Mutt.Tests.Infrastructure;
 using Mutt.Tests.Reliability;
 using Xunit.Abstractions;
@@ -21,7 +22,7 @@ namespace Mutt.Tests.EndToEnd;
 /// replica killed and started again is seen down, then scraped at its new process's port.
 /// </summary>
 [Trait("Category", "System")]
-public sealed class PrometheusSystemTests(ITestOutputHelper output)
+public sealed class PrometheusSystemTests(ITestOutputHelper output, ChromiumFixture chromium) : IClassFixture<ChromiumFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
@@ -81,9 +82,8 @@ public sealed class PrometheusSystemTests(ITestOutputHelper output)
         Assert.Equal(app.Replicas["alerter"].Count, await ScalarAsync("count(up{job=\"mutt-alerter\"} == 1)"));
 
         // The Dashboard got PROMETHEUS_URL from the AppHost: its SLO API computes from PromQL.
-        using (var console = new HttpClient { BaseAddress = app.DashboardUrl })
+        using (var console = app.DashboardClient())
         {
-            console.DefaultRequestHeaders.Add("X-API-KEY", app.GetParameterValue("webui-api-key"));
             Assert.Equal("prometheus", (string?)JsonNode.Parse(await console.GetStringAsync("/api/v2/slo"))!["source"]);
         }
 
@@ -196,23 +196,12 @@ public sealed class PrometheusSystemTests(ITestOutputHelper output)
 
     private async Task AssertDashboardShowsAsync(MuttAppHost app, params (string Component, double Availability)[] expected)
     {
-        var chromium = NativeProcess.FindExecutable("chromium") ?? throw new InvalidOperationException("Debian's chromium is not on PATH.");
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
-        var page = await browser.NewPageAsync();
-        page.SetDefaultTimeout(30_000);
-        var baseUrl = app.DashboardUrl.ToString().TrimEnd('/');
-        await page.GotoAsync(baseUrl + "/");
-        await page.FillAsync("#username", "admin");
-        await page.FillAsync("#password", app.GetParameterValue("admin-password"));
-        await page.ClickAsync("#sign-in");
-        await page.WaitForURLAsync(baseUrl + "/");
-        await page.GotoAsync(baseUrl + "/slo");
+        await using var browser = await BrowserSession.OpenAsync(chromium, app.DashboardUrl.ToString().TrimEnd('/'));
+        var page = browser.Page;
+        await browser.GotoAsync("/");
+        await browser.SubmitLoginAsync("admin", app.GetParameterValue("admin-password"));
+        await page.WaitForURLAsync(browser.BaseUrl + "/");
+        await browser.GotoAsync("/slo");
         await page.Locator("text=source: prometheus").WaitForAsync();
         foreach (var (component, availability) in expected)
         {

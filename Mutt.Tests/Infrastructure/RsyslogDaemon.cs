@@ -67,6 +67,22 @@ public sealed class RsyslogDaemon : IAsyncDisposable
         return daemon;
     }
 
+    /// <summary>
+    /// A shipped deploy/rsyslog file with only its forward target pointed at 127.0.0.1:<paramref name="port"/>
+    /// (the file's own <paramref name="shippedPort"/>), and any further exact <paramref name="changes"/>; each must apply.
+    /// </summary>
+    public static string ShippedForwarding(string file, int shippedPort, int port, params (string Find, string With)[] changes)
+    {
+        var text = File.ReadAllText(Path.Combine(ChildService.RepositoryRoot, "deploy", "rsyslog", file));
+        foreach (var (find, with) in changes.Prepend(("target=\"mutt-ingestor.example.com\"", "target=\"127.0.0.1\""))
+            .Append(($"port=\"{shippedPort}\"", $"port=\"{port}\"")))
+        {
+            Assert.True(text.Contains(find, StringComparison.Ordinal), $"deploy/rsyslog/{file} no longer contains {find}");
+            text = text.Replace(find, with, StringComparison.Ordinal);
+        }
+        return text;
+    }
+
     /// <summary>Sends newline-framed syslog lines to the daemon's imtcp input over one connection.</summary>
     public async Task SendAsync(IEnumerable<string> lines)
     {
