@@ -127,8 +127,8 @@ public sealed class PrometheusSystemTests(ITestOutputHelper output, ChromiumFixt
         {
             // Prometheus holds the final counts: the Ingestor's requests and every request the sink answered.
             var sink = await SinkAsync();
-            await Eventually.WaitForAsync(async () => await ScalarAsync("sum(mutt_ingest_requests_total)") == sent
-                && await ScalarAsync("sum(mutt_moog_requests_total)") == sink.Total, Deadline, $"{sent} ingest and {sink.Total} Moogsoft requests scraped");
+            await Eventually.WaitForAsync(async () => (Ingest: await ScalarAsync("sum(mutt_ingest_requests_total)"), Moogsoft: await ScalarAsync("sum(mutt_moog_requests_total)")),
+                scraped => scraped.Ingest == sent && scraped.Moogsoft == sink.Total, Deadline, $"{sent} ingest and {sink.Total} Moogsoft requests scraped");
         }
 
         // Warm-up: every series (ingest success and auth failure, Moogsoft success and retry) has been
