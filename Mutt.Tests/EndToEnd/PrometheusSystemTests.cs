@@ -22,7 +22,8 @@ namespace Mutt.Tests.EndToEnd;
 /// replica killed and started again is seen down, then scraped at its new process's port.
 /// </summary>
 [Trait("Category", "System")]
-public sealed class PrometheusSystemTests(ITestOutputHelper output, ChromiumFixture chromium) : IClassFixture<ChromiumFixture>
+[Collection(AppHostCollection.Name)] // one whole system at a time on 2 cores
+public sealed class PrometheusSystemTests(ITestOutputHelper output, ChromiumFixture chromium)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
