@@ -1,4 +1,3 @@
-using Mutt.Forwarder.Moogsoft;
 using System.Diagnostics.Metrics;
 using Mutt.Core.Redis;
 using Mutt.Core.Telemetry;
