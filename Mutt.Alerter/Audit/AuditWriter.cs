@@ -35,11 +35,14 @@ public sealed record AuditRow(
 }
 
 /// <summary>
-/// Writes audit rows idempotently at COPY speed: binary COPY into a temporary staging table
-/// emptied at commit, then one INSERT ... SELECT ... ON CONFLICT (correlation_id,
-/// event_timestamp) DO NOTHING, all in one transaction. A batch replayed after a crash (the
-/// same correlation ids and timestamps) therefore adds no row; a plain COPY into the
-/// partitioned table could not skip duplicates.
+/// Writes audit rows idempotently at COPY speed. First, optimistically, one binary COPY straight
+/// into <c>event_audit_log</c> in its own transaction: a batch with no replayed row (the normal
+/// case) costs just that. The unique index on (correlation_id, event_timestamp) refuses a batch
+/// holding a row already written (a replay after a crash or a returned lease) or the same row
+/// twice: that transaction rolls back whole and the batch goes the idempotent way, a binary COPY
+/// into a temporary staging table emptied at commit, then one INSERT ... SELECT ... ON CONFLICT
+/// (correlation_id, event_timestamp) DO NOTHING. Either way exactly one row per
+/// (correlation_id, event_timestamp), each batch all or nothing.
 /// </summary>
 public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
 {
@@ -52,6 +55,9 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
     private const string CopyStage =
         "COPY mutt_audit_stage (" + Columns + ") FROM STDIN (FORMAT BINARY)";
 
+    private const string CopyDirect =
+        "COPY event_audit_log (" + Columns + ") FROM STDIN (FORMAT BINARY)";
+
     private const string MergeStage =
         "INSERT INTO event_audit_log (" + Columns + ") SELECT " + Columns + " FROM mutt_audit_stage " +
         "ON CONFLICT (correlation_id, event_timestamp) DO NOTHING";
@@ -62,6 +68,10 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private NpgsqlConnection? _connection;
+    private long _idempotentWrites;
+
+    /// <summary>Batches the direct COPY refused for a row already there (or repeated), written the idempotent way instead.</summary>
+    public long IdempotentWrites => Interlocked.Read(ref _idempotentWrites);
 
     /// <summary>
     /// Writes the rows in one transaction; returns how many were new (the rest were replays).
@@ -110,10 +120,37 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
         }
     }
 
-    private static async Task<int> WriteOnAsync(NpgsqlConnection connection, IReadOnlyList<AuditRow> rows, CancellationToken cancellationToken)
+    private async Task<int> WriteOnAsync(NpgsqlConnection connection, IReadOnlyList<AuditRow> rows, CancellationToken cancellationToken)
     {
+        await using (var direct = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                await CopyAsync(connection, CopyDirect, rows, cancellationToken).ConfigureAwait(false);
+                await direct.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return rows.Count;
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                // A row is already audited (a replay) or repeated in the batch: nothing of the COPY stays.
+                await direct.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        Interlocked.Increment(ref _idempotentWrites);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        using (var importer = await connection.BeginBinaryImportAsync(CopyStage, cancellationToken).ConfigureAwait(false))
+        await CopyAsync(connection, CopyStage, rows, cancellationToken).ConfigureAwait(false);
+        int inserted;
+        await using (var merge = new NpgsqlCommand(MergeStage, connection, transaction))
+        {
+            inserted = await merge.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return inserted;
+    }
+
+    private static async Task CopyAsync(NpgsqlConnection connection, string copy, IReadOnlyList<AuditRow> rows, CancellationToken cancellationToken)
+    {
+        using (var importer = await connection.BeginBinaryImportAsync(copy, cancellationToken).ConfigureAwait(false))
         {
             // Synchronous writes: they only fill Npgsql's buffer (flushing now and then), and the
             // per-value async state machines cost more CPU than the COPY itself on this hot path.
@@ -134,13 +171,6 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
             // Without Complete the importer's dispose cancels the COPY and nothing is written.
             await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
-        int inserted;
-        await using (var merge = new NpgsqlCommand(MergeStage, connection, transaction))
-        {
-            inserted = await merge.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return inserted;
     }
 
     private static void WriteNullable(NpgsqlBinaryImporter importer, int? value)
