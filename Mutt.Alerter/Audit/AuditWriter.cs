@@ -44,7 +44,7 @@ public sealed record AuditRow(
 /// (correlation_id, event_timestamp) DO NOTHING. Either way exactly one row per
 /// (correlation_id, event_timestamp), each batch all or nothing.
 /// </summary>
-public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
+public sealed class AuditWriter(NpgsqlDataSource dataSource, int connections = 1) : IAsyncDisposable
 {
     private const string CreateStage =
         "CREATE TEMP TABLE mutt_audit_stage (event_timestamp timestamptz NOT NULL, hostname text NOT NULL, " +
@@ -66,8 +66,9 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
         "event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog, correlation_id, raw_message, " +
         "decision_count, maintenance_window_id, correlation_rule_id";
 
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private NpgsqlConnection? _connection;
+    /// <summary>At most <c>connections</c> writes at once, each on its own long-lived connection.</summary>
+    private readonly SemaphoreSlim _gate = new(Math.Max(1, connections), Math.Max(1, connections));
+    private readonly System.Collections.Concurrent.ConcurrentStack<NpgsqlConnection> _idle = new();
     private long _idempotentWrites;
 
     /// <summary>Batches the direct COPY refused for a row already there (or repeated), written the idempotent way instead.</summary>
@@ -75,9 +76,10 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
 
     /// <summary>
     /// Writes the rows in one transaction; returns how many were new (the rest were replays).
-    /// One long-lived connection keeps its staging table (ON COMMIT DELETE ROWS) across batches:
-    /// creating a temp table per batch, or a pooled connection's reset dropping it, costs more
-    /// than the COPY of a small batch. Any failure discards the connection; the next call reconnects.
+    /// Long-lived connections (up to the writer's count, one per concurrent write) keep their
+    /// staging table (ON COMMIT DELETE ROWS) across batches: creating a temp table per batch, or a
+    /// pooled connection's reset dropping it, costs more than the COPY of a small batch. Any failure
+    /// discards the connection; the next call opens another.
     /// </summary>
     public async Task<int> WriteAsync(IReadOnlyList<AuditRow> rows, CancellationToken cancellationToken = default)
     {
@@ -86,37 +88,41 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
             return 0;
         }
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        NpgsqlConnection? connection = null;
         try
         {
-            if (_connection is null)
+            if (!_idle.TryPop(out connection))
             {
-                var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    await using var create = new NpgsqlCommand(CreateStage, connection);
-                    await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch
-                {
-                    await connection.DisposeAsync().ConfigureAwait(false);
-                    throw;
-                }
-                _connection = connection;
+                connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             }
-            return await WriteOnAsync(_connection, rows, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            if (_connection is not null)
-            {
-                await _connection.DisposeAsync().ConfigureAwait(false);
-                _connection = null;
-            }
-            throw;
+            var written = await WriteOnAsync(connection, rows, cancellationToken).ConfigureAwait(false);
+            _idle.Push(connection);
+            connection = null;
+            return written;
         }
         finally
         {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
             _gate.Release();
+        }
+    }
+
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var create = new NpgsqlCommand(CreateStage, connection);
+            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
     }
 
@@ -203,10 +209,9 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_connection is not null)
+        while (_idle.TryPop(out var connection))
         {
-            await _connection.DisposeAsync().ConfigureAwait(false);
-            _connection = null;
+            await connection.DisposeAsync().ConfigureAwait(false);
         }
         _gate.Dispose();
     }

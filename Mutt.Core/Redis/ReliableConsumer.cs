@@ -193,7 +193,7 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
         {
             return pause;
         }
-        if (!stoppingToken.IsCancellationRequested)
+        if (!stoppingToken.IsCancellationRequested && !abandon.IsCancellationRequested)
         {
             logger.LogWarning("A batch of {Count} item(s) ended without being committed; returning the processing list before taking more", batch.Items.Length);
         }

@@ -38,6 +38,24 @@ public sealed class AlerterAuditWriterTests(InfrastructureFixture infra)
     }
 
     [Fact]
+    public async Task Concurrent_writes_on_several_connections_add_each_row_once()
+    {
+        var connectionString = await infra.CreateDatabaseAsync();
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var writer = new AuditWriter(dataSource, connections: 3);
+
+        // Six batches at once, overlapping by half (a replay racing the original write): 350 distinct rows.
+        var written = await Task.WhenAll(Enumerable.Range(0, 6).Select(b => Task.Run(() => writer.WriteAsync(Enumerable.Range(b * 50, 100).Select(Row).ToList()))));
+
+        Assert.Equal(350, written.Sum());
+        await using var command = dataSource.CreateCommand("SELECT count(*), count(DISTINCT correlation_id) FROM event_audit_log");
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal(350, reader.GetInt64(0));
+        Assert.Equal(350, reader.GetInt64(1));
+    }
+
+    [Fact]
     public async Task Nul_characters_from_senders_are_audited_as_replacement_characters_instead_of_failing_the_batch()
     {
         var connectionString = await infra.CreateDatabaseAsync();
