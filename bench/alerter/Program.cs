@@ -170,11 +170,14 @@ try
             await Task.Delay(20);
         }
         drain?.Stop();
+        alerter.Process.Refresh();
+        var alerterCpu = alerter.Process.TotalProcessorTime.TotalSeconds;
         await using var count = dataSource.CreateCommand("SELECT count(*) FROM event_audit_log");
         var audited = (long)(await count.ExecuteScalarAsync())!;
         var alerts = await rdb.ListLengthAsync("mutt:alert_queue");
         var seconds = drain?.Elapsed.TotalSeconds ?? double.NaN;
-        Console.WriteLine($"[{label}] batch size {batch}: drained {events:N0} events in {seconds:F2} s = {events / seconds:N0} events/s; audit rows {audited:N0}, alerts {alerts:N0}, dlq {await rdb.ListLengthAsync("mutt:dlq:alerter")}");
+        Console.WriteLine($"[{label}] batch size {batch}: drained {events:N0} events in {seconds:F2} s = {events / seconds:N0} events/s; audit rows {audited:N0}, alerts {alerts:N0}, dlq {await rdb.ListLengthAsync("mutt:dlq:alerter")}; " +
+                          $"Alerter CPU {alerterCpu:F1} s since start ({alerterCpu * 1e6 / events:F1} µs/event)");
         using (var http = new HttpClient())
         {
             var metrics = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");

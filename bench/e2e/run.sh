@@ -25,7 +25,8 @@
 # alerts, checks both exactly (anti-join on correlation ids), prints the figures and each service's peak
 # RSS, and stops the system (trap EXIT). Exit status 1 when any count does not match.
 # Environment: LOG_LEVEL (services, default Warning), E2E_NO_BUILD=1, E2E_START_TIMEOUT (s, default 600),
-# E2E_CONFIG="moog_batch_size=500 ..." (more dynamic config keys set before the load).
+# E2E_CONFIG="moog_batch_size=500 ..." (more dynamic config keys set before the load),
+# E2E_MUTT_ROOT=/other/checkout (run that checkout's Release build of MUTT with this driver: old vs new).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -95,7 +96,7 @@ for n in "${counts[@]}"; do
   # The real AppHost (Release), without the Aspire dashboard, on free ports, with N alerter replicas.
   # No local Prometheus either: the benchmark measures MUTT, not a scraper sharing its cores.
   MUTT_NO_DASHBOARD=1 MUTT_NO_PROMETHEUS=1 LOG_LEVEL=${LOG_LEVEL:-Warning} \
-    dotnet Mutt.AppHost/bin/Release/net10.0/Mutt.AppHost.dll --state-dir "$state_dir" --AppHost:UseFreePorts=true --Replicas:alerter="$n" >"$log" 2>&1 &
+    dotnet "${E2E_MUTT_ROOT:-$ROOT}/Mutt.AppHost/bin/Release/net10.0/Mutt.AppHost.dll" --state-dir "$state_dir" --AppHost:UseFreePorts=true --Replicas:alerter="$n" >"$log" 2>&1 &
   apphost_pid=$!
   deadline=$((SECONDS + ${E2E_START_TIMEOUT:-600}))
   until grep -qs "Ctrl+C stops everything" "$log"; do
