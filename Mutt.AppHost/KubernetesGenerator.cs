@@ -69,6 +69,22 @@ public static partial class KubernetesGenerator
     /// MUTT's TLS switch per server. Unset, a service uses TLS to any non-loopback host; the lab's
     /// containers serve plain TCP, production servers TLS. The base says true, the lab overlay false.
     /// </summary>
+    /// <summary>
+    /// Folders a service keeps across restarts, on a PersistentVolumeClaim of the base (size and
+    /// storage class are the cluster's to patch): the Remediation's audit archive, where expired
+    /// partitions are written before they are dropped. One writer, so ReadWriteOnce and a Recreate
+    /// rollout (the old pod releases the claim before the new one mounts it).
+    /// </summary>
+    private static readonly Dictionary<string, PersistentFolder> PersistentFolders = new()
+    {
+        ["remediation"] = new("audit-archive", "AUDIT_ARCHIVE_DIR", "/var/lib/mutt/audit-archive", "50Gi"),
+    };
+
+    private sealed record PersistentFolder(string Name, string Variable, string MountPath, string Size)
+    {
+        public string ClaimName => "mutt-" + Name;
+    }
+
     private static readonly Dictionary<string, string> TlsSwitches = new() { ["redis"] = "REDIS_TLS_ENABLED", ["postgres"] = "DB_TLS_ENABLED" };
 
     /// <summary>CLI: <c>Mutt.AppHost kubernetes MANIFEST DIR</c>. 0 = written, 1 = the manifest cannot be mapped.</summary>
@@ -244,7 +260,7 @@ public static partial class KubernetesGenerator
             }
             var projects = Names("project.v0");
             var containers = Names("container.v0");
-            foreach (var table in new IEnumerable<string>[] { Replicas.Keys, MaxReplicas.Keys, Jobs, DoNotWaitForJobs, LabOnly.Keys })
+            foreach (var table in new IEnumerable<string>[] { Replicas.Keys, MaxReplicas.Keys, Jobs, DoNotWaitForJobs, LabOnly.Keys, PersistentFolders.Keys })
             {
                 if (table.FirstOrDefault(n => !projects.Contains(n)) is { } missing)
                 {
@@ -590,25 +606,32 @@ public static partial class KubernetesGenerator
                 pod.Insert(pod.IndexOf("containers"), "initContainers", waitsFor.Select(WaitForJob).ToList());
             }
             var replicas = plan.Resource["replicas"]?.GetValue<int>() ?? Replicas.GetValueOrDefault(plan.Name, 1);
-            var documents = new List<object>
+            var deployment = new Map
             {
-                new Map
+                ["replicas"] = replicas,
+                ["selector"] = new Map { ["matchLabels"] = new Map { ["app.kubernetes.io/name"] = plan.Name } },
+                ["template"] = new Map
                 {
-                    ["apiVersion"] = "apps/v1",
-                    ["kind"] = "Deployment",
-                    ["metadata"] = Metadata(plan.Name, plan.Name),
-                    ["spec"] = new Map
-                    {
-                        ["replicas"] = replicas,
-                        ["selector"] = new Map { ["matchLabels"] = new Map { ["app.kubernetes.io/name"] = plan.Name } },
-                        ["template"] = new Map
-                        {
-                            ["metadata"] = PodMetadata(plan),
-                            ["spec"] = pod,
-                        },
-                    },
+                    ["metadata"] = PodMetadata(plan),
+                    ["spec"] = pod,
                 },
             };
+            var documents = new List<object>();
+            if (PersistentFolders.TryGetValue(plan.Name, out var folder))
+            {
+                documents.Add(Claim(folder, plan.Name));
+                ((List<object>)container["env"]!).Add(new Map { ["name"] = folder.Variable, ["value"] = folder.MountPath });
+                ((List<object>)container["volumeMounts"]!).Add(new Map { ["name"] = folder.Name, ["mountPath"] = folder.MountPath });
+                ((List<object>)pod["volumes"]!).Add(new Map { ["name"] = folder.Name, ["persistentVolumeClaim"] = new Map { ["claimName"] = folder.ClaimName } });
+                deployment.Insert(1, "strategy", new Map { ["type"] = "Recreate" });
+            }
+            documents.Insert(0, new Map
+            {
+                ["apiVersion"] = "apps/v1",
+                ["kind"] = "Deployment",
+                ["metadata"] = Metadata(plan.Name, plan.Name),
+                ["spec"] = deployment,
+            });
             if (bindings.Count > 0)
             {
                 documents.Add(new Map
@@ -629,6 +652,18 @@ public static partial class KubernetesGenerator
             }
             return documents;
         }
+
+        private static Map Claim(PersistentFolder folder, string app) => new()
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "PersistentVolumeClaim",
+            ["metadata"] = Metadata(folder.ClaimName, app),
+            ["spec"] = new Map
+            {
+                ["accessModes"] = new List<object> { "ReadWriteOnce" },
+                ["resources"] = new Map { ["requests"] = new Map { ["storage"] = folder.Size } },
+            },
+        };
 
         /// <summary>
         /// A one-shot project. Named with the version: a Job's pod template cannot change, so each

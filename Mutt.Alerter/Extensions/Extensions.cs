@@ -28,6 +28,7 @@ public static class Extensions
         builder.Services.AddSingleton<AlerterMetrics>();
         builder.Services.AddFlowCounters();
         builder.Services.AddSingleton<AlerterState>();
+        builder.Services.AddSingleton<NoiseDecisions>();
         builder.Services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));
         builder.Services.AddSingleton<RuleStore>();
         builder.Services.AddSingleton(sp => new AuditWriter(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IOptions<AlerterOptions>>().Value.WritesInFlight));

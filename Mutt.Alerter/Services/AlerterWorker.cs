@@ -29,6 +29,7 @@ public sealed class AlerterWorker(
     AlertQueueBackpressure backpressure,
     AlerterMetrics metrics,
     AlerterState state,
+    NoiseDecisions noise,
     DynamicConfig config,
     IOptions<AlerterOptions> options,
     IOptions<EventLimits> eventLimits,
@@ -106,7 +107,7 @@ public sealed class AlerterWorker(
         }
         var current = rules.Current;
         var plan = _planner.Plan(raw, current, trace, new NoiseContext(rules.Noise, _dedupWindowSeconds, DateTimeOffset.UtcNow));
-        return new Batch(plan, null, trace, started, plan.NoiseCandidates > 0 ? AskNoiseAsync(plan, current) : null);
+        return new Batch(plan, null, trace, started, noise.Ask(plan, current));
     }
 
     public Task CompleteAsync(LeasedBatch leased, Batch batch, CancellationToken stoppingToken) => batch.Shed is { } shed
@@ -132,27 +133,10 @@ public sealed class AlerterWorker(
         Task<RedisResult>? fired = null;
         await leased.CommitAsync(transaction =>
         {
-            var alerts = plan.Alerts.Select(a => (RedisValue)a).ToArray();
-            if (alerts.Length > 0)
-            {
-                _ = transaction.ListLeftPushAsync(_options.AlertQueueName, alerts);
-            }
-            if (plan.Retries.Count > 0)
-            {
-                // The consumer end of the queue: a retried event is taken again next, not after the backlog.
-                _ = transaction.ListRightPushAsync(queue.SourceQueue, plan.Retries.Select(r => (RedisValue)r).ToArray());
-            }
-            if (plan.DeadLetters.Count > 0)
-            {
-                _ = transaction.ListLeftPushAsync(_options.DlqName, plan.DeadLetters.Select(d => (RedisValue)d).ToArray());
-            }
+            PlanOutputs.Stage(transaction, plan, _options.AlertQueueName, queue.SourceQueue, _options.DlqName);
             if (unhandled is not null)
             {
                 fired = _unhandled.AddAsync(transaction, unhandled);
-            }
-            foreach (var clear in plan.FlappingClears)
-            {
-                _ = NoiseScripts.ArmFlappingClearAsync(transaction, clear.StateKey, clear.StartedBy, clear.ClearJson);
             }
         });
         if (fired is not null)
@@ -163,70 +147,12 @@ public sealed class AlerterWorker(
                 if ((long)flags[i] == 1)
                 {
                     metrics.MetaAlerts.Add(1);
-                    logger.LogWarning("Unhandled-event threshold {Threshold} reached for host {Hostname}: meta-alert sent to team {Team}",
-                        _options.UnhandledThreshold, unhandled![i].Hostname, _options.UnhandledDefaultTeam);
+                    AlerterLog.MetaAlert(logger, _options.UnhandledThreshold, unhandled![i].Hostname, _options.UnhandledDefaultTeam);
                 }
             }
         }
         metrics.RecordBatch(plan, Stopwatch.GetElapsedTime(started).TotalSeconds);
-        if (plan.Invalid > 0)
-        {
-            logger.LogWarning("{Count} event(s) breaking a limit on input (hostname, MAX_MESSAGE_BYTES, timestamp range) sent to {Dlq} with reason {Reason}",
-                plan.Invalid, _options.DlqName, BatchPlanner.ValidationReason);
-        }
-        if (plan.Poison > 0)
-        {
-            logger.LogWarning("{Count} unparseable item(s) sent to {Dlq}", plan.Poison, _options.DlqName);
-        }
-        if (plan.Errors > 0)
-        {
-            logger.LogWarning("{Count} item(s) failed processing: {Retries} requeued, the rest dead-lettered", plan.Errors, plan.Retries.Count);
-        }
-    }
-
-    /// <summary>
-    /// Deduplication and flapping of the whole batch: both scripts sent together (one round trip) as
-    /// soon as the batch is planned, so Redis works while the previous batch's audit write runs; the
-    /// answers are applied at the start of this batch's completion, before its audit write (the
-    /// decisions are in the audit rows). Order holds: the previous batch's scripts were sent when it was
-    /// planned, before this batch was even taken, on the same connection. A batch that does not
-    /// commit is replayed later: the scripts recognise a replayed first event and replayed transitions
-    /// by correlation id.
-    /// </summary>
-    private Task<Action> AskNoiseAsync(BatchPlan plan, RuleSet current)
-    {
-        var requests = NoisePlanner.Collect(plan, current);
-        if (requests.IsEmpty)
-        {
-            return Task.FromResult<Action>(() => { });
-        }
-        var db = redis.GetDatabase();
-        var dedup = NoiseScripts.DeduplicateAsync(db, requests.Dedup);
-        var flaps = NoiseScripts.ObserveFlapsAsync(db, requests.Flaps);
-        var answers = AnswersAsync();
-        // A plan voided before its completion never awaits this: observe a failure so it is not unobserved.
-        _ = answers.ContinueWith(t => logger.LogDebug(t.Exception, "Noise decisions of a voided batch failed"), CancellationToken.None,
-            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        return answers;
-
-        async Task<Action> AnswersAsync()
-        {
-            var dedupOutcomes = await dedup;
-            var flapOutcomes = await flaps;
-            return () =>
-            {
-                NoisePlanner.Apply(plan, requests, dedupOutcomes, flapOutcomes, current);
-                foreach (var (item, outcome) in requests.FlapItems.Zip(flapOutcomes))
-                {
-                    if (outcome.Code == FlapCode.StartedFlapping)
-                    {
-                        metrics.FlappingAlerts.Add(1);
-                        logger.LogWarning("{Host} {Interface} is flapping ({Transitions} transitions, correlation rule {RuleId}): one Flapping alert forwarded, further transitions audited as Flapping",
-                            item.Audit!.Hostname, item.Noise!.Flap!.Interface, outcome.Transitions, item.Noise.Flap.Rule.Id);
-                    }
-                }
-            };
-        }
+        AlerterLog.BatchOutcome(logger, plan, _options.DlqName);
     }
 
     /// <summary>Shedding is reliable too: the batch goes from the processing list to the DLQ in its completion transaction.</summary>
@@ -236,7 +162,7 @@ public sealed class AlerterWorker(
         await leased.CommitAsync(transaction => _ = transaction.ListLeftPushAsync(_options.DlqName,
             leased.Items.Select(i => (RedisValue)_planner.DeadLetterJson(i!, DeadLetterPolicy.ShedReason, error)).ToArray()));
         metrics.ShedEvents.Add(leased.Items.Length, new KeyValuePair<string, object?>("mode", "dlq"));
-        logger.LogWarning("Shed {Count} events to {Dlq} (alert queue depth {Depth})", leased.Items.Length, _options.DlqName, shed.Depth);
+        AlerterLog.Shed(logger, leased.Items.Length, _options.DlqName, shed.Depth);
         backpressure.Resample();
     }
 

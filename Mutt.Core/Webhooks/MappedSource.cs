@@ -21,6 +21,8 @@ public sealed class MappedSource
     private readonly JsonPath? _trapOid;
     private readonly JsonPath? _stableKey;
     private readonly JsonPath? _labels;
+    private readonly JsonPath? _status;
+    private readonly HashSet<string> _resolved;
     private readonly Dictionary<string, int> _severityExact;
     private readonly Dictionary<string, int> _severityIgnoreCase;
 
@@ -39,6 +41,8 @@ public sealed class MappedSource
         _trapOid = Parse(mapping.TrapOidPath);
         _stableKey = Parse(mapping.StableKeyPath);
         _labels = Parse(mapping.LabelsPath);
+        _status = Parse(mapping.StatusPath);
+        _resolved = new HashSet<string>(mapping.ResolvedValues.Select(v => v.Trim()), StringComparer.OrdinalIgnoreCase);
         _severityExact = new Dictionary<string, int>(mapping.SeverityMap, StringComparer.Ordinal);
         _severityIgnoreCase = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         foreach (var (value, severity) in mapping.SeverityMap)
@@ -117,6 +121,24 @@ public sealed class MappedSource
             labels = rawLabels;
         }
 
+        string? status = null;
+        if (_status is not null)
+        {
+            // A missing status is firing: a source that says nothing about resolution raised something.
+            if (!_status.TryResolve(item, out var rawStatus))
+            {
+                status = EnvelopeFields.Firing;
+            }
+            else if ((rawStatus.ValueKind is JsonValueKind.True or JsonValueKind.False ? rawStatus.GetRawText() : Scalar(rawStatus)) is { } statusText)
+            {
+                status = _resolved.Contains(statusText.Trim()) ? EnvelopeFields.Resolved : EnvelopeFields.Firing;
+            }
+            else
+            {
+                Error("alert_status", $"the value {Show(rawStatus)} at '{_status}' must be a string, number or boolean");
+            }
+        }
+
         if (errors.Count != before)
         {
             return null;
@@ -131,6 +153,7 @@ public sealed class MappedSource
             TrapOid = trapOid?.TrimStart('.'),
             StableKey = stableKey,
             Labels = labels,
+            AlertStatus = status,
         };
         e.Extra.Add(new(PayloadField, item));
         return e;

@@ -20,6 +20,10 @@ public sealed record WebhookMapping
     [JsonPropertyName("trap_oid_path")] public string? TrapOidPath { get; init; }
     [JsonPropertyName("stable_key_path")] public string? StableKeyPath { get; init; }
     [JsonPropertyName("labels_path")] public string? LabelsPath { get; init; }
+    /// <summary>Where the item says whether it is firing or resolved; null: every item is an alert (no clears).</summary>
+    [JsonPropertyName("status_path")] public string? StatusPath { get; init; }
+    /// <summary>The values at <see cref="StatusPath"/> (matched ignoring case) that mean resolved; any other value is firing.</summary>
+    [JsonPropertyName("resolved_values")] public List<string> ResolvedValues { get; init; } = [];
     [JsonPropertyName("is_active")] public bool IsActive { get; init; } = true;
 }
 
@@ -50,6 +54,23 @@ public static partial class WebhookMappingValidator
         Path(errors, "trap_oid_path", mapping.TrapOidPath, required: false);
         Path(errors, "stable_key_path", mapping.StableKeyPath, required: false);
         Path(errors, "labels_path", mapping.LabelsPath, required: false);
+        Path(errors, "status_path", mapping.StatusPath, required: false);
+        if (!string.IsNullOrWhiteSpace(mapping.StatusPath))
+        {
+            if (mapping.ResolvedValues is not { Count: > 0 } || mapping.ResolvedValues.Any(string.IsNullOrWhiteSpace))
+            {
+                errors["resolved_values"] = ["resolved_values lists the non-empty values at status_path that mean resolved (e.g. \"OK\", \"resolved\")."];
+            }
+            if (string.IsNullOrWhiteSpace(mapping.StableKeyPath))
+            {
+                // A clear finds its alert by the signature made of the stable key; without one it would clear nothing.
+                errors["stable_key_path"] = ["stable_key_path is required when status_path is given: a resolved item clears the alert with the same stable key."];
+            }
+        }
+        else if (mapping.ResolvedValues is { Count: > 0 })
+        {
+            errors["status_path"] = ["status_path is required when resolved_values are given."];
+        }
         foreach (var (value, severity) in mapping.SeverityMap ?? [])
         {
             if (string.IsNullOrEmpty(value) || severity is < 0 or > 7)

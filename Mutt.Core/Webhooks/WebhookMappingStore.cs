@@ -8,7 +8,7 @@ namespace Mutt.Core.Webhooks;
 public sealed class WebhookMappingStore(NpgsqlDataSource dataSource)
 {
     /// <summary>The webhook_mappings columns in the order <see cref="ReadMapping"/> reads them.</summary>
-    public const string Columns = "name, description, hostname_path, message_path, severity_path, severity_map, timestamp_path, trap_oid_path, stable_key_path, labels_path, is_active";
+    public const string Columns = "name, description, hostname_path, message_path, severity_path, severity_map, timestamp_path, trap_oid_path, stable_key_path, labels_path, is_active, status_path, resolved_values";
 
     public async Task<List<WebhookMapping>> LoadActiveAsync(CancellationToken cancellationToken = default)
     {
@@ -40,6 +40,8 @@ public sealed class WebhookMappingStore(NpgsqlDataSource dataSource)
         StableKeyPath = Text(reader, 8),
         LabelsPath = Text(reader, 9),
         IsActive = reader.GetBoolean(10),
+        StatusPath = Text(reader, 11),
+        ResolvedValues = JsonSerializer.Deserialize(reader.GetString(12), WebhookJsonContext.Default.ListString) ?? [],
     };
 
     private static string? Text(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
@@ -48,4 +50,5 @@ public sealed class WebhookMappingStore(NpgsqlDataSource dataSource)
 [JsonSerializable(typeof(WebhookMapping))]
 [JsonSerializable(typeof(List<WebhookMapping>))]
 [JsonSerializable(typeof(Dictionary<string, int>))]
+[JsonSerializable(typeof(List<string>))]
 public sealed partial class WebhookJsonContext : JsonSerializerContext;

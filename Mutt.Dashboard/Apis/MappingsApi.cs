@@ -21,6 +21,8 @@ public sealed record MappingRequest
     [JsonPropertyName("trap_oid_path")] public string? TrapOidPath { get; init; }
     [JsonPropertyName("stable_key_path")] public string? StableKeyPath { get; init; }
     [JsonPropertyName("labels_path")] public string? LabelsPath { get; init; }
+    [JsonPropertyName("status_path")] public string? StatusPath { get; init; }
+    [JsonPropertyName("resolved_values")] public List<string>? ResolvedValues { get; init; }
     [JsonPropertyName("is_active")] public bool? IsActive { get; init; }
     [JsonPropertyName("reason")] public string? Reason { get; init; }
 
@@ -36,6 +38,8 @@ public sealed record MappingRequest
         TrapOidPath = TrapOidPath,
         StableKeyPath = StableKeyPath,
         LabelsPath = LabelsPath,
+        StatusPath = StatusPath,
+        ResolvedValues = ResolvedValues ?? [],
         IsActive = IsActive ?? true,
     };
 }

@@ -32,7 +32,7 @@ public sealed class MappingStore(NpgsqlDataSource db)
     {
         await using var cmd = new NpgsqlCommand(
             "INSERT INTO webhook_mappings (name, description, hostname_path, message_path, severity_path, severity_map, timestamp_path, trap_oid_path, " +
-            $"stable_key_path, labels_path, is_active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {Columns}", conn);
+            $"stable_key_path, labels_path, is_active, status_path, resolved_values) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {Columns}", conn);
         AddValues(cmd, mapping);
         return (await WebhookMappingStore.ReadAllAsync(cmd, ct))[0];
     }
@@ -41,7 +41,7 @@ public sealed class MappingStore(NpgsqlDataSource db)
     {
         await using var cmd = new NpgsqlCommand(
             "UPDATE webhook_mappings SET description = $2, hostname_path = $3, message_path = $4, severity_path = $5, severity_map = $6, " +
-            "timestamp_path = $7, trap_oid_path = $8, stable_key_path = $9, labels_path = $10, is_active = $11, updated_at = now() " +
+            "timestamp_path = $7, trap_oid_path = $8, stable_key_path = $9, labels_path = $10, is_active = $11, status_path = $12, resolved_values = $13, updated_at = now() " +
             $"WHERE name = $1 RETURNING {Columns}", conn);
         AddValues(cmd, mapping);
         return (await WebhookMappingStore.ReadAllAsync(cmd, ct)).FirstOrDefault();
@@ -66,6 +66,8 @@ public sealed class MappingStore(NpgsqlDataSource db)
         cmd.Parameters.Add(Text(m.StableKeyPath));
         cmd.Parameters.Add(Text(m.LabelsPath));
         cmd.Parameters.Add(new() { Value = m.IsActive });
+        cmd.Parameters.Add(Text(m.StatusPath));
+        cmd.Parameters.Add(new() { Value = JsonSerializer.Serialize(m.ResolvedValues, WebhookJsonContext.Default.ListString), NpgsqlDbType = NpgsqlDbType.Jsonb });
     }
 
     private static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };

@@ -138,6 +138,8 @@ public sealed class MappingService(ManagementService management, RuleTester rule
         TrapOidPath = Blank(m.TrapOidPath),
         StableKeyPath = Blank(m.StableKeyPath),
         LabelsPath = Blank(m.LabelsPath),
+        StatusPath = Blank(m.StatusPath),
+        ResolvedValues = (m.ResolvedValues ?? []).Select(v => v.Trim()).ToList(),
         SeverityMap = m.SeverityMap ?? [],
     };
 

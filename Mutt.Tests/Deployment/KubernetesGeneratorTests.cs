@@ -99,6 +99,26 @@ public sealed partial class KubernetesGeneratorTests
     }
 
     [Fact]
+    public void Remediation_archives_expired_audit_partitions_to_a_persistent_claim_it_alone_mounts()
+    {
+        var objects = BaseObjects();
+        var claim = Named(objects, "PersistentVolumeClaim", "mutt-audit-archive");
+        Assert.Equal("ReadWriteOnce", Assert.Single(((YamlSequenceNode)Node(claim, "spec", "accessModes")).Children).ToString());
+        var remediation = Named(objects, "Deployment", "remediation");
+        // One writer with a ReadWriteOnce claim: the old pod must let go before the new one mounts it.
+        Assert.Equal("Recreate", Scalar(remediation, "spec", "strategy", "type"));
+        var container = MainContainer(remediation);
+        var folder = Scalar(Env(container).Single(e => Scalar(e, "name") == "AUDIT_ARCHIVE_DIR"), "value");
+        var mount = Items(container, "volumeMounts").Single(m => Scalar(m, "mountPath") == folder);
+        var volume = Items(remediation, "spec", "template", "spec", "volumes").Single(v => Scalar(v, "name") == Scalar(mount, "name"));
+        Assert.Equal("mutt-audit-archive", Scalar(volume, "persistentVolumeClaim", "claimName"));
+        foreach (var other in OfKind(objects, "Deployment").Where(d => d != remediation))
+        {
+            Assert.DoesNotContain(Items(other, "spec", "template", "spec", "volumes"), v => TryNode(v, out _, "persistentVolumeClaim"));
+        }
+    }
+
+    [Fact]
     public void Every_service_pod_is_annotated_for_Prometheus_on_its_metrics_port()
     {
         foreach (var deployment in OfKind(BaseObjects(), "Deployment"))

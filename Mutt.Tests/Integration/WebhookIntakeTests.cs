@@ -142,7 +142,8 @@ public sealed class WebhookIntakeTests(InfrastructureFixture infrastructure)
         {
             name = "solarwinds", hostname_path = "Node.Caption", message_path = "AlertMessage", severity_path = "Severity",
             severity_map = new Dictionary<string, int> { ["Critical"] = 2, ["Warning"] = 4 }, timestamp_path = "TimeOfAlert",
-            stable_key_path = "AlertObjectID", labels_path = "CustomProperties", reason = "SolarWinds alert action",
+            stable_key_path = "AlertObjectID", labels_path = "CustomProperties", status_path = "Node.Status", resolved_values = new[] { "Up" },
+            reason = "SolarWinds alert action",
         };
         using (var tested = await api.PostAsJsonAsync("/api/v2/webhook-mappings/test", new { mapping, sample = JsonNode.Parse(sample) }))
         {
@@ -157,7 +158,9 @@ public sealed class WebhookIntakeTests(InfrastructureFixture infrastructure)
         }
         using (var listed = await api.GetAsync("/api/v1/webhook-mappings"))
         {
-            Assert.Equal("solarwinds", (string?)(await listed.Content.ReadFromJsonAsync<JsonArray>())![0]!["name"]);
+            var saved = (await listed.Content.ReadFromJsonAsync<JsonArray>())![0]!;
+            Assert.Equal("solarwinds", (string?)saved["name"]);
+            Assert.Equal(("Node.Status", "Up"), ((string?)saved["status_path"], (string?)saved["resolved_values"]![0]));
         }
         await using (var ds = NpgsqlDataSource.Create(db))
         await using (var cmd = ds.CreateCommand("SELECT operation, record_id, reason, new_values->>'hostname_path', changed_by FROM config_audit_log WHERE table_name = 'webhook_mappings'"))
@@ -178,6 +181,7 @@ public sealed class WebhookIntakeTests(InfrastructureFixture infrastructure)
         var item = (await host.WaitForItemsAsync(1, "the mapped event")).Single();
         Assert.Equal("solarwinds", item.GetProperty("source").GetString());
         Assert.Equal("solarwinds:90210", item.GetProperty("stable_key").GetString());
+        Assert.Equal("firing", item.GetProperty("alert_status").GetString()); // the sample has no Node.Status
 
         using (var bad = await host.Http.SendAsync(Post("/api/v2/ingest/mapped/solarwinds", """{"AlertMessage":"no node here"}""", auth)))
         {

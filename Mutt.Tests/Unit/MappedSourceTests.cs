@@ -108,4 +108,48 @@ public sealed class MappedSourceTests
         Assert.Equal(["hostname_path", "message_path", "name", "severity_map", "severity_path"], errors.Keys.Order());
         Assert.Empty(WebhookMappingValidator.Validate(SolarWinds));
     }
+
+    private static readonly WebhookMapping WithStatus = SolarWinds with { StatusPath = "State", ResolvedValues = ["Up", "OK", "true"] };
+
+    [Theory]
+    [InlineData("\"Down\"", "firing")]
+    [InlineData("\"up\"", "resolved")]
+    [InlineData("\" OK \"", "resolved")]
+    [InlineData("true", "resolved")]
+    [InlineData("false", "firing")]
+    [InlineData("2", "firing")]
+    public void A_status_path_says_firing_or_resolved_by_the_resolved_values_ignoring_case(string state, string expected)
+    {
+        var batch = Parse($$"""{"Node":{"Caption":"r1"},"AlertMessage":"m","AlertObjectID":7,"State":{{state}}}""", WithStatus);
+
+        Assert.Equal(BatchOutcome.Accepted, batch.Outcome);
+        Assert.Equal(expected, JsonDocument.Parse(batch.Items[0]).RootElement.GetProperty("alert_status").GetString());
+    }
+
+    [Fact]
+    public void Without_a_status_path_no_status_is_written_and_a_missing_status_is_firing()
+    {
+        const string body = """{"Node":{"Caption":"r1"},"AlertMessage":"m","AlertObjectID":7}""";
+        Assert.False(JsonDocument.Parse(Parse(body).Items[0]).RootElement.TryGetProperty("alert_status", out _));
+        Assert.Equal("firing", JsonDocument.Parse(Parse(body, WithStatus).Items[0]).RootElement.GetProperty("alert_status").GetString());
+    }
+
+    [Fact]
+    public void A_status_that_is_not_a_scalar_is_named_in_the_400()
+    {
+        var batch = Parse("""[{"Node":{"Caption":"r1"},"AlertMessage":"m","AlertObjectID":7,"State":{"v":1}}]""", WithStatus);
+
+        Assert.Equal(BatchOutcome.Invalid, batch.Outcome);
+        Assert.Equal(["[0].alert_status"], batch.Errors.Keys);
+    }
+
+    [Fact]
+    public void A_status_path_needs_resolved_values_and_a_stable_key_and_resolved_values_need_a_status_path()
+    {
+        Assert.Empty(WebhookMappingValidator.Validate(WithStatus));
+        Assert.Equal(["resolved_values", "stable_key_path"],
+            WebhookMappingValidator.Validate(WithStatus with { ResolvedValues = [], StableKeyPath = null }).Keys.Order());
+        Assert.Equal(["resolved_values"], WebhookMappingValidator.Validate(WithStatus with { ResolvedValues = [" "] }).Keys);
+        Assert.Equal(["status_path"], WebhookMappingValidator.Validate(SolarWinds with { ResolvedValues = ["OK"] }).Keys);
+    }
 }

@@ -115,4 +115,27 @@ public sealed class WebhookAlertFlowTests
         Assert.Null(alert.StableKey);
         Assert.False(alert.Clear);
     }
+
+    [Fact]
+    public void A_mapped_source_with_a_status_path_clears_its_alert_under_one_signature()
+    {
+        var mapping = new Mutt.Core.Webhooks.MappedSource(new Mutt.Core.Webhooks.WebhookMapping
+        {
+            Name = "nagios", HostnamePath = "host", MessagePath = "output", StableKeyPath = "service", StatusPath = "state", ResolvedValues = ["OK"],
+        });
+        byte[] Mapped(string state) => MappedSourceParser.Parse(new IngestBody(Encoding.UTF8.GetBytes(
+            $$"""{"host":"core-rtr-02","service":"PING","state":"{{state}}","output":"PING {{state}}"}"""), false, Limits, null, DateTimeOffset.UtcNow, null), mapping).Items[0];
+
+        var plan = Plan(Rules(Rule(1, source: "nagios")), Mapped("CRITICAL"), Mapped("OK"));
+
+        var firing = AlertOf(plan.Items[0]);
+        var clear = AlertOf(plan.Items[1]);
+        Assert.False(firing.Clear);
+        Assert.True(clear.Clear);
+        var firingEvent = MoogEventBuilder.Build(firing, "fwd");
+        var clearEvent = MoogEventBuilder.Build(clear, "fwd");
+        Assert.Equal(firingEvent.Signature, clearEvent.Signature);
+        Assert.Equal("nagios:PING", clearEvent.CustomInfo.StableKey);
+        Assert.Equal(MoogEventBuilder.ClearSeverity, clearEvent.Severity);
+    }
 }
