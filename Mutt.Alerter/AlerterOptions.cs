@@ -3,19 +3,17 @@ using Mutt.Core.Redis;
 
 namespace Mutt.Alerter;
 
-/// <summary>The Alerter's environment variables (spec 004 "Alerter Service"), bound from flat configuration keys.</summary>
+/// <summary>
+/// The Alerter's environment variables (spec 004 "Alerter Service"), bound from flat configuration keys.
+/// Its queue, DLQ, processing-list and heartbeat names are the ones every service reads: <see cref="QueueNames"/>.
+/// </summary>
 public sealed class AlerterOptions
 {
     [ConfigurationKeyName("POD_NAME")] public string PodName { get; set; } = "alerter-" + Guid.NewGuid().ToString("N")[..8];
-    [ConfigurationKeyName("INGEST_QUEUE_NAME")] public string IngestQueueName { get; set; } = MuttKeys.IngestQueue;
-    [ConfigurationKeyName("ALERT_QUEUE_NAME")] public string AlertQueueName { get; set; } = MuttKeys.AlertQueue;
-    [ConfigurationKeyName("ALERTER_PROCESSING_LIST_PREFIX")] public string ProcessingListPrefix { get; set; } = MuttKeys.AlerterProcessingPrefix;
-    [ConfigurationKeyName("ALERTER_HEARTBEAT_PREFIX")] public string HeartbeatPrefix { get; set; } = MuttKeys.AlerterHeartbeatPrefix;
     /// <summary>Seconds between heartbeats (and janitor passes).</summary>
     [ConfigurationKeyName("ALERTER_HEARTBEAT_INTERVAL")] public double HeartbeatInterval { get; set; } = 10;
     /// <summary>Heartbeat TTL in seconds: a pod silent this long is dead and its processing list is reclaimed.</summary>
     [ConfigurationKeyName("ALERTER_JANITOR_TIMEOUT")] public double JanitorTimeout { get; set; } = 30;
-    [ConfigurationKeyName("ALERTER_DLQ_NAME")] public string DlqName { get; set; } = MuttKeys.AlerterDlq;
     [ConfigurationKeyName("ALERTER_MAX_RETRIES")] public int MaxRetries { get; set; } = 3;
     [ConfigurationKeyName("ALERTER_BATCH_SIZE")] public int BatchSize { get; set; } = 1000;
     /// <summary>Batches whose audit write and completion run at once (each audit write on its own connection; commits stay in order).</summary>

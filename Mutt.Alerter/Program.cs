@@ -2,6 +2,7 @@ using Mutt.Alerter.Extensions;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddMuttDefaults();
 builder.AddApplicationServices();
 
 var app = builder.Build();

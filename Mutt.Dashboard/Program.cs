@@ -9,6 +9,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.WebHost.UseStaticWebAssets();
 builder.ConfigureMuttHttps();
 builder.AddServiceDefaults();
+builder.AddMuttDefaults();
 builder.AddApplicationServices();
 
 var app = builder.Build();

@@ -6,5 +6,6 @@ using Mutt.DbManager.Extensions;
 // environment only, so the arguments are the command's, not configuration.
 var builder = Host.CreateApplicationBuilder();
 builder.AddServiceDefaults();
+builder.AddMuttDefaults();
 builder.AddApplicationServices(DbManagerCommand.Parse(args));
 await builder.Build().RunAsync();

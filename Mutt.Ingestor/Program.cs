@@ -4,6 +4,7 @@ using Mutt.Ingestor.Extensions;
 var builder = WebApplication.CreateBuilder(args);
 builder.ConfigureMuttHttps();
 builder.AddServiceDefaults();
+builder.AddMuttDefaults();
 builder.AddApplicationServices();
 
 var app = builder.Build();

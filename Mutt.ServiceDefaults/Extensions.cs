@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
@@ -7,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Mutt.ServiceDefaults;
 using Npgsql;
 using OpenTelemetry;
@@ -17,9 +17,11 @@ using OpenTelemetry.Trace;
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
-/// Cross-cutting defaults every MUTT service shares, in the shape of Aspire's ServiceDefaults:
+/// Cross-cutting defaults, in the shape of Aspire's ServiceDefaults and with no application code:
 /// JSON logs with correlation ids, OpenTelemetry (traces, metrics, logs; OTLP when configured),
-/// health checks, and Prometheus metrics.
+/// health checks, and Prometheus metrics. An application adds its own meters and activity sources
+/// (OpenTelemetry's <c>ConfigureOpenTelemetry*Provider</c>, <see cref="PrometheusExporterOptions"/>)
+/// and its /health body (<see cref="HealthResponseOptions"/>); MUTT's do so in Mutt.Core's <c>AddMuttDefaults()</c>.
 /// </summary>
 public static class Extensions
 {
@@ -27,6 +29,9 @@ public static class Extensions
     public const string AlivenessEndpointPath = "/alive";
     public const string MetricsEndpointPath = "/metrics";
     public const string CorrelationIdHeader = "X-Correlation-ID";
+
+    /// <summary>The tag of the liveness check (<c>/alive</c>); /health runs every other check.</summary>
+    public const string LiveTag = "live";
 
     /// <summary>The spec's service name for this process, e.g. Mutt.Alerter → mutt-alerter.</summary>
     public static string ServiceName(this IHostEnvironment environment) =>
@@ -37,7 +42,9 @@ public static class Extensions
         builder.ConfigureLogging();
         builder.ConfigureOpenTelemetry();
         builder.AddDefaultHealthChecks();
-        builder.Services.AddSingleton(sp => new PrometheusExporter(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        builder.Services.AddOptions<PrometheusExporterOptions>();
+        builder.Services.AddSingleton(sp => new PrometheusExporter(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
+            applicationMeterPrefixes: sp.GetRequiredService<IOptions<PrometheusExporterOptions>>().Value.ApplicationMeterPrefixes));
         builder.Services.AddProblemDetails();
         return builder;
     }
@@ -110,15 +117,13 @@ public static class Extensions
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
-                .AddNpgsqlInstrumentation()
-                .AddMeter(MuttMeters));
+                .AddNpgsqlInstrumentation());
         }
 
         if (IsTracingEnabled(configuration))
         {
             telemetry.WithTracing(tracing => tracing
                 .SetSampler(new BackgroundClientSpanSampler())
-                .AddSource(MuttSources)
                 .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsProbePath(context.Request.Path.Value))
                 // The Dashboard scrapes the other services' /metrics and /health: probes on both ends stay out of traces.
                 .AddHttpClientInstrumentation(o => o.FilterHttpRequestMessage = request => !IsProbePath(request.RequestUri?.AbsolutePath))
@@ -147,10 +152,6 @@ public static class Extensions
             ? null
             : configuration["POD_NAME"];
 
-    /// <summary>Meters and activity sources of MUTT's own code: one per service, named <c>Mutt.&lt;Service&gt;</c> (Mutt.Core.Telemetry.MuttTracing).</summary>
-    public const string MuttMeters = "Mutt.*";
-    public const string MuttSources = "Mutt.*";
-
     /// <summary>OTEL_ENABLED (spec 004) when set; otherwise on exactly when OTEL_EXPORTER_OTLP_ENDPOINT is set.</summary>
     public static bool IsTracingEnabled(IConfiguration configuration) =>
         bool.TryParse(configuration["OTEL_ENABLED"], out var enabled)
@@ -166,16 +167,7 @@ public static class Extensions
 
     public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
-        builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
-        // mutt_health_dependency_up: the publisher runs the checks in the background (every 15 s
-        // after a 2 s delay) so that a dependency outage shows in /metrics within one period.
-        builder.Services.AddSingleton<HealthMetrics>();
-        builder.Services.AddSingleton<IHealthCheckPublisher>(sp => sp.GetRequiredService<HealthMetrics>());
-        builder.Services.Configure<HealthCheckPublisherOptions>(o =>
-        {
-            o.Delay = TimeSpan.FromSeconds(2);
-            o.Period = TimeSpan.FromSeconds(15);
-        });
+        builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
         return builder;
     }
 
@@ -200,69 +192,25 @@ public static class Extensions
         app.UseCorrelationId();
         // Created now, not on the first scrape: a MeterListener only sees measurements made after it starts.
         app.Services.GetRequiredService<PrometheusExporter>();
-        var service = app.Environment.ServiceName();
-        app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions
+        var health = new HealthCheckOptions
         {
-            Predicate = r => !r.Tags.Contains("live"),
-            ResponseWriter = (context, report) => WriteHealthAsync(context, report, service),
+            Predicate = r => !r.Tags.Contains(LiveTag),
             ResultStatusCodes =
             {
                 [HealthStatus.Healthy] = StatusCodes.Status200OK,
                 [HealthStatus.Degraded] = StatusCodes.Status200OK,
                 [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
             },
-        });
-        app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions { Predicate = r => r.Tags.Contains("live") });
+        };
+        if (app.Services.GetRequiredService<IOptions<HealthResponseOptions>>().Value.Writer is { } writer)
+        {
+            health.ResponseWriter = writer;
+        }
+        app.MapHealthChecks(HealthEndpointPath, health);
+        app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions { Predicate = r => r.Tags.Contains(LiveTag) });
         app.MapGet(MetricsEndpointPath, (PrometheusExporter exporter) =>
             Results.Text(exporter.Render(), "text/plain; version=0.0.4; charset=utf-8"));
         return app;
-    }
-
-    /// <summary>Checks with this tag only add data (e.g. <c>redis_master</c>) to /health, no dependency field.</summary>
-    public const string InfoTag = "info";
-
-    /// <summary>Spec 004 names the dependencies <c>redis</c> and <c>postgres</c>; Aspire's client integrations name their checks after the library.</summary>
-    internal static string SpecName(string check) => check switch
-    {
-        "StackExchange.Redis" => "redis",
-        "PostgreSql" => "postgres",
-        _ => check,
-    };
-
-    /// <summary>Spec 004 "Health Check Response Format": one field per dependency, plus any data a check reports (queue_depth).</summary>
-    private static Task WriteHealthAsync(HttpContext context, HealthReport report, string service)
-    {
-        context.Response.ContentType = "application/json; charset=utf-8";
-        using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream))
-        {
-            json.WriteStartObject();
-            json.WriteString("status", report.Status == HealthStatus.Unhealthy ? "unhealthy" : report.Status == HealthStatus.Degraded ? "degraded" : "healthy");
-            foreach (var (name, entry) in report.Entries)
-            {
-                if (!entry.Tags.Contains(InfoTag))
-                {
-                    json.WriteString(SpecName(name), entry.Status == HealthStatus.Healthy ? "connected" : entry.Status == HealthStatus.Degraded ? "degraded" : "disconnected");
-                }
-            }
-            json.WriteString("timestamp", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture));
-            foreach (var (name, entry) in report.Entries)
-            {
-                foreach (var (key, value) in entry.Data)
-                {
-                    json.WritePropertyName(key);
-                    JsonSerializer.Serialize(json, value, value?.GetType() ?? typeof(object));
-                }
-                if (entry.Status != HealthStatus.Healthy && (entry.Description ?? entry.Exception?.GetType().Name) is { } description)
-                {
-                    json.WriteString(SpecName(name) + "_error", description);
-                }
-            }
-            json.WriteString("version", "2.5");
-            json.WriteString("service", service);
-            json.WriteEndObject();
-        }
-        return context.Response.Body.WriteAsync(stream.ToArray()).AsTask();
     }
 }
 
@@ -288,4 +236,10 @@ public sealed class CorrelationIdMiddleware(RequestDelegate next, ILogger<Correl
     /// <summary>Caller ids are echoed into headers and logs, so only short printable ones are kept.</summary>
     public static bool IsAcceptable(string value) =>
         value.Length is > 0 and <= 128 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':');
+}
+
+/// <summary>The body of /health: the application's writer, else ASP.NET Core's (the status word).</summary>
+public sealed class HealthResponseOptions
+{
+    public Func<HttpContext, HealthReport, Task>? Writer { get; set; }
 }

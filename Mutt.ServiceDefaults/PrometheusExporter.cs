@@ -7,9 +7,10 @@ namespace Mutt.ServiceDefaults;
 
 /// <summary>
 /// Renders the process's <see cref="System.Diagnostics.Metrics"/> instruments in the Prometheus
-/// text exposition format (version 0.0.4): MUTT's own meters ("Mutt.*"), whose instrument names
-/// are spec 004's metric names verbatim, and the platform's runtime, ASP.NET Core hosting and
-/// Kestrel meters, named as OpenTelemetry's Prometheus exporter names them
+/// text exposition format (version 0.0.4): the application's own meters (<see cref="PrometheusExporterOptions"/>;
+/// MUTT's are "Mutt.*"), whose instrument names are already Prometheus names (spec 004's) and are exposed
+/// verbatim, and the platform's runtime, ASP.NET Core hosting and Kestrel meters, named as
+/// OpenTelemetry's Prometheus exporter names them
 /// (<c>http.server.request.duration</c> → <c>http_server_request_duration_seconds</c>).
 /// <para>
 /// Why our own exporter and not OpenTelemetry.Exporter.Prometheus.AspNetCore (evaluated at
@@ -26,9 +27,6 @@ namespace Mutt.ServiceDefaults;
 /// </summary>
 public sealed class PrometheusExporter : IDisposable
 {
-    /// <summary>MUTT's meters: names rendered verbatim (spec 004).</summary>
-    public const string MuttMeterPrefix = "Mutt.";
-
     /// <summary>The platform's meters exposed beside MUTT's, with OpenTelemetry's Prometheus naming.</summary>
     public static readonly IReadOnlyList<string> PlatformMeters = ["System.Runtime", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel"];
 
@@ -43,10 +41,12 @@ public sealed class PrometheusExporter : IDisposable
     /// This host's factory: ASP.NET Core's meters are created per host through it, and several
     /// hosts in one process (tests) must each expose only their own.
     /// </param>
-    /// <param name="meterFilter">Which meters to expose; default MUTT's and <see cref="PlatformMeters"/>.</param>
-    public PrometheusExporter(IMeterFactory? meterFactory = null, Func<Meter, bool>? meterFilter = null)
+    /// <param name="meterFilter">Which meters to expose; default the application's (<paramref name="applicationMeterPrefixes"/>) and <see cref="PlatformMeters"/>.</param>
+    /// <param name="applicationMeterPrefixes">Name prefixes of the application's meters (e.g. "Mutt.").</param>
+    public PrometheusExporter(IMeterFactory? meterFactory = null, Func<Meter, bool>? meterFilter = null, IEnumerable<string>? applicationMeterPrefixes = null)
     {
-        meterFilter ??= IsExposed;
+        string[] prefixes = [.. applicationMeterPrefixes ?? []];
+        meterFilter ??= meter => IsPlatform(meter) || prefixes.Any(p => meter.Name.StartsWith(p, StringComparison.Ordinal));
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             var meter = instrument.Meter;
@@ -92,22 +92,22 @@ public sealed class PrometheusExporter : IDisposable
 
     public void Dispose() => _listener.Dispose();
 
-    public static bool IsExposed(Meter meter) =>
-        meter.Name.StartsWith(MuttMeterPrefix, StringComparison.Ordinal) || PlatformMeters.Contains(meter.Name);
+    public static bool IsPlatform(Meter meter) => PlatformMeters.Contains(meter.Name);
 
-    private static bool IsMutt(Instrument instrument) => instrument.Meter.Name.StartsWith(MuttMeterPrefix, StringComparison.Ordinal);
+    /// <summary>An exposed meter that is not the platform's is the application's: its instrument names are Prometheus names already.</summary>
+    private static bool IsApplication(Instrument instrument) => !IsPlatform(instrument.Meter);
 
     private static bool IsMonotonic(Instrument instrument) =>
         instrument is Counter<long> or Counter<double> or Counter<int> or ObservableCounter<long> or ObservableCounter<double> or ObservableCounter<int>;
 
     /// <summary>
-    /// The exposed name: a MUTT instrument's name is spec 004's, verbatim. A platform instrument
+    /// The exposed name: an application instrument's name (MUTT's: spec 004's) verbatim. A platform instrument
     /// gets OpenTelemetry's Prometheus translation: illegal characters to '_', the unit as a
     /// suffix (s → _seconds, By → _bytes, {annotations} dropped), and _total on counters.
     /// </summary>
     public static string MetricName(Instrument instrument)
     {
-        if (IsMutt(instrument))
+        if (IsApplication(instrument))
         {
             return Sanitize(instrument.Name);
         }
@@ -169,7 +169,7 @@ public sealed class PrometheusExporter : IDisposable
     private static double[]? Buckets(Instrument instrument) => instrument switch
     {
         // The platform's instruments advise their boundaries (http.server.request.duration: 5 ms … 10 s).
-        Histogram<double> { Advice.HistogramBucketBoundaries: { Count: > 0 } advised } when !IsMutt(instrument) => [.. advised],
+        Histogram<double> { Advice.HistogramBucketBoundaries: { Count: > 0 } advised } when !IsApplication(instrument) => [.. advised],
         Histogram<double> or Histogram<long> or Histogram<int> =>
             instrument.Name.EndsWith("_ms", StringComparison.Ordinal) || instrument.Unit == "ms" ? MillisecondsBuckets : SecondsBuckets,
         _ => null,
@@ -391,4 +391,11 @@ public sealed class PrometheusExporter : IDisposable
     private static string EscapeLabel(string value) => value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
 
     private static string EscapeHelp(string value) => value.Replace("\\", "\\\\").Replace("\n", "\\n");
+}
+
+/// <summary>Which meters /metrics exposes besides the platform's.</summary>
+public sealed class PrometheusExporterOptions
+{
+    /// <summary>Name prefixes of the application's meters, whose instrument names are exposed verbatim.</summary>
+    public List<string> ApplicationMeterPrefixes { get; } = [];
 }

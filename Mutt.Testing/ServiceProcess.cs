@@ -7,7 +7,7 @@ namespace Mutt.Testing;
 /// <summary>
 /// One MUTT service (or the sink) running as a real child process: <c>dotnet Mutt.X.dll</c>
 /// with its configuration in environment variables, exactly as the AppHost (or Aspire) starts
-/// it. Output lines are kept (bounded) and forwarded to an optional sink. Used by the AppHost
+/// it; or a native daemon a test runs (<see cref="StartExecutable"/>). Output lines are kept (bounded) and forwarded to an optional sink. Used by the AppHost
 /// and by end-to-end tests that need a real process to kill.
 /// </summary>
 public sealed class ServiceProcess : IAsyncDisposable
@@ -83,6 +83,27 @@ public sealed class ServiceProcess : IAsyncDisposable
         // clients. The Dashboard serves its static web assets from the build output itself.
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        return Launch(name, info, environment, output);
+    }
+
+    /// <summary>
+    /// A native program (a daemon such as rsyslogd or Alertmanager) as a child process, its output kept
+    /// and its stop handled like a service's. <paramref name="executable"/> is a name on PATH or a path.
+    /// </summary>
+    /// <param name="environment">Variables to set (a null value removes one) on top of this process's.</param>
+    public static ServiceProcess StartExecutable(string name, string executable, IEnumerable<string> arguments,
+        IReadOnlyDictionary<string, string?>? environment = null, Action<string, string>? output = null)
+    {
+        var info = new ProcessStartInfo(executable) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+        return Launch(name, info, environment ?? new Dictionary<string, string?>(), output);
+    }
+
+    private static ServiceProcess Launch(string name, ProcessStartInfo info, IReadOnlyDictionary<string, string?> environment, Action<string, string>? output)
+    {
         foreach (var (key, value) in environment)
         {
             if (value is null)
@@ -120,30 +141,45 @@ public sealed class ServiceProcess : IAsyncDisposable
     public async Task WaitForHealthyAsync(string url, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await WaitUntilReadyAsync(async ct =>
+        {
+            try
+            {
+                using var response = await http.GetAsync(url, ct).ConfigureAwait(false);
+                return response.IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+            catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+            {
+                return false;
+            }
+        }, timeout, $"healthy at {url}", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Polls <paramref name="ready"/> until it says true; fails at once, with the last output, when the
+    /// process exits first, and with a <see cref="TimeoutException"/> when the deadline passes.
+    /// </summary>
+    /// <param name="what">What ready means, for the messages ("healthy at http://…/health").</param>
+    public async Task WaitUntilReadyAsync(Func<CancellationToken, Task<bool>> ready, TimeSpan timeout, string what, CancellationToken cancellationToken = default)
+    {
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
             if (Process.HasExited)
             {
-                throw new InvalidOperationException($"{Name} exited with code {Process.ExitCode} before it became healthy. Last output:\n{string.Join('\n', Output.TakeLast(30))}");
+                throw new InvalidOperationException($"{Name} exited with code {Process.ExitCode} before it was {what}. Last output:\n{string.Join('\n', Output.TakeLast(30))}");
             }
-            try
+            if (await ready(cancellationToken).ConfigureAwait(false))
             {
-                using var response = await http.GetAsync(url, cancellationToken).ConfigureAwait(false);
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
+                return;
             }
             await Task.Delay(200, cancellationToken).ConfigureAwait(false);
         }
-        throw new TimeoutException($"{Name} was not healthy at {url} within {timeout}. Last output:\n{string.Join('\n', Output.TakeLast(30))}");
+        throw new TimeoutException($"{Name} was not {what} within {timeout}. Last output:\n{string.Join('\n', Output.TakeLast(30))}");
     }
 
     /// <summary>Graceful stop: SIGTERM, then SIGKILL after the grace period.</summary>

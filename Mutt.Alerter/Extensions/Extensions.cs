@@ -36,8 +36,9 @@ public static class Extensions
         builder.Services.AddSingleton<AlertQueueBackpressure>();
         builder.Services.AddSingleton(sp =>
         {
-            var o = sp.GetRequiredService<IOptions<AlerterOptions>>().Value;
-            return new ReliableQueue(sp.GetRequiredService<IConnectionMultiplexer>(), o.IngestQueueName, o.ProcessingListPrefix, o.HeartbeatPrefix, o.PodName);
+            var names = sp.GetRequiredService<QueueNames>();
+            return new ReliableQueue(sp.GetRequiredService<IConnectionMultiplexer>(), names.IngestQueue, names.AlerterProcessingPrefix, names.AlerterHeartbeatPrefix,
+                sp.GetRequiredService<IOptions<AlerterOptions>>().Value.PodName);
         });
         builder.Services.AddHostedService<RuleCacheWorker>();
         builder.Services.AddHostedService<AlerterWorker>();

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Mutt.Core.Configuration;
 using Mutt.Core.Redis;
 using StackExchange.Redis;
@@ -41,7 +40,7 @@ public static class BackpressurePolicy
 /// and decides (by <see cref="BackpressurePolicy"/>); logs at most every 10 s.
 /// </summary>
 public sealed class AlertQueueBackpressure(IConnectionMultiplexer redis, DynamicConfig config, AlerterMetrics metrics,
-    IOptions<AlerterOptions> options, ILogger<AlertQueueBackpressure> logger)
+    QueueNames queues, ILogger<AlertQueueBackpressure> logger)
 {
     private DateTime _lastSample = DateTime.MinValue;
     private DateTime _lastLog = DateTime.MinValue;
@@ -53,7 +52,7 @@ public sealed class AlertQueueBackpressure(IConnectionMultiplexer redis, Dynamic
             return BackpressureDecision.Consume;
         }
         _lastSample = DateTime.UtcNow;
-        var depth = await redis.GetDatabase().ListLengthAsync(options.Value.AlertQueueName);
+        var depth = await redis.GetDatabase().ListLengthAsync(queues.AlertQueue);
         metrics.AlertQueueDepth = depth;
         var warn = await config.GetInt64Async(DynamicConfigKeys.AlerterQueueWarnThreshold, 1000);
         var shed = await config.GetInt64Async(DynamicConfigKeys.AlerterQueueShedThreshold, 2000);

@@ -31,14 +31,15 @@ public sealed class AlerterWorker(
     AlerterState state,
     NoiseDecisions noise,
     DynamicConfig config,
+    QueueNames queues,
     IOptions<AlerterOptions> options,
     IOptions<EventLimits> eventLimits,
     ILogger<AlerterWorker> logger) : BackgroundService, IReliableBatchHandler<AlerterWorker.Batch>
 {
     private readonly AlerterOptions _options = options.Value;
-    private readonly BatchPlanner _planner = new(options.Value.PodName, options.Value.IngestQueueName, options.Value.MaxRetries, eventLimits.Value);
+    private readonly BatchPlanner _planner = new(options.Value.PodName, queues.IngestQueue, options.Value.MaxRetries, eventLimits.Value);
     private readonly UnhandledCounter _unhandled = new(options.Value.UnhandledPrefix, options.Value.UnhandledThreshold,
-        TimeSpan.FromSeconds(options.Value.UnhandledExpirySeconds), options.Value.AlertQueueName);
+        TimeSpan.FromSeconds(options.Value.UnhandledExpirySeconds), queues.AlertQueue);
     private readonly AuditBatchWriter _audit = new(auditWriter, metrics, state, options.Value.DbRetryMaxMs, logger);
     private BackpressureDecision? _shedNext;
     private int _dedupWindowSeconds;
@@ -133,7 +134,7 @@ public sealed class AlerterWorker(
         Task<RedisResult>? fired = null;
         await leased.CommitAsync(transaction =>
         {
-            PlanOutputs.Stage(transaction, plan, _options.AlertQueueName, queue.SourceQueue, _options.DlqName);
+            PlanOutputs.Stage(transaction, plan, queues.AlertQueue, queue.SourceQueue, queues.AlerterDlq);
             if (unhandled is not null)
             {
                 fired = _unhandled.AddAsync(transaction, unhandled);
@@ -152,17 +153,17 @@ public sealed class AlerterWorker(
             }
         }
         metrics.RecordBatch(plan, Stopwatch.GetElapsedTime(started).TotalSeconds);
-        AlerterLog.BatchOutcome(logger, plan, _options.DlqName);
+        AlerterLog.BatchOutcome(logger, plan, queues.AlerterDlq);
     }
 
     /// <summary>Shedding is reliable too: the batch goes from the processing list to the DLQ in its completion transaction.</summary>
     private async Task ShedAsync(LeasedBatch leased, BackpressureDecision shed)
     {
         var error = $"alert queue depth {shed.Depth} >= alerter_queue_shed_threshold {shed.Threshold}";
-        await leased.CommitAsync(transaction => _ = transaction.ListLeftPushAsync(_options.DlqName,
+        await leased.CommitAsync(transaction => _ = transaction.ListLeftPushAsync(queues.AlerterDlq,
             leased.Items.Select(i => (RedisValue)_planner.DeadLetterJson(i!, DeadLetterPolicy.ShedReason, error)).ToArray()));
         metrics.ShedEvents.Add(leased.Items.Length, new KeyValuePair<string, object?>("mode", "dlq"));
-        AlerterLog.Shed(logger, leased.Items.Length, _options.DlqName, shed.Depth);
+        AlerterLog.Shed(logger, leased.Items.Length, queues.AlerterDlq, shed.Depth);
         backpressure.Resample();
     }
 
@@ -171,7 +172,7 @@ public sealed class AlerterWorker(
         var db = redis.GetDatabase();
         metrics.IngestQueueDepth = await queue.DepthAsync();
         metrics.ProcessingListDepth = await queue.InFlightAsync();
-        metrics.DlqDepth = await db.ListLengthAsync(_options.DlqName);
-        metrics.AlertQueueDepth = await db.ListLengthAsync(_options.AlertQueueName);
+        metrics.DlqDepth = await db.ListLengthAsync(queues.AlerterDlq);
+        metrics.AlertQueueDepth = await db.ListLengthAsync(queues.AlertQueue);
     }
 }

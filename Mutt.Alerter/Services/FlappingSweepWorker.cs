@@ -12,7 +12,7 @@ namespace Mutt.Alerter.Services;
 /// atomic step that removes the state, so two Alerters, restarts and a holder's death neither lose
 /// nor double a clear.
 /// </summary>
-public sealed class FlappingSweepWorker(IConnectionMultiplexer redis, AlerterMetrics metrics, IOptions<AlerterOptions> options, ILogger<FlappingSweepWorker> logger) : BackgroundService
+public sealed class FlappingSweepWorker(IConnectionMultiplexer redis, AlerterMetrics metrics, QueueNames queues, IOptions<AlerterOptions> options, ILogger<FlappingSweepWorker> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -27,7 +27,7 @@ public sealed class FlappingSweepWorker(IConnectionMultiplexer redis, AlerterMet
             {
                 try
                 {
-                    var cleared = await NoiseScripts.SweepFlappingAsync(redis.GetDatabase(), o.AlertQueueName, o.PodName, lockTtl);
+                    var cleared = await NoiseScripts.SweepFlappingAsync(redis.GetDatabase(), queues.AlertQueue, o.PodName, lockTtl);
                     if (cleared > 0)
                     {
                         metrics.FlappingClears.Add(cleared);

@@ -27,6 +27,12 @@ public sealed class ApiKeyRing
     /// <summary>True once a load from the database succeeded (until then only legacy keys work).</summary>
     public bool Loaded { get; private set; }
 
+    /// <summary>The names of the loaded keys.</summary>
+    public IReadOnlyList<string> Names => [.. _snapshot.Entries.Values.Select(e => e.Record.Name)];
+
+    /// <summary>After each <see cref="Replace"/>: a new key's metric series can be made before its first request.</summary>
+    public event Action? Replaced;
+
     /// <summary>The identity of <paramref name="presented"/>, or null; <paramref name="hash"/> is its SHA-256 when the caller has it already.</summary>
     public ApiKeyIdentity? Find(ReadOnlySpan<char> presented, ReadOnlySpan<byte> hash = default)
     {
@@ -70,6 +76,7 @@ public sealed class ApiKeyRing
         }
         _snapshot = new Snapshot(entries);
         Loaded = true;
+        Replaced?.Invoke();
     }
 
     /// <summary>Keys used since the last call, with the time of their last use (to be written to last_used_at).</summary>

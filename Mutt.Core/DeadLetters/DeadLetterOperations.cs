@@ -23,11 +23,9 @@ public enum ReplayOutcome
 /// Remediation's scanner and by the Dashboard alike. Every move is the dlq_move.lua script, so a
 /// scan and an operator acting on the same entry cannot both move it.
 /// </summary>
-public sealed class DeadLetterOperations(IConnectionMultiplexer redis)
+public sealed class DeadLetterOperations(IConnectionMultiplexer redis, QueueNames names)
 {
-    public const string HistoryPrefix = "mutt:remediation:history";
     public static readonly TimeSpan HistoryTtl = TimeSpan.FromDays(30);
-    public static readonly IReadOnlyList<string> Queues = [MuttKeys.AlerterDlq, MuttKeys.MoogDlq, MuttKeys.PoisonPermanent];
     private static readonly JsonSerializerOptions RelaxedJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private static readonly string MoveScript = LuaScripts.Load("dlq_move.lua");
 
@@ -96,8 +94,8 @@ public sealed class DeadLetterOperations(IConnectionMultiplexer redis)
     /// </summary>
     public async Task<ReplayOutcome> ReplayEntryAsync(string queue, StoredDeadLetter entry, string by)
     {
-        var target = DeadLetterPolicy.TargetQueue(entry.Letter, queue);
-        if (target == MuttKeys.AlertQueue && await IsMoogCircuitOpenAsync().ConfigureAwait(false))
+        var target = DeadLetterPolicy.TargetQueue(entry.Letter, queue, names);
+        if (target == names.AlertQueue && await IsMoogCircuitOpenAsync().ConfigureAwait(false))
         {
             return ReplayOutcome.CircuitOpen;
         }
@@ -107,6 +105,9 @@ public sealed class DeadLetterOperations(IConnectionMultiplexer redis)
         return moved == 1 ? ReplayOutcome.Replayed : ReplayOutcome.NotFound;
     }
 
+    /// <summary>The configured queue names these operations act on (the same for the Dashboard and Remediation).</summary>
+    public QueueNames Names => names;
+
     /// <summary>Moves an entry to mutt:poison:permanent with its full replay history and why.</summary>
     public async Task<bool> PoisonAsync(string queue, StoredDeadLetter entry, string why)
     {
@@ -115,7 +116,7 @@ public sealed class DeadLetterOperations(IConnectionMultiplexer redis)
         letter.History = [.. letter.History, .. history.Where(h => !letter.History.Any(e => e.At == h.At && e.Action == h.Action)),
             new DeadLetterAttempt { At = DateTimeOffset.UtcNow, Action = "poison", Detail = why }];
         letter.ReplayCount = Math.Max(letter.ReplayCount, history.Count);
-        var moved = (long)await Db.ScriptEvaluateAsync(MoveScript, [queue, MuttKeys.PoisonPermanent],
+        var moved = (long)await Db.ScriptEvaluateAsync(MoveScript, [queue, names.PoisonQueue],
             [entry.Raw, JsonSerializer.Serialize(letter, MuttJsonContext.Default.DeadLetter)]).ConfigureAwait(false);
         if (moved == 1)
         {
@@ -156,7 +157,7 @@ public sealed class DeadLetterOperations(IConnectionMultiplexer redis)
         (string?)await Db.StringGetAsync(MuttKeys.MoogCircuitState).ConfigureAwait(false) == "OPEN";
 
     public static string HistoryKey(string payload) =>
-        $"{HistoryPrefix}:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(payload)).AsSpan(0, 16))}";
+        $"{MuttKeys.RemediationHistoryPrefix}:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(payload)).AsSpan(0, 16))}";
 
     /// <summary>The payload as it was, except retry_count back to 0 so the consumer gives it a full set of retries.</summary>
     public static string ResetRetryCount(string payload)

@@ -60,8 +60,6 @@ public static class DeadLetterPolicy
     }
 
     /// <summary>The queue a dead letter goes back to: where it came from, else the DLQ's natural source.</summary>
-    public static string TargetQueue(DeadLetter letter, string dlq) =>
-        !string.IsNullOrEmpty(letter.SourceQueue) ? letter.SourceQueue
-        : dlq == MuttKeys.AlerterDlq ? MuttKeys.IngestQueue
-        : MuttKeys.AlertQueue;
+    public static string TargetQueue(DeadLetter letter, string dlq, QueueNames names) =>
+        !string.IsNullOrEmpty(letter.SourceQueue) ? letter.SourceQueue : names.NaturalSourceOf(dlq);
 }

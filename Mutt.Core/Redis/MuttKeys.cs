@@ -6,6 +6,8 @@ namespace Mutt.Core.Redis;
 /// </summary>
 public static class MuttKeys
 {
+    // Spec 004's defaults of the names operators may override (INGEST_QUEUE_NAME, ..._PREFIX, ..._DLQ_NAME):
+    // services read the configured names from QueueNames, never these constants directly.
     public const string IngestQueue = "mutt:ingest_queue";
     public const string AlertQueue = "mutt:alert_queue";
 
@@ -28,6 +30,11 @@ public static class MuttKeys
     public const string MoogCircuitState = "mutt:circuit:moog:state";
     public const string MoogCircuitFailures = "mutt:circuit:moog:failures";
     public const string MoogCircuitOpenedAt = "mutt:circuit:moog:opened_at";
+    /// <summary>The HALF_OPEN probe's lease: one Forwarder at a time sends the probe request.</summary>
+    public const string MoogCircuitProbe = "mutt:circuit:moog:probe";
+
+    /// <summary>Replays of one payload, kept across its DLQ round trips (<c>{prefix}:{payload hash}</c>).</summary>
+    public const string RemediationHistoryPrefix = "mutt:remediation:history";
 
     public const string MetricsPrefix = "mutt:metrics";
 

@@ -105,12 +105,15 @@ public sealed class ReliableQueue
     }
 }
 
-/// <summary>Loads the Lua scripts embedded in Mutt.Core (Redis/Scripts/*.lua).</summary>
+/// <summary>Loads embedded Lua scripts: the shared ones in Mutt.Core (Redis/Scripts/*.lua), a single service's in that service.</summary>
 public static class LuaScripts
 {
-    public static string Load(string name)
+    /// <summary>A script embedded in Mutt.Core (<c>Redis/Scripts/</c>).</summary>
+    public static string Load(string name) => Load(typeof(LuaScripts).Assembly, name);
+
+    /// <summary>A script embedded in the assembly of the service that alone runs it (e.g. the Forwarder's circuit breaker).</summary>
+    public static string Load(System.Reflection.Assembly assembly, string name)
     {
-        var assembly = typeof(LuaScripts).Assembly;
         var resource = assembly.GetManifestResourceNames().Single(n => n.EndsWith("." + name, StringComparison.Ordinal));
         using var stream = assembly.GetManifestResourceStream(resource)!;
         using var reader = new StreamReader(stream);

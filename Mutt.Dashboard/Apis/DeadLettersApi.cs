@@ -39,7 +39,7 @@ public static class DeadLettersApi
 
     public static async Task<Results<Ok<DeadLetterPage>, NotFound>> ListDlq(string queue, DeadLetterOperations d, int? offset, int? count)
     {
-        if (!DeadLetterQueues.TryResolve(queue, out var key))
+        if (!d.TryResolve(queue, out var key))
         {
             return TypedResults.NotFound();
         }
@@ -50,7 +50,7 @@ public static class DeadLettersApi
     /// <summary>The entry as stored, plus <c>replay_history</c>: every replay of its payload so far (kept across DLQ round trips).</summary>
     public static async Task<Results<Ok<JsonObject>, NotFound>> GetDlq(string queue, string id, DeadLetterOperations d)
     {
-        if (!DeadLetterQueues.TryResolve(queue, out var key) || await d.FindAsync(key, id) is not { } entry)
+        if (!d.TryResolve(queue, out var key) || await d.FindAsync(key, id) is not { } entry)
         {
             return TypedResults.NotFound();
         }
@@ -62,7 +62,7 @@ public static class DeadLettersApi
     public static async Task<Results<Ok<ReplayResult>, NotFound, ProblemHttpResult>> ReplayDlq(
         string queue, string id, HttpContext context, DeadLetterOperations d, ILogger<DeadLetterOperations> logger)
     {
-        if (!DeadLetterQueues.TryResolve(queue, out var key))
+        if (!d.TryResolve(queue, out var key))
         {
             return TypedResults.NotFound();
         }
@@ -71,7 +71,7 @@ public static class DeadLettersApi
         return outcome switch
         {
             ReplayOutcome.Replayed => TypedResults.Ok(new ReplayResult(1)),
-            ReplayOutcome.CircuitOpen => CircuitOpen(0),
+            ReplayOutcome.CircuitOpen => CircuitOpen(d, 0),
             _ => TypedResults.NotFound(),
         };
     }
@@ -79,19 +79,19 @@ public static class DeadLettersApi
     public static async Task<Results<Ok<ReplayResult>, NotFound, ProblemHttpResult>> ReplayAllDlq(
         string queue, HttpContext context, DeadLetterOperations d, ILogger<DeadLetterOperations> logger)
     {
-        if (!DeadLetterQueues.TryResolve(queue, out var key))
+        if (!d.TryResolve(queue, out var key))
         {
             return TypedResults.NotFound();
         }
         var replayed = await d.ReplayAllAsync(key, Change(context).ChangedBy);
         logger.LogInformation("Manual replay of all of {Queue}: {Replayed} entries replayed", key, replayed);
-        return await d.CountAsync(key) > 0 && await d.IsMoogCircuitOpenAsync() ? CircuitOpen(replayed) : TypedResults.Ok(new ReplayResult(replayed));
+        return await d.CountAsync(key) > 0 && await d.IsMoogCircuitOpenAsync() ? CircuitOpen(d, replayed) : TypedResults.Ok(new ReplayResult(replayed));
     }
 
     public static async Task<Results<NoContent, NotFound>> DeleteDlq(
         string queue, string id, HttpContext context, DeadLetterOperations d, ILogger<DeadLetterOperations> logger)
     {
-        if (!DeadLetterQueues.TryResolve(queue, out var key) || !await d.DeleteAsync(key, id))
+        if (!d.TryResolve(queue, out var key) || !await d.DeleteAsync(key, id))
         {
             return TypedResults.NotFound();
         }
@@ -99,7 +99,7 @@ public static class DeadLettersApi
         return TypedResults.NoContent();
     }
 
-    private static ProblemHttpResult CircuitOpen(int replayed) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: DeadLetterQueues.CircuitOpenTitle, detail: DeadLetterQueues.CircuitOpenDetail,
+    private static ProblemHttpResult CircuitOpen(DeadLetterOperations d, int replayed) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: DeadLetterQueues.CircuitOpenTitle, detail: d.CircuitOpenDetail(),
             extensions: new Dictionary<string, object?> { ["replayed"] = replayed });
 }

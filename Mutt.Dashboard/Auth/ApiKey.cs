@@ -2,7 +2,7 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using Mutt.Core.Secrets;
-using Mutt.ServiceDefaults.Security;
+using Mutt.Core.Security;
 
 namespace Mutt.Dashboard.Auth;
 

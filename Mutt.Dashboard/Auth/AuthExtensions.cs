@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.RateLimiting;
 using Mutt.Core.Auth;
 using Mutt.Dashboard.Data;
 using Mutt.Dashboard.Services;
-using Mutt.ServiceDefaults.Security;
+using Mutt.Core.Security;
 
 namespace Mutt.Dashboard.Auth;
 
@@ -21,6 +21,7 @@ public static class AuthExtensions
         services.AddApiKeyRing(builder.Configuration, MuttRoles.Viewer, MuttRoles.Operator, MuttRoles.Admin);
         services.AddSingleton<DashboardKeys>();
         services.AddSingleton<AuthFailureGuard>();
+        services.AddHostedService<AuthFailureSeries>();
         services.AddSingleton<OperatorStore>();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<OperatorDirectory>();
@@ -107,4 +108,17 @@ public static class AuthExtensions
         ctx.Response.Redirect(ctx.RedirectUri);
         return Task.CompletedTask;
     }
+}
+
+/// <summary>The Dashboard's mutt_auth_failures_total series, made at 0 at start-up (after the /metrics exporter exists).</summary>
+internal sealed class AuthFailureSeries(AuthFailureGuard guard) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        guard.DeclareSurface(ApiKeyDefaults.ApiSurface);
+        guard.DeclareSurface(ApiKeyDefaults.SignInSurface);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -1,6 +1,6 @@
 using Mutt.Core.Auth;
 using Mutt.Core.Secrets;
-using Mutt.ServiceDefaults.Security;
+using Mutt.Core.Security;
 
 namespace Mutt.Dashboard.Auth;
 

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Mutt.Dashboard.Apis;
 using Mutt.Dashboard.Metrics;
-using Mutt.ServiceDefaults.Security;
+using Mutt.Core.Security;
 
 namespace Mutt.Dashboard.Auth;
 

@@ -18,30 +18,26 @@ public sealed record DeadLetterItem(
 /// <summary>
 /// The operator-facing names of the dead-letter queues (<c>alerter</c>, <c>moog</c>, <c>poison</c>)
 /// over Mutt.Core's <see cref="DeadLetterOperations"/>, which does all the work — the same code
-/// Remediation's scanner uses, so an operator and a scan never both move one entry.
+/// Remediation's scanner uses, so an operator and a scan never both move one entry. The keys behind
+/// the names are the configured ones (<see cref="QueueNames"/>), as every other service reads them.
 /// </summary>
 public static class DeadLetterQueues
 {
     public const string CircuitOpenTitle = "Moogsoft circuit breaker is OPEN";
-    public const string CircuitOpenDetail = "Manual replay to " + MuttKeys.AlertQueue + " is refused while the Moogsoft circuit is OPEN; replay once it is HALF_OPEN or CLOSED.";
 
-    private static readonly Dictionary<string, string> Keys = new()
-    {
-        ["alerter"] = MuttKeys.AlerterDlq,
-        ["moog"] = MuttKeys.MoogDlq,
-        ["poison"] = MuttKeys.PoisonPermanent,
-    };
+    public static string CircuitOpenDetail(this DeadLetterOperations operations) =>
+        $"Manual replay to {operations.Names.AlertQueue} is refused while the Moogsoft circuit is OPEN; replay once it is HALF_OPEN or CLOSED.";
 
-    public static IReadOnlyCollection<string> Names => Keys.Keys;
-
-    public static bool TryResolve(string name, out string key) => Keys.TryGetValue(name, out key!);
+    public static bool TryResolve(this DeadLetterOperations operations, string name, out string key) =>
+        operations.Names.DeadLetterQueues.TryGetValue(name, out key!);
 
     public static async Task<IReadOnlyList<DeadLetterQueueInfo>> InfoAsync(this DeadLetterOperations operations)
     {
-        var result = new List<DeadLetterQueueInfo>(Keys.Count);
-        foreach (var (name, key) in Keys)
+        var names = operations.Names;
+        var result = new List<DeadLetterQueueInfo>();
+        foreach (var (name, key) in names.DeadLetterQueues)
         {
-            result.Add(new DeadLetterQueueInfo(name, key, DeadLetterPolicy.TargetQueue(new DeadLetter(), key), await operations.CountAsync(key)));
+            result.Add(new DeadLetterQueueInfo(name, key, DeadLetterPolicy.TargetQueue(new DeadLetter(), key, names), await operations.CountAsync(key)));
         }
         return result;
     }

@@ -50,7 +50,7 @@ public static class Extensions
         builder.Services.AddSingleton<MappingService>();
         builder.Services.AddSingleton<IFlowMetrics, RedisFlowMetrics>();
         builder.Services.AddSingleton<SloService>();
-        builder.Services.AddSingleton(sp => new DeadLetterOperations(sp.GetRequiredService<IConnectionMultiplexer>()));
+        builder.Services.AddSingleton<DeadLetterOperations>();
         return builder;
     }
 }

@@ -30,13 +30,12 @@ public interface IFlowMetrics
 
 /// <summary>
 /// Reads MUTT's own Redis figures, tolerating every key being absent (a missing key is 0):
-/// LLEN of the queues and DLQs, the processing lists found by SCAN, the Ingestor's bucketed
+/// LLEN of the configured queues and DLQs (<see cref="QueueNames"/>), the processing lists found by SCAN, the Ingestor's bucketed
 /// counters (<see cref="FlowCounterKeys"/>: <c>mutt:metrics:events:{m|h|d}:{unix minute|hour|day}</c>), and the
 /// monotonic totals every replica writes into its own hash (<see cref="FlowCounters"/>: <c>mutt:metrics:pod:{pod}</c>), summed.
 /// </summary>
-public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, DashboardMetrics metrics) : IFlowMetrics
+public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, QueueNames names, DashboardMetrics metrics) : IFlowMetrics
 {
-
     public async Task<FlowSnapshot> SnapshotAsync(CancellationToken ct = default)
     {
         var db = redis.GetDatabase();
@@ -63,7 +62,7 @@ public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, DashboardMetr
             {
                 continue;
             }
-            foreach (var key in server.Keys(db.Database, MuttKeys.AlerterProcessingPrefix + ":*", 250).Concat(server.Keys(db.Database, MuttKeys.MoogProcessingPrefix + ":*", 250)))
+            foreach (var key in server.Keys(db.Database, names.AlerterProcessingPrefix + ":*", 250).Concat(server.Keys(db.Database, names.MoogProcessingPrefix + ":*", 250)))
             {
                 processing[key!] = await db.ListLengthAsync(key);
             }
@@ -82,14 +81,14 @@ public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, DashboardMetr
             IngestMinuteBuckets = new() { [epoch / 60] = Long(bucketValues[0]), [epoch / 60 - 1] = Long(bucketValues[1]) },
             QueueDepths = new()
             {
-                ["ingest"] = await db.ListLengthAsync(MuttKeys.IngestQueue),
-                ["alert"] = await db.ListLengthAsync(MuttKeys.AlertQueue),
+                ["ingest"] = await db.ListLengthAsync(names.IngestQueue),
+                ["alert"] = await db.ListLengthAsync(names.AlertQueue),
             },
             DlqDepths = new()
             {
-                ["alerter"] = await db.ListLengthAsync(MuttKeys.AlerterDlq),
-                ["moog"] = await db.ListLengthAsync(MuttKeys.MoogDlq),
-                ["poison"] = await db.ListLengthAsync(MuttKeys.PoisonPermanent),
+                ["alerter"] = await db.ListLengthAsync(names.AlerterDlq),
+                ["moog"] = await db.ListLengthAsync(names.MoogDlq),
+                ["poison"] = await db.ListLengthAsync(names.PoisonQueue),
             },
             Processing = processing,
             Counters = counters,

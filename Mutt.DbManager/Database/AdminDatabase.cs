@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
-using Mutt.ServiceDefaults.Clients;
+using Mutt.Core.Clients;
 using Npgsql;
 
 namespace Mutt.DbManager.Database;

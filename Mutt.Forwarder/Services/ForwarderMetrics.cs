@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Mutt.Core.Redis;
 using Mutt.Core.Telemetry;
+using Mutt.Forwarder.Moogsoft;
 
 namespace Mutt.Forwarder.Services;
 
@@ -23,7 +24,30 @@ public sealed class ForwarderMetrics
         _meter.CreateObservableGauge(MetricNames.MoogDlqDepth, () => Volatile.Read(ref DlqDepth), description: "Moog DLQ depth");
         _meter.CreateObservableGauge(MetricNames.MoogProcessingListDepth, () => Volatile.Read(ref ProcessingDepth), description: "This worker's processing list depth");
         _meter.CreateObservableGauge(MetricNames.MoogCircuitState, () => Volatile.Read(ref CircuitState), description: "Circuit breaker state (0=CLOSED, 1=OPEN, 2=HALF_OPEN)");
+        // Every outcome's series exists from the start at 0: the SLO's increase() cannot see a
+        // counter's first step if the series is born at 1 (the first request would be missed).
+        foreach (var (status, reason) in RequestSeries)
+        {
+            Requests.Add(0, new KeyValuePair<string, object?>("status", status), new KeyValuePair<string, object?>("reason", reason));
+        }
+        foreach (var status in (string[])["success", "dlq", "error"])
+        {
+            AlertsProcessed.Add(0, new KeyValuePair<string, object?>("status", status));
+        }
     }
+
+    /// <summary>The reasons <see cref="Moogsoft.MoogClient"/> gives for each kind of answer.</summary>
+    private static readonly (SendResult Result, string Reason)[] Answers =
+        [(SendResult.Success, "ok"), (SendResult.Throttled, "http_429"), (SendResult.Rejected, "http_4xx"),
+         (SendResult.Retryable, "http_5xx"), (SendResult.Retryable, "timeout"), (SendResult.Retryable, "connection")];
+
+    /// <summary>
+    /// Every (status, reason) of mutt_moog_requests_total: each answer's reason with the statuses
+    /// <see cref="DeliveryPolicy"/> gives it on a first attempt and on the last one.
+    /// </summary>
+    public static IReadOnlyList<(string Status, string Reason)> RequestSeries { get; } =
+        [.. Answers.SelectMany(a => new[] { DeliveryPolicy.Decide(a.Result, 0, 1, false), DeliveryPolicy.Decide(a.Result, 1, 1, false) }
+            .Select(step => (step.Status, a.Reason))).Distinct()];
 
     public Counter<long> Requests { get; }
     public Histogram<double> Latency { get; }

@@ -3,16 +3,15 @@ using Mutt.Core.Redis;
 
 namespace Mutt.Forwarder.Services;
 
-/// <summary>Spec 004 Moog Forwarder environment variables (plus the circuit breaker's, configurable for tests).</summary>
+/// <summary>
+/// Spec 004 Moog Forwarder environment variables (plus the circuit breaker's, configurable for tests). Its source
+/// queue (ALERT_QUEUE_NAME), DLQ and processing-list/heartbeat prefixes are the ones every service reads: <see cref="QueueNames"/>.
+/// </summary>
 public sealed class ForwarderOptions
 {
     [ConfigurationKeyName("POD_NAME")] public string PodName { get; set; } = "moog-forwarder-" + Guid.NewGuid().ToString("N")[..8];
-    [ConfigurationKeyName("MOOG_PROCESSING_LIST_PREFIX")] public string ProcessingPrefix { get; set; } = MuttKeys.MoogProcessingPrefix;
-    [ConfigurationKeyName("MOOG_HEARTBEAT_PREFIX")] public string HeartbeatPrefix { get; set; } = MuttKeys.MoogHeartbeatPrefix;
     [ConfigurationKeyName("MOOG_HEARTBEAT_INTERVAL")] public double HeartbeatIntervalSeconds { get; set; } = 10;
     [ConfigurationKeyName("MOOG_JANITOR_TIMEOUT")] public double JanitorTimeoutSeconds { get; set; } = 30;
-    [ConfigurationKeyName("MOOG_ALERT_QUEUE")] public string AlertQueue { get; set; } = MuttKeys.AlertQueue;
-    [ConfigurationKeyName("MOOG_DLQ_NAME")] public string DlqName { get; set; } = MuttKeys.MoogDlq;
     [ConfigurationKeyName("MOOG_WEBHOOK_URL")] public string? WebhookUrl { get; set; }
     [ConfigurationKeyName("MOOG_WEBHOOK_TIMEOUT")] public double WebhookTimeoutSeconds { get; set; } = 10;
     [ConfigurationKeyName("MOOG_API_KEY")] public string? ApiKey { get; set; }

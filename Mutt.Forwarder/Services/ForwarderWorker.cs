@@ -24,13 +24,14 @@ public sealed class ForwarderWorker(
     MoogClient client,
     DynamicConfig config,
     ForwarderMetrics metrics,
+    QueueNames queues,
     IOptions<ForwarderOptions> options,
     ILogger<ForwarderWorker> logger) : BackgroundService, IReliableBatchHandler<AlertBatch>
 {
     private static readonly TimeSpan CircuitPoll = TimeSpan.FromMilliseconds(250);
     private readonly ForwarderOptions _o = options.Value;
     private readonly string _agentLocation = Environment.MachineName;
-    private readonly ReliableQueue _queue = new(redis, options.Value.AlertQueue, options.Value.ProcessingPrefix, options.Value.HeartbeatPrefix, options.Value.PodName);
+    private readonly ReliableQueue _queue = new(redis, queues.AlertQueue, queues.MoogProcessingPrefix, queues.MoogHeartbeatPrefix, options.Value.PodName);
     private readonly MoogGate _gate = new(
         new CircuitBreaker(redis, options.Value.CircuitFailureThreshold, TimeSpan.FromSeconds(options.Value.CircuitOpenSeconds),
             probeLease: TimeSpan.FromSeconds(options.Value.WebhookTimeoutSeconds + 10)),
@@ -39,7 +40,7 @@ public sealed class ForwarderWorker(
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        logger.LogInformation("Forwarder {Pod} delivering {Queue} to {Url}", _o.PodName, _o.AlertQueue, client.Url);
+        logger.LogInformation("Forwarder {Pod} delivering {Queue} to {Url}", _o.PodName, queues.AlertQueue, client.Url);
         var consumer = new ReliableConsumer(_queue, new ReliableConsumerOptions
         {
             HeartbeatInterval = TimeSpan.FromSeconds(_o.HeartbeatIntervalSeconds),
@@ -65,7 +66,7 @@ public sealed class ForwarderWorker(
     }
 
     public AlertBatch Plan(LeasedBatch leased) =>
-        AlertBatch.Parse(leased.Items, _agentLocation, _o.AlertQueue, _o.PodName, MuttTracing.Forwarder.HasListeners());
+        AlertBatch.Parse(leased.Items, _agentLocation, queues.AlertQueue, _o.PodName, MuttTracing.Forwarder.HasListeners());
 
     /// <summary>Delivers the batch (or dead-letters it) and acks it; hands it back when the circuit refuses it.</summary>
     public async Task CompleteAsync(LeasedBatch leased, AlertBatch batch, CancellationToken ct)
@@ -114,12 +115,12 @@ public sealed class ForwarderWorker(
                     if (step.DlqReason == "http_4xx")
                     {
                         logger.LogError("Moogsoft rejected a batch of {Count} alerts with HTTP {Status}: {Excerpt}; dead-lettering to {Dlq}",
-                            batch.Events.Count, outcome.HttpStatus, outcome.BodyExcerpt, _o.DlqName);
+                            batch.Events.Count, outcome.HttpStatus, outcome.BodyExcerpt, queues.MoogDlq);
                     }
                     else
                     {
                         logger.LogError("Delivery of {Count} alerts failed {Attempts} times ({Reason} {Status}); dead-lettering to {Dlq}",
-                            batch.Events.Count, retries, outcome.Reason, outcome.HttpStatus, _o.DlqName);
+                            batch.Events.Count, retries, outcome.Reason, outcome.HttpStatus, queues.MoogDlq);
                     }
                     var dead = batch.DeadLetterAll(step.DlqReason!, outcome);
                     await CommitAsync(leased, batch, ok: 0);
@@ -144,7 +145,7 @@ public sealed class ForwarderWorker(
         {
             if (batch.DeadLetters.Count > 0)
             {
-                _ = tx.ListLeftPushAsync(_o.DlqName, batch.DeadLetters.Select(d => (RedisValue)JsonSerializer.Serialize(d, MuttJsonContext.Default.DeadLetter)).ToArray());
+                _ = tx.ListLeftPushAsync(queues.MoogDlq, batch.DeadLetters.Select(d => (RedisValue)JsonSerializer.Serialize(d, MuttJsonContext.Default.DeadLetter)).ToArray());
             }
         });
         if (ok > 0)
@@ -155,13 +156,13 @@ public sealed class ForwarderWorker(
         if (invalid > 0)
         {
             metrics.Alerts("error", invalid);
-            logger.LogError("Dead-lettered {Count} unreadable alert-queue items to {Dlq}", invalid, _o.DlqName);
+            logger.LogError("Dead-lettered {Count} unreadable alert-queue items to {Dlq}", invalid, queues.MoogDlq);
         }
     }
 
     public async Task SampleAsync()
     {
-        Volatile.Write(ref metrics.DlqDepth, await redis.GetDatabase().ListLengthAsync(_o.DlqName));
+        Volatile.Write(ref metrics.DlqDepth, await redis.GetDatabase().ListLengthAsync(queues.MoogDlq));
         Volatile.Write(ref metrics.ProcessingDepth, await _queue.InFlightAsync());
         await _gate.SampleAsync();
     }

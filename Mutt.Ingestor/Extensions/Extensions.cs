@@ -9,7 +9,7 @@ using Mutt.Ingestor.Snmp;
 using Mutt.Ingestor.Syslog;
 using Mutt.Ingestor.Webhooks;
 using Mutt.ServiceDefaults;
-using Mutt.ServiceDefaults.Security;
+using Mutt.Core.Security;
 using StackExchange.Redis;
 
 namespace Mutt.Ingestor.Extensions;
@@ -68,7 +68,8 @@ public static class Extensions
         services.AddSingleton<IngestMetrics>();
         services.AddFlowCounters();
         // The /metrics exporter only sees measurements made after it exists; it is otherwise
-        // created on the first scrape, which would lose every count before it.
+        // created on the first scrape, which would lose every count before it. It also makes the
+        // known request series at 0.
         services.AddHostedService<MetricsExporterActivator>();
         services.AddSingleton<ThroughputCounters>();
         services.AddHostedService(sp => sp.GetRequiredService<ThroughputCounters>());
@@ -83,14 +84,34 @@ public static class Extensions
     }
 }
 
-internal sealed class MetricsExporterActivator(PrometheusExporter exporter, IngestMetrics metrics) : IHostedService
+/// <summary>
+/// Creates the /metrics exporter before anything is counted, then the request and auth-failure
+/// series the SLO queries and alerts read, at 0 (again for each new set of named keys).
+/// </summary>
+internal sealed class MetricsExporterActivator(PrometheusExporter exporter, IngestMetrics metrics, IngestAuth auth, IIngestKeyValidator keys,
+    AuthFailureGuard guard, ApiKeyRing? ring = null) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
         GC.KeepAlive(exporter);
-        GC.KeepAlive(metrics);
+        guard.DeclareSurface(IngestPipeline.AuthSurface);
+        DeclareKeys();
+        if (ring is not null)
+        {
+            ring.Replaced += DeclareKeys;
+        }
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    // With auth disabled every request is counted under the "none" key.
+    private void DeclareKeys() => metrics.DeclareRequestSeries(auth.Disabled ? [IngestAuth.NoKey] : keys.KeyNames);
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (ring is not null)
+        {
+            ring.Replaced -= DeclareKeys;
+        }
+        return Task.CompletedTask;
+    }
 }

@@ -17,6 +17,9 @@ public interface IIngestKeyValidator
     /// <summary>True when neither the legacy key nor any named ingest key can be accepted.</summary>
     bool HasNoKeys { get; }
 
+    /// <summary>Every name <see cref="Validate"/> can answer now: the bounded values of the request counter's <c>key</c> label.</summary>
+    IReadOnlyList<string> KeyNames { get; }
+
     string? Validate(ReadOnlySpan<char> secret);
 }
 
@@ -50,6 +53,8 @@ public sealed class IngestKeyValidator : IIngestKeyValidator
     }
 
     public bool HasNoKeys => _legacyHash is null && (_ring is null || _ring.Count == 0);
+
+    public IReadOnlyList<string> KeyNames => [.. _legacyHash is null ? [] : (string[])[LegacyKeyName], .. _ring?.Names ?? []];
 
     private void Refresh()
     {

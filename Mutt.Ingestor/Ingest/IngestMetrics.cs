@@ -51,10 +51,57 @@ public sealed class IngestMetrics
     public Counter<long> SnmpParseErrors { get; }
     public Counter<long> PushFailures { get; }
 
+    /// <summary>
+    /// Makes at 0 every series of mutt_ingest_requests_total a request can be counted in, with the
+    /// <paramref name="keys"/> known now (a valid key's outcomes) and <see cref="IngestAuth.NoKey"/>
+    /// (refused before a key is known): the SLO's <c>increase()</c> cannot see the first request of a
+    /// series born at 1. Only known keys: the <c>key</c> label stays bounded. Counts nothing.
+    /// </summary>
+    public void DeclareRequestSeries(IEnumerable<string> keys)
+    {
+        foreach (var reason in IngestReasons.BeforeKey)
+        {
+            Zero("fail", reason, IngestAuth.NoKey);
+        }
+        foreach (var key in keys)
+        {
+            Zero("success", IngestReasons.Ok, key);
+            foreach (var reason in IngestReasons.AfterKey)
+            {
+                Zero("fail", reason, key);
+            }
+        }
+    }
+
+    private void Zero(string status, string reason, string key) =>
+        Requests.Add(0, new KeyValuePair<string, object?>("status", status), new KeyValuePair<string, object?>("reason", reason), new KeyValuePair<string, object?>("key", key));
+
     /// <param name="key">The API key's name (<see cref="IngestKeyValidator.LegacyKeyName"/> for the legacy key, <see cref="IngestAuth.NoKey"/> without one): which source sends what.</param>
     public void Request(string status, string reason, string key)
     {
         Requests.Add(1, new KeyValuePair<string, object?>("status", status), new KeyValuePair<string, object?>("reason", reason), new KeyValuePair<string, object?>("key", key));
         _flow.Add(status == "success" ? FlowCounterNames.IngestSuccess : FlowCounterNames.IngestFailed);
     }
+}
+
+/// <summary>The <c>reason</c> label values of mutt_ingest_requests_total (status "success" has only <see cref="Ok"/>).</summary>
+public static class IngestReasons
+{
+    public const string Ok = "ok";
+    public const string RateLimited = "rate_limited";
+    public const string Auth = "auth";
+    public const string Backpressure = "backpressure";
+    public const string TooLarge = "too_large";
+    public const string InvalidJson = "invalid_json";
+    public const string Validation = "validation";
+    public const string UnknownSource = "unknown_source";
+    public const string Unavailable = "unavailable";
+    public const string RedisError = "redis_error";
+    public const string ReplicaTimeout = "replica_timeout";
+
+    /// <summary>Failures before any key is known: counted under <see cref="IngestAuth.NoKey"/>.</summary>
+    public static readonly IReadOnlyList<string> BeforeKey = [RateLimited, Auth];
+
+    /// <summary>Failures of a request whose key was valid.</summary>
+    public static readonly IReadOnlyList<string> AfterKey = [Backpressure, TooLarge, InvalidJson, Validation, UnknownSource, Unavailable, RedisError, ReplicaTimeout];
 }

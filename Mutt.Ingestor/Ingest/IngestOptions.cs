@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using Mutt.Core.Events;
-using Mutt.Core.Redis;
 
 namespace Mutt.Ingestor.Ingest;
 
@@ -13,7 +12,6 @@ public sealed class IngestOptions
     /// <summary>Replicas that must confirm a request's LPUSH (Redis WAIT) before the 202; 0 = do not wait.</summary>
     [Range(0, 100)] public int INGEST_WAIT_REPLICAS { get; set; }
     [Range(1, 60_000)] public int INGEST_WAIT_TIMEOUT_MS { get; set; } = 1000;
-    public string INGEST_QUEUE_NAME { get; set; } = MuttKeys.IngestQueue;
     public string REQUIRED_MESSAGE_FIELDS { get; set; } = "timestamp,message,hostname";
     [Range(1, long.MaxValue)] public long MAX_INGEST_QUEUE_SIZE { get; set; } = 1_000_000;
     [Range(1, int.MaxValue)] public int INGEST_MAX_BODY_BYTES { get; set; } = 10 * 1024 * 1024;

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Mutt.Core.Telemetry;
 using Mutt.Ingestor.Apis;
-using Mutt.ServiceDefaults.Security;
+using Mutt.Core.Security;
 using StackExchange.Redis;
 
 namespace Mutt.Ingestor.Ingest;
@@ -42,7 +42,7 @@ public sealed class IngestPipeline(IOptions<IngestOptions> options, IOptions<Mut
         {
             if (guard.RefuseIfBlocked(context, AuthSurface))
             {
-                metrics.Request("fail", "rate_limited", IngestAuth.NoKey);
+                metrics.Request("fail", IngestReasons.RateLimited, IngestAuth.NoKey);
                 return TypedResults.Problem("Too many failed API key checks from this address; retry later.",
                     statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests");
             }
@@ -50,13 +50,13 @@ public sealed class IngestPipeline(IOptions<IngestOptions> options, IOptions<Mut
             if (key is null)
             {
                 guard.RecordFailure(context.Connection.RemoteIpAddress, AuthSurface);
-                metrics.Request("fail", "auth", IngestAuth.NoKey);
+                metrics.Request("fail", IngestReasons.Auth, IngestAuth.NoKey);
                 logger.LogWarning("Ingest request ({Source}) from {Address} refused: invalid or missing API key", source, context.Connection.RemoteIpAddress);
                 return TypedResults.Problem("invalid or missing API key", statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized");
             }
             if (await sampler.IsFullAsync())
             {
-                metrics.Request("fail", "backpressure", key);
+                metrics.Request("fail", IngestReasons.Backpressure, key);
                 context.Response.Headers.RetryAfter = settings.INGEST_RETRY_AFTER_SECONDS.ToString(CultureInfo.InvariantCulture);
                 return TypedResults.Problem($"The ingest queue is full ({sampler.LastDepth} of {sampler.Cap}); retry later.",
                     statusCode: StatusCodes.Status503ServiceUnavailable, title: "Backpressure");
@@ -101,26 +101,26 @@ public sealed class IngestPipeline(IOptions<IngestOptions> options, IOptions<Mut
                 case BatchOutcome.TooLarge:
                     return TooLarge(key, batch.Detail!);
                 case BatchOutcome.InvalidJson when batch.Errors.Count == 0:
-                    metrics.Request("fail", "invalid_json", key);
+                    metrics.Request("fail", IngestReasons.InvalidJson, key);
                     return TypedResults.Problem(batch.Detail, statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON");
                 case BatchOutcome.InvalidJson:
-                    metrics.Request("fail", "invalid_json", key);
+                    metrics.Request("fail", IngestReasons.InvalidJson, key);
                     return TypedResults.ValidationProblem(batch.Errors, detail: batch.Detail, title: "Malformed JSON");
                 case BatchOutcome.Invalid:
-                    metrics.Request("fail", "validation", key);
+                    metrics.Request("fail", IngestReasons.Validation, key);
                     return TypedResults.ValidationProblem(batch.Errors,
                         detail: batch.Detail ?? "No event of this request was enqueued; fix the listed fields and send it again.");
                 case BatchOutcome.UnknownSource:
-                    metrics.Request("fail", "unknown_source", key);
+                    metrics.Request("fail", IngestReasons.UnknownSource, key);
                     return TypedResults.Problem(batch.Detail, statusCode: StatusCodes.Status404NotFound, title: "Unknown source");
                 case BatchOutcome.Unavailable:
-                    metrics.Request("fail", "unavailable", key);
+                    metrics.Request("fail", IngestReasons.Unavailable, key);
                     context.Response.Headers.RetryAfter = settings.INGEST_RETRY_AFTER_SECONDS.ToString(CultureInfo.InvariantCulture);
                     return TypedResults.Problem(batch.Detail, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready");
             }
 
             send?.SetTag(MuttTracing.Tags.MessagingSystem, "redis")
-                .SetTag(MuttTracing.Tags.MessagingDestination, settings.INGEST_QUEUE_NAME)
+                .SetTag(MuttTracing.Tags.MessagingDestination, writer.Queue)
                 .SetTag(MuttTracing.Tags.MessagingBatchCount, batch.Items.Count);
             if (batch.CorrelationIds.Count == 1)
             {
@@ -138,7 +138,7 @@ public sealed class IngestPipeline(IOptions<IngestOptions> options, IOptions<Mut
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
-                metrics.Request("fail", "redis_error", key);
+                metrics.Request("fail", IngestReasons.RedisError, key);
                 send?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
                 logger.LogWarning("Could not enqueue {Count} events: {Error}", values.Length, ex.GetType().Name);
                 context.Response.Headers.RetryAfter = settings.INGEST_RETRY_AFTER_SECONDS.ToString(CultureInfo.InvariantCulture);
@@ -148,13 +148,13 @@ public sealed class IngestPipeline(IOptions<IngestOptions> options, IOptions<Mut
             {
                 // On the master, not yet confirmed by INGEST_WAIT_REPLICAS replicas: a failover now could lose it,
                 // so the sender must not forget it. Its retry may duplicate the event (at-least-once).
-                metrics.Request("fail", "replica_timeout", key);
+                metrics.Request("fail", IngestReasons.ReplicaTimeout, key);
                 send?.SetStatus(ActivityStatusCode.Error, "replica_timeout");
                 context.Response.Headers.RetryAfter = settings.INGEST_RETRY_AFTER_SECONDS.ToString(CultureInfo.InvariantCulture);
                 return TypedResults.Problem($"The events were not confirmed by {writer.Replicas} Redis replica(s) in time; retry later.",
                     statusCode: StatusCodes.Status503ServiceUnavailable, title: "Replica timeout");
             }
-            metrics.Request("success", "ok", key);
+            metrics.Request("success", IngestReasons.Ok, key);
             metrics.Events.Add(values.Length, new KeyValuePair<string, object?>("source", source));
             counters.Add(values.Length);
             if (batch.CorrelationIds.Count == 1)
@@ -171,7 +171,7 @@ public sealed class IngestPipeline(IOptions<IngestOptions> options, IOptions<Mut
 
     private ProblemHttpResult TooLarge(string key, string detail)
     {
-        metrics.Request("fail", "too_large", key);
+        metrics.Request("fail", IngestReasons.TooLarge, key);
         return TypedResults.Problem(detail, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Payload too large");
     }
     /// <summary>Reads the body into a pooled buffer; null when it exceeds <paramref name="limit"/> (never buffers more than limit + one read).</summary>

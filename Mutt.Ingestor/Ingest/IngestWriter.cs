@@ -1,5 +1,6 @@
+using Mutt.Core.Redis;
 using Microsoft.Extensions.Options;
-using Mutt.ServiceDefaults.Clients;
+using Mutt.Core.Clients;
 using StackExchange.Redis;
 
 namespace Mutt.Ingestor.Ingest;
@@ -34,11 +35,14 @@ public sealed class IngestWriter
     private readonly int _replicas;
     private readonly TimeSpan _timeout;
 
-    public IngestWriter(IConnectionMultiplexer shared, RedisConnectionFactory connections, IOptions<IngestOptions> options)
+    /// <summary>The list events are pushed onto (INGEST_QUEUE_NAME, through <see cref="QueueNames"/>).</summary>
+    public string Queue => _queue!;
+
+    public IngestWriter(IConnectionMultiplexer shared, RedisConnectionFactory connections, QueueNames names, IOptions<IngestOptions> options)
     {
         _shared = shared;
         var settings = options.Value;
-        _queue = settings.INGEST_QUEUE_NAME;
+        _queue = names.IngestQueue;
         _replicas = settings.INGEST_WAIT_REPLICAS;
         _timeout = TimeSpan.FromMilliseconds(settings.INGEST_WAIT_TIMEOUT_MS);
         if (_replicas > 0)

@@ -1,3 +1,4 @@
+using Mutt.Core.Redis;
 using Microsoft.Extensions.Options;
 using Mutt.Core.Configuration;
 using StackExchange.Redis;
@@ -10,7 +11,7 @@ namespace Mutt.Ingestor.Ingest;
 /// roughly right. A stale sample triggers one background refresh; callers never wait for it
 /// (except for the very first sample).
 /// </summary>
-public sealed class QueueDepthSampler(IConnectionMultiplexer redis, DynamicConfig config, IOptions<IngestOptions> options)
+public sealed class QueueDepthSampler(IConnectionMultiplexer redis, DynamicConfig config, QueueNames names, IOptions<IngestOptions> options)
 {
     private readonly IngestOptions _options = options.Value;
     private long _depth;
@@ -45,7 +46,7 @@ public sealed class QueueDepthSampler(IConnectionMultiplexer redis, DynamicConfi
     {
         try
         {
-            var depth = await redis.GetDatabase().ListLengthAsync(_options.INGEST_QUEUE_NAME).ConfigureAwait(false);
+            var depth = await redis.GetDatabase().ListLengthAsync(names.IngestQueue).ConfigureAwait(false);
             var cap = await config.GetInt64Async(DynamicConfigKeys.MaxIngestQueueSize, _options.MAX_INGEST_QUEUE_SIZE).ConfigureAwait(false);
             Interlocked.Exchange(ref _depth, depth);
             Interlocked.Exchange(ref _cap, cap);

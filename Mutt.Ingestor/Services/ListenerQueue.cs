@@ -1,5 +1,5 @@
+using Mutt.Core.Redis;
 using System.Threading.Channels;
-using Microsoft.Extensions.Options;
 using Mutt.Ingestor.Ingest;
 using StackExchange.Redis;
 
@@ -33,14 +33,14 @@ public sealed class ListenerQueue
     public void Complete() => _channel.Writer.TryComplete();
 }
 
-public sealed class ListenerPushWorker(ListenerQueue queue, IConnectionMultiplexer redis, IOptions<IngestOptions> options,
+public sealed class ListenerPushWorker(ListenerQueue queue, IConnectionMultiplexer redis, QueueNames names,
     ThroughputCounters counters, IngestMetrics metrics, ILogger<ListenerPushWorker> logger) : BackgroundService
 {
     private const int MaxBatch = 2_000;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var key = (RedisKey)options.Value.INGEST_QUEUE_NAME;
+        var key = (RedisKey)names.IngestQueue;
         var batch = new List<RedisValue>(MaxBatch);
         var reader = queue.Reader;
         try

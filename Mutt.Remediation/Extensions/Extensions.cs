@@ -14,7 +14,7 @@ public static class Extensions
         builder.Services.AddOptions<RemediationOptions>().BindConfiguration("")
             .Validate(o => o.ScanIntervalSeconds > 0 && o.MaxRetries >= 0 && o.BackoffBaseSeconds >= 0, "Remediation intervals must be positive.")
             .ValidateOnStart();
-        builder.Services.AddSingleton(sp => new DeadLetterOperations(sp.GetRequiredService<IConnectionMultiplexer>()));
+        builder.Services.AddSingleton<DeadLetterOperations>();
         builder.Services.AddSingleton<RemediationMetrics>();
         builder.Services.AddSingleton<DlqScanner>();
         builder.Services.AddSingleton<AuditArchiveStorage>();

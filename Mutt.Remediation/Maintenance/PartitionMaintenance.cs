@@ -73,7 +73,7 @@ public sealed class PartitionMaintenance(NpgsqlDataSource db, DeadLetterOperatio
 
         var trimmed = new Dictionary<string, int>();
         var cutoff = new DateTimeOffset(now, TimeSpan.Zero).AddDays(-_o.DlqRetentionDays);
-        foreach (var dlq in new[] { MuttKeys.AlerterDlq, MuttKeys.MoogDlq })
+        foreach (var dlq in new[] { deadLetters.Names.AlerterDlq, deadLetters.Names.MoogDlq })
         {
             var old = await deadLetters.TrimAsync(dlq, cutoff, dryRun);
             trimmed[dlq] = old.Count;

@@ -1,13 +1,12 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Mutt.Core.DeadLetters;
-using Mutt.Core.Redis;
 
 namespace Mutt.Remediation.Services;
 
 public sealed record ScanResult(int Replayed, int Poisoned, int Waiting, int HeldByCircuit);
 
-/// <summary>One pass over mutt:dlq:alerter and mutt:dlq:moog applying <see cref="DeadLetterPolicy"/>.</summary>
+/// <summary>One pass over the Alerter's and the Forwarder's DLQs (mutt:dlq:alerter, mutt:dlq:moog unless renamed) applying <see cref="DeadLetterPolicy"/>.</summary>
 public sealed class DlqScanner(DeadLetterOperations operations, RemediationMetrics metrics, IOptions<RemediationOptions> options, ILogger<DlqScanner> logger)
 {
     public const int MaxPerScan = 1000;
@@ -17,7 +16,7 @@ public sealed class DlqScanner(DeadLetterOperations operations, RemediationMetri
     {
         var started = Stopwatch.GetTimestamp();
         int replayed = 0, poisoned = 0, waiting = 0, held = 0;
-        foreach (var (dlq, source) in new[] { (MuttKeys.AlerterDlq, "alerter"), (MuttKeys.MoogDlq, "moog") })
+        foreach (var (dlq, source) in new[] { (operations.Names.AlerterDlq, "alerter"), (operations.Names.MoogDlq, "moog") })
         {
             foreach (var entry in await operations.ListAsync(dlq, MaxPerScan))
             {
@@ -32,7 +31,7 @@ public sealed class DlqScanner(DeadLetterOperations operations, RemediationMetri
                         {
                             poisoned++;
                             metrics.Replay(source, "poison");
-                            logger.LogWarning("DLQ {Dlq} entry {Id} moved to {Poison}: {Why}", dlq, entry.Letter.Id, MuttKeys.PoisonPermanent, decision.Why);
+                            logger.LogWarning("DLQ {Dlq} entry {Id} moved to {Poison}: {Why}", dlq, entry.Letter.Id, operations.Names.PoisonQueue, decision.Why);
                         }
                         break;
                     case RemediationAction.Wait:
@@ -64,7 +63,7 @@ public sealed class DlqScanner(DeadLetterOperations operations, RemediationMetri
                 }
             }
         }
-        Volatile.Write(ref metrics.PoisonDepth, await operations.CountAsync(MuttKeys.PoisonPermanent));
+        Volatile.Write(ref metrics.PoisonDepth, await operations.CountAsync(operations.Names.PoisonQueue));
         metrics.ScanDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         if (held > 0)
         {

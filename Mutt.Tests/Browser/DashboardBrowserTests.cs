@@ -15,78 +15,19 @@ namespace Mutt.Tests.Browser;
 /// </summary>
 [Collection(InfrastructureCollection.Name)]
 [Trait("Category", "Integration")]
-public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncLifetime
+public sealed class DashboardBrowserTests(InfrastructureFixture infra, ChromiumFixture chromium) : DashboardBrowserTest(infra, chromium, "browser-test-key-42")
 {
-    private const string ApiKey = "browser-test-key-42";
-    private ServiceProcess _app = null!;
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
-    private IPage _page = null!;
-    private string _baseUrl = null!;
-    private string _db = null!;
-
-    public async Task InitializeAsync()
-    {
-        await DashboardApiTests.ClearMuttKeysAsync(infra.Multiplexer);
-        _db = await infra.CreateDatabaseAsync(seed: true);
-        _baseUrl = ChildService.FreeUrl();
-        _app = await StartAppAsync();
-
-        _playwright = await Playwright.CreateAsync();
-        _browser = await Chromium.LaunchAsync(_playwright);
-        _page = await _browser.NewPageAsync(new() { ViewportSize = new() { Width = 1400, Height = 900 } });
-        _page.SetDefaultTimeout(30_000);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_browser is not null)
-        {
-            await _browser.DisposeAsync();
-        }
-        _playwright?.Dispose();
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
-    }
-
-    /// <summary>The Dashboard from its build output, as the AppHost runs it (Production unless told otherwise).</summary>
-    private Task<ServiceProcess> StartAppAsync(string environment = "Production") =>
-        ChildService.StartAsync("dashboard", "Mutt.Dashboard", _baseUrl, new Dictionary<string, string?>
-        {
-            ["ConnectionStrings__redis"] = infra.RedisConnectionString,
-            ["ConnectionStrings__muttdb"] = _db,
-            ["WEBUI_API_KEY"] = ApiKey,
-            ["LOG_JSON_ENABLED"] = "false",
-            ["ASPNETCORE_ENVIRONMENT"] = environment,
-            ["DOTNET_ENVIRONMENT"] = environment,
-        });
-
     private async Task SignInAsync()
     {
-        await DashboardAccounts.CreateUserAsync(_baseUrl, ApiKey, "browser-admin", DashboardAccounts.Password, "admin");
-        await _page.GotoAsync(_baseUrl + "/");
-        Assert.Contains("/login", _page.Url);
-        await _page.FillAsync("#username", "browser-admin");
-        await _page.FillAsync("#password", DashboardAccounts.Password);
-        await _page.ClickAsync("#sign-in");
-        await _page.WaitForURLAsync(_baseUrl + "/");
-        await WaitInteractiveAsync();
+        await Dashboard.CreateUserAsync("browser-admin", "admin");
+        await Browser.SignInAsync("browser-admin", "/");
     }
 
-    private async Task GoAsync(string path)
-    {
-        await _page.GotoAsync(_baseUrl + path);
-        await WaitInteractiveAsync();
-    }
+    private Task GoAsync(string path) => Browser.GoAsync(path);
 
-    private Task WaitInteractiveAsync() => _page.Locator("#circuit-ready").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+    private Task ShotAsync(string name) => Browser.ShotAsync(name);
 
-    private Task ShotAsync(string name) => _page.ScreenshotAsync(name);
-
-    private Task WaitTextAsync(string selector, Func<string, bool> done, string what) =>
-        Eventually.WaitForAsync(async () => done(await _page.Locator(selector).InnerTextAsync()), TimeSpan.FromSeconds(30), what);
+    private Task WaitTextAsync(string selector, Func<string, bool> done, string what) => Browser.WaitTextAsync(selector, done, what);
 
     [Theory]
     [InlineData("Production")]
@@ -95,12 +36,11 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
     {
         if (environment != "Production")
         {
-            await _app.DisposeAsync();
-            _app = await StartAppAsync(environment);
+            await Dashboard.StartAgainAsync(environment);
         }
         var failed = new List<string>();
-        _page.RequestFailed += (_, request) => failed.Add(request.Url);
-        _page.Response += (_, response) =>
+        Page.RequestFailed += (_, request) => failed.Add(request.Url);
+        Page.Response += (_, response) =>
         {
             if (response.Status >= 400)
             {
@@ -109,17 +49,17 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
         };
 
         await SignInAsync(); // waits for #circuit-ready: the circuit is connected
-        var scripts = await _page.EvalOnSelectorAllAsync<string[]>("script[src]", "s => s.map(e => e.getAttribute('src'))");
+        var scripts = await Page.EvalOnSelectorAllAsync<string[]>("script[src]", "s => s.map(e => e.getAttribute('src'))");
         var blazorScript = Assert.Single(scripts, s => s.Contains("blazor.web", StringComparison.Ordinal));
         Assert.StartsWith("_framework/blazor.web", blazorScript);
         Assert.Contains(scripts, s => s.StartsWith("_content/Radzen.Blazor/Radzen.Blazor", StringComparison.Ordinal));
-        Assert.True(await _page.EvaluateAsync<bool>("() => typeof Blazor.resumeCircuit === 'function'"), "window.Blazor is .NET 10's (resumeCircuit)");
-        Assert.NotEmpty((await _page.EvaluateAsync<string>("() => getComputedStyle(document.body).getPropertyValue('--rz-primary')")).Trim());
-        Assert.Equal(0, await _page.EvaluateAsync<int>("() => document.getElementById('components-reconnect-modal').open ? 1 : 0"));
+        Assert.True(await Page.EvaluateAsync<bool>("() => typeof Blazor.resumeCircuit === 'function'"), "window.Blazor is .NET 10's (resumeCircuit)");
+        Assert.NotEmpty((await Page.EvaluateAsync<string>("() => getComputedStyle(document.body).getPropertyValue('--rz-primary')")).Trim());
+        Assert.Equal(0, await Page.EvaluateAsync<int>("() => document.getElementById('components-reconnect-modal').open ? 1 : 0"));
         await ShotAsync("overview-" + environment.ToLowerInvariant());
 
         // The framework's own file, served by MapStaticAssets (ETag), not a copy extracted from a .NET 9 assembly.
-        var response = await _page.APIRequest.GetAsync(_baseUrl + "/_framework/blazor.web.js");
+        var response = await Page.APIRequest.GetAsync(Dashboard.BaseUrl + "/_framework/blazor.web.js");
         Assert.Equal(200, response.Status);
         Assert.StartsWith("text/javascript", response.Headers["content-type"]);
         Assert.True(response.Headers.ContainsKey("etag"), "static asset endpoints send an ETag");
@@ -128,7 +68,7 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
         Assert.Contains("components-reconnect-state-changed", script);
         // The page links the fingerprinted name of the same file.
         Assert.Matches(@"^_framework/blazor\.web\.[a-z0-9]+\.js$", blazorScript);
-        Assert.Equal(script, await (await _page.APIRequest.GetAsync(_baseUrl + "/" + blazorScript)).TextAsync());
+        Assert.Equal(script, await (await Page.APIRequest.GetAsync(Dashboard.BaseUrl + "/" + blazorScript)).TextAsync());
 
         var output = Path.GetDirectoryName(ServiceProcess.AssemblyPath(ChildService.RepositoryRoot, "Mutt.Dashboard"))!;
         Assert.False(Directory.Exists(Path.Combine(output, "blazor-script")), "no .NET 9 assembly copied for its embedded script");
@@ -141,40 +81,38 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
     public async Task Reconnect_dialog_shows_while_the_server_is_gone_and_the_page_reloads_when_it_is_back()
     {
         await SignInAsync();
-        await _page.EvaluateAsync("() => window.beforeRestart = true");
-        await _app.KillAsync();
-        await _page.Locator("#components-reconnect-modal[open]").WaitForAsync(new() { State = WaitForSelectorState.Visible });
+        await Page.EvaluateAsync("() => window.beforeRestart = true");
+        await Dashboard.Process.KillAsync();
+        await Page.Locator("#components-reconnect-modal[open]").WaitForAsync(new() { State = WaitForSelectorState.Visible });
         await ShotAsync("reconnect");
 
         // A new process has no record of the old circuit: blazor.web.js reports "rejected" and
         // ReconnectModal.razor.js reloads the page.
-        _app = await StartAppAsync();
+        await Dashboard.StartAgainAsync();
         await Eventually.WaitForAsync(async () =>
         {
             try
             {
-                return await _page.EvaluateAsync<bool>("() => window.beforeRestart === undefined");
+                return await Page.EvaluateAsync<bool>("() => window.beforeRestart === undefined");
             }
             catch (PlaywrightException)
             {
                 return false; // the reload is under way
             }
         }, TimeSpan.FromSeconds(60), "the page to reload once the server is back");
-        await _page.WaitForLoadStateAsync(LoadState.Load);
-        Assert.False(await _page.Locator("#components-reconnect-modal[open]").IsVisibleAsync());
+        await Page.WaitForLoadStateAsync(LoadState.Load);
+        Assert.False(await Page.Locator("#components-reconnect-modal[open]").IsVisibleAsync());
     }
 
     [Fact]
     public async Task Wrong_password_is_refused_on_the_login_page()
     {
-        await DashboardAccounts.CreateUserAsync(_baseUrl, ApiKey, "browser-admin", DashboardAccounts.Password, "admin");
-        await _page.GotoAsync(_baseUrl + "/rules");
+        await Dashboard.CreateUserAsync("browser-admin", "admin");
+        await Browser.GotoAsync("/rules");
         await ShotAsync("login");
-        await _page.FillAsync("#username", "browser-admin");
-        await _page.FillAsync("#password", "not-the-password");
-        await _page.ClickAsync("#sign-in");
-        await _page.Locator("#login-error").WaitForAsync();
-        Assert.Contains("/login", _page.Url);
+        await Browser.SubmitLoginAsync("browser-admin", "not-the-password");
+        await Page.Locator("#login-error").WaitForAsync();
+        Assert.Contains("/login", Page.Url);
     }
 
     [Fact]
@@ -182,43 +120,43 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
     {
         await SignInAsync();
         await GoAsync("/rules");
-        await _page.ClickAsync("#new-rule");
-        await _page.FillAsync("#rule-match-string", "FAN-FAILURE");
-        await _page.FillAsync("#rule-priority", "3");
-        await _page.SelectOptionAsync("#rule-prod", "Page_and_ticket");
-        await _page.SelectOptionAsync("#rule-dev", "Email_only");
-        await _page.ClickAsync("#save-rule");
+        await Page.ClickAsync("#new-rule");
+        await Page.FillAsync("#rule-match-string", "FAN-FAILURE");
+        await Page.FillAsync("#rule-priority", "3");
+        await Page.SelectOptionAsync("#rule-prod", "Page_and_ticket");
+        await Page.SelectOptionAsync("#rule-dev", "Email_only");
+        await Page.ClickAsync("#save-rule");
         // Team missing: the form says so and nothing is written.
-        await _page.Locator(".field-error[data-field=team_assignment]").WaitForAsync();
+        await Page.Locator(".field-error[data-field=team_assignment]").WaitForAsync();
         await ShotAsync("rules-validation");
 
-        await _page.FillAsync("#rule-team", "Facilities");
-        await _page.FillAsync("#rule-reason", "browser test");
-        await _page.ClickAsync("#save-rule");
-        await _page.Locator("#rules-grid").GetByText("FAN-FAILURE").WaitForAsync();
-        await _page.Locator("#rules-grid").GetByText("Facilities").WaitForAsync();
+        await Page.FillAsync("#rule-team", "Facilities");
+        await Page.FillAsync("#rule-reason", "browser test");
+        await Page.ClickAsync("#save-rule");
+        await Page.Locator("#rules-grid").GetByText("FAN-FAILURE").WaitForAsync();
+        await Page.Locator("#rules-grid").GetByText("Facilities").WaitForAsync();
         await ShotAsync("rules");
 
-        await using (var ds = NpgsqlDataSource.Create(_db))
+        await using (var ds = NpgsqlDataSource.Create(Db))
         {
             Assert.Equal(1L, await ds.CreateCommand("SELECT count(*) FROM config_audit_log WHERE table_name = 'alert_rules' AND changed_by = 'browser-admin' AND reason = 'browser test'").ExecuteScalarAsync());
         }
 
         await GoAsync("/rule-tester");
-        await _page.FillAsync("#test-message", "PSU 2 FAN-FAILURE detected");
-        await _page.FillAsync("#test-hostname", "core-switch-01");
-        await _page.ClickAsync("#run-test");
-        await _page.Locator("#test-result").WaitForAsync();
-        Assert.Contains("FAN-FAILURE", await _page.InnerTextAsync("#result-rule"));
-        Assert.Equal("Page_and_ticket", (await _page.InnerTextAsync("#result-handling")).Trim());
-        Assert.Equal("NetOps", (await _page.InnerTextAsync("#result-team")).Trim()); // device_teams overrides the rule's team
-        Assert.Equal("yes", (await _page.InnerTextAsync("#result-forwarded")).Trim());
+        await Page.FillAsync("#test-message", "PSU 2 FAN-FAILURE detected");
+        await Page.FillAsync("#test-hostname", "core-switch-01");
+        await Page.ClickAsync("#run-test");
+        await Page.Locator("#test-result").WaitForAsync();
+        Assert.Contains("FAN-FAILURE", await Page.InnerTextAsync("#result-rule"));
+        Assert.Equal("Page_and_ticket", (await Page.InnerTextAsync("#result-handling")).Trim());
+        Assert.Equal("NetOps", (await Page.InnerTextAsync("#result-team")).Trim()); // device_teams overrides the rule's team
+        Assert.Equal("yes", (await Page.InnerTextAsync("#result-forwarded")).Trim());
         await ShotAsync("rule-tester");
 
-        await _page.FillAsync("#test-json", "{\"message\": \"FAN-FAILURE in lab\", \"hostname\": \"dev-router-01\"}");
-        await _page.Locator("#test-json").BlurAsync();
-        await Eventually.WaitForAsync(async () => await _page.InputValueAsync("#test-hostname") == "dev-router-01", TimeSpan.FromSeconds(30), "pasted event fills the fields");
-        await _page.ClickAsync("#run-test");
+        await Page.FillAsync("#test-json", "{\"message\": \"FAN-FAILURE in lab\", \"hostname\": \"dev-router-01\"}");
+        await Page.Locator("#test-json").BlurAsync();
+        await Eventually.WaitForAsync(async () => await Page.InputValueAsync("#test-hostname") == "dev-router-01", TimeSpan.FromSeconds(30), "pasted event fills the fields");
+        await Page.ClickAsync("#run-test");
         await WaitTextAsync("#result-handling", t => t.Trim() == "Email_only", "dev handling for a dev host");
     }
 
@@ -227,9 +165,9 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
     {
         await SignInAsync();
         await WaitTextAsync("#sample-count", t => t.StartsWith("2 ", StringComparison.Ordinal) || int.Parse(t.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) >= 2, "two samples");
-        Assert.Equal("0", (await _page.InnerTextAsync("#kpi-ingest-depth .kpi-value")).Trim());
+        Assert.Equal("0", (await Page.InnerTextAsync("#kpi-ingest-depth .kpi-value")).Trim());
 
-        var db = infra.Multiplexer.GetDatabase();
+        var db = Infra.Multiplexer.GetDatabase();
         await db.ListLeftPushAsync(MuttKeys.IngestQueue, Enumerable.Range(0, 25).Select(i => (StackExchange.Redis.RedisValue)$"{{\"message\":\"e{i}\"}}").ToArray());
         await db.ListLeftPushAsync(MuttKeys.MoogDlq, "{\"payload\":\"x\"}");
         var minute = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60;
@@ -242,23 +180,23 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
         await WaitTextAsync("#kpi-dlq-moog .kpi-value", t => t.Trim() == "1", "moog DLQ depth 1");
         await WaitTextAsync("#kpi-events-in .kpi-value", t => double.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0, "events in per second above 0");
         await WaitTextAsync("#kpi-moog-success .kpi-value", t => t.Contains("90", StringComparison.Ordinal), "Moogsoft success 90 %");
-        Assert.True(await _page.Locator("#chart-rates svg path").CountAsync() > 0, "the rates chart draws lines");
+        Assert.True(await Page.Locator("#chart-rates svg path").CountAsync() > 0, "the rates chart draws lines");
         await ShotAsync("overview");
     }
 
     [Fact]
     public async Task Replaying_a_dead_letter_puts_it_back_on_the_ingest_queue()
     {
-        var db = infra.Multiplexer.GetDatabase();
+        var db = Infra.Multiplexer.GetDatabase();
         var payload = JsonSerializer.Serialize(new MuttEvent { Message = "from the DLQ", Hostname = "h9", CorrelationId = "browser-dlq-1", RetryCount = 3 }, MuttJsonContext.Default.MuttEvent);
         var letter = new DeadLetter { Payload = payload, SourceQueue = MuttKeys.IngestQueue, Service = "alerter", Reason = "max_retries_exceeded" };
         await db.ListLeftPushAsync(MuttKeys.AlerterDlq, JsonSerializer.Serialize(letter, MuttJsonContext.Default.DeadLetter));
 
         await SignInAsync();
         await GoAsync("/dlq");
-        await _page.Locator("#dlq-grid").GetByText("max_retries_exceeded").WaitForAsync();
+        await Page.Locator("#dlq-grid").GetByText("max_retries_exceeded").WaitForAsync();
         await ShotAsync("dlq");
-        await _page.Locator(".replay-dlq").First.ClickAsync();
+        await Page.Locator(".replay-dlq").First.ClickAsync();
 
         await Eventually.WaitForAsync(async () => await db.ListLengthAsync(MuttKeys.AlerterDlq) == 0, TimeSpan.FromSeconds(30), "the DLQ to empty");
         var replayed = JsonSerializer.Deserialize((string)(await db.ListRightPopAsync(MuttKeys.IngestQueue))!, MuttJsonContext.Default.MuttEvent)!;
@@ -269,7 +207,7 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
     [Fact]
     public async Task Replay_while_the_moog_circuit_is_open_is_refused_with_a_message_and_the_entry_stays()
     {
-        var db = infra.Multiplexer.GetDatabase();
+        var db = Infra.Multiplexer.GetDatabase();
         var payload = JsonSerializer.Serialize(new AlertMessage { Message = "held back", Hostname = "h8", CorrelationId = "browser-dlq-open" }, MuttJsonContext.Default.AlertMessage);
         var letter = new DeadLetter { Payload = payload, SourceQueue = MuttKeys.AlertQueue, Service = "forwarder", Reason = "http_5xx", HttpStatus = 503 };
         await db.ListLeftPushAsync(MuttKeys.MoogDlq, JsonSerializer.Serialize(letter, MuttJsonContext.Default.DeadLetter));
@@ -277,9 +215,9 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
 
         await SignInAsync();
         await GoAsync("/dlq");
-        await _page.ClickAsync("#queue-moog");
-        await _page.Locator("#dlq-grid").GetByText("http_5xx").WaitForAsync();
-        await _page.Locator(".replay-dlq").First.ClickAsync();
+        await Page.ClickAsync("#queue-moog");
+        await Page.Locator("#dlq-grid").GetByText("http_5xx").WaitForAsync();
+        await Page.Locator(".replay-dlq").First.ClickAsync();
 
         await WaitTextAsync("#status-message", t => t.Contains("circuit breaker is OPEN", StringComparison.Ordinal), "the circuit-open message");
         await ShotAsync("dlq-circuit-open");
@@ -292,33 +230,33 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
     {
         await SignInAsync();
         await GoAsync("/webhook-mappings");
-        await _page.ClickAsync("#new-mapping");
-        await _page.FillAsync("#mapping-name", "solarwinds");
-        await _page.FillAsync("#mapping-hostname", "Node.Caption");
-        await _page.FillAsync("#mapping-message", "AlertMessage");
-        await _page.FillAsync("#mapping-severity", "Severity");
-        await _page.FillAsync("#mapping-severity-map", "Critical=2, Warning=4");
-        await _page.FillAsync("#mapping-timestamp", "TimeOfAlert");
-        await _page.FillAsync("#mapping-sample", Unit.AlertWebhookParserTests.Payload("solarwinds-alert.json"));
-        await _page.ClickAsync("#test-mapping");
-        await _page.Locator("#mapping-test-accepted").WaitForAsync();
-        var shown = await _page.InnerTextAsync(".mapping-test-event");
+        await Page.ClickAsync("#new-mapping");
+        await Page.FillAsync("#mapping-name", "solarwinds");
+        await Page.FillAsync("#mapping-hostname", "Node.Caption");
+        await Page.FillAsync("#mapping-message", "AlertMessage");
+        await Page.FillAsync("#mapping-severity", "Severity");
+        await Page.FillAsync("#mapping-severity-map", "Critical=2, Warning=4");
+        await Page.FillAsync("#mapping-timestamp", "TimeOfAlert");
+        await Page.FillAsync("#mapping-sample", Unit.AlertWebhookParserTests.Payload("solarwinds-alert.json"));
+        await Page.ClickAsync("#test-mapping");
+        await Page.Locator("#mapping-test-accepted").WaitForAsync();
+        var shown = await Page.InnerTextAsync(".mapping-test-event");
         Assert.Contains("\"hostname\": \"core-rtr-02\"", shown, StringComparison.Ordinal);
         Assert.Contains("\"syslog_severity\": 2", shown, StringComparison.Ordinal);
         Assert.Contains("\"source\": \"solarwinds\"", shown, StringComparison.Ordinal);
         await ShotAsync("webhook-mapping-tester");
 
         // A body without the host: the tester names the field the Ingestor's 400 would name.
-        await _page.FillAsync("#mapping-sample", "{\"AlertMessage\": \"no node\"}");
-        await _page.ClickAsync("#test-mapping");
-        await _page.Locator("#mapping-test-refused").WaitForAsync();
-        Assert.Contains("hostname", await _page.InnerTextAsync(".mapping-test-error"), StringComparison.Ordinal);
+        await Page.FillAsync("#mapping-sample", "{\"AlertMessage\": \"no node\"}");
+        await Page.ClickAsync("#test-mapping");
+        await Page.Locator("#mapping-test-refused").WaitForAsync();
+        Assert.Contains("hostname", await Page.InnerTextAsync(".mapping-test-error"), StringComparison.Ordinal);
 
-        await _page.FillAsync("#mapping-reason", "browser test");
-        await _page.ClickAsync("#save-mapping");
-        await _page.Locator("#mappings-grid").GetByText("Node.Caption").WaitForAsync();
+        await Page.FillAsync("#mapping-reason", "browser test");
+        await Page.ClickAsync("#save-mapping");
+        await Page.Locator("#mappings-grid").GetByText("Node.Caption").WaitForAsync();
         await ShotAsync("webhook-mappings");
-        await using var ds = NpgsqlDataSource.Create(_db);
+        await using var ds = NpgsqlDataSource.Create(Db);
         Assert.Equal(1L, await ds.CreateCommand(
             "SELECT count(*) FROM config_audit_log WHERE table_name = 'webhook_mappings' AND record_id = 'solarwinds' AND operation = 'CREATE' AND changed_by = 'browser-admin' AND reason = 'browser test'")
             .ExecuteScalarAsync());
@@ -335,18 +273,18 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra) : IAsyncL
         })
         {
             await GoAsync(path);
-            Assert.Equal(heading, (await _page.InnerTextAsync("h1")).Trim());
+            Assert.Equal(heading, (await Page.InnerTextAsync("h1")).Trim());
             await ShotAsync(shot);
         }
 
-        await _page.FillAsync("#cfg-moog_batch_size", "0");
-        await _page.ClickAsync("#cfg-save-moog_batch_size");
-        await _page.Locator(".field-error[data-field=moog_batch_size]").WaitForAsync();
-        Assert.False(await infra.Multiplexer.GetDatabase().KeyExistsAsync(MuttKeys.Config("moog_batch_size")));
+        await Page.FillAsync("#cfg-moog_batch_size", "0");
+        await Page.ClickAsync("#cfg-save-moog_batch_size");
+        await Page.Locator(".field-error[data-field=moog_batch_size]").WaitForAsync();
+        Assert.False(await Infra.Multiplexer.GetDatabase().KeyExistsAsync(MuttKeys.Config("moog_batch_size")));
 
-        await _page.FillAsync("#cfg-moog_batch_size", "250");
-        await _page.ClickAsync("#cfg-save-moog_batch_size");
-        await Eventually.WaitForAsync(async () => (string?)await infra.Multiplexer.GetDatabase().StringGetAsync(MuttKeys.Config("moog_batch_size")) == "250",
+        await Page.FillAsync("#cfg-moog_batch_size", "250");
+        await Page.ClickAsync("#cfg-save-moog_batch_size");
+        await Eventually.WaitForAsync(async () => (string?)await Infra.Multiplexer.GetDatabase().StringGetAsync(MuttKeys.Config("moog_batch_size")) == "250",
             TimeSpan.FromSeconds(30), "moog_batch_size = 250 in Redis");
         await ShotAsync("config-saved");
     }

@@ -18,55 +18,12 @@ namespace Mutt.Tests.Browser;
 /// </summary>
 [Collection(InfrastructureCollection.Name)]
 [Trait("Category", "System")]
-public sealed class MaintenanceBrowserTests(InfrastructureFixture infra) : IAsyncLifetime
+public sealed class MaintenanceBrowserTests(InfrastructureFixture infra, ChromiumFixture chromium) : DashboardBrowserTest(infra, chromium, "maintenance-browser-key-42")
 {
-    private const string ApiKey = "maintenance-browser-key-42";
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
-    private ServiceProcess _dashboard = null!;
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
-    private IPage _page = null!;
-    private string _baseUrl = null!;
-    private string _db = null!;
 
-    public async Task InitializeAsync()
-    {
-        await FlushRedisAsync(infra.RedisConnectionString);
-        _db = await infra.CreateDatabaseAsync(seed: true);
-        _baseUrl = ChildService.FreeUrl();
-        _dashboard = await ChildService.StartAsync("dashboard", "Mutt.Dashboard", _baseUrl, new Dictionary<string, string?>
-        {
-            ["ConnectionStrings__redis"] = infra.RedisConnectionString,
-            ["ConnectionStrings__muttdb"] = _db,
-            ["WEBUI_API_KEY"] = ApiKey,
-            ["LOG_JSON_ENABLED"] = "false",
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["DOTNET_ENVIRONMENT"] = "Production",
-        });
-        _playwright = await Playwright.CreateAsync();
-        _browser = await Chromium.LaunchAsync(_playwright);
-        _page = await _browser.NewPageAsync(new() { ViewportSize = new() { Width = 1400, Height = 900 } });
-        _page.SetDefaultTimeout(30_000);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_browser is not null)
-        {
-            await _browser.DisposeAsync();
-        }
-        _playwright?.Dispose();
-        if (_dashboard is not null)
-        {
-            await _dashboard.DisposeAsync();
-        }
-    }
-
-    private async Task GoAsync(string path)
-    {
-        await _page.GotoAsync(_baseUrl + path);
-        await _page.Locator("#circuit-ready").WaitForAsync(new() { State = WaitForSelectorState.Attached });
-    }
+    /// <summary>The Alerters and the Forwarder share this Redis: it starts empty.</summary>
+    protected override Task ResetRedisAsync() => FlushRedisAsync(Infra.RedisConnectionString);
 
     private static string Event(string id, string host) => JsonSerializer.Serialize(new MuttEvent
     {
@@ -77,71 +34,66 @@ public sealed class MaintenanceBrowserTests(InfrastructureFixture infra) : IAsyn
     [Fact]
     public async Task A_window_made_in_the_dashboard_suppresses_its_hosts_events_which_are_audited_and_never_reach_the_sink()
     {
-        await using var stack = new ForwarderTestHost(infra.RedisConnectionString);
+        await using var stack = new ForwarderTestHost(Infra.RedisConnectionString);
         await stack.StartSinkAsync();
         await stack.StartForwarderAsync("moog-b1");
-        await using var a = await AlerterTestHost.StartAsync(infra.RedisConnectionString, _db, "alerter-b1");
-        await using var b = await AlerterTestHost.StartAsync(infra.RedisConnectionString, _db, "alerter-b2");
+        await using var a = await AlerterTestHost.StartAsync(Infra.RedisConnectionString, Db, "alerter-b1");
+        await using var b = await AlerterTestHost.StartAsync(Infra.RedisConnectionString, Db, "alerter-b2");
 
-        await DashboardAccounts.CreateUserAsync(_baseUrl, ApiKey, "maya", DashboardAccounts.Password, "operator");
-        await _page.GotoAsync(_baseUrl + "/maintenance");
-        await _page.FillAsync("#username", "maya");
-        await _page.FillAsync("#password", DashboardAccounts.Password);
-        await _page.ClickAsync("#sign-in");
-        await _page.WaitForURLAsync(_baseUrl + "/maintenance");
-        await _page.Locator("#circuit-ready").WaitForAsync(new() { State = WaitForSelectorState.Attached });
-        await _page.ClickAsync("#new-window");
-        await _page.FillAsync("#window-hosts", "rack7-*, spare-sw-1");
-        await _page.ClickAsync("#save-window");
-        await _page.Locator(".field-error[data-field=reason]").WaitForAsync(); // no reason: refused, nothing written
-        await _page.FillAsync("#window-reason", "CHG-77 rack 7 power work");
-        await _page.ClickAsync("#save-window");
-        await _page.Locator("#windows-grid").GetByText("CHG-77 rack 7 power work").WaitForAsync(new() { State = WaitForSelectorState.Attached });
-        Assert.Equal("active", (await _page.Locator("#windows-grid .window-state").First.InnerTextAsync()).Trim());
-        await _page.ScreenshotAsync("maintenance");
-        var windowId = await ScalarAsync(_db, "SELECT id FROM maintenance_windows WHERE reason = 'CHG-77 rack 7 power work'");
-        Assert.Equal(1, await ScalarAsync(_db, $"SELECT count(*) FROM config_audit_log WHERE table_name = 'maintenance_windows' AND record_id = '{windowId}' AND changed_by = 'maya'"));
+        await Dashboard.CreateUserAsync("maya", "operator");
+        await Browser.SignInAsync("maya", "/maintenance");
+        await Page.ClickAsync("#new-window");
+        await Page.FillAsync("#window-hosts", "rack7-*, spare-sw-1");
+        await Page.ClickAsync("#save-window");
+        await Page.Locator(".field-error[data-field=reason]").WaitForAsync(); // no reason: refused, nothing written
+        await Page.FillAsync("#window-reason", "CHG-77 rack 7 power work");
+        await Page.ClickAsync("#save-window");
+        await Page.Locator("#windows-grid").GetByText("CHG-77 rack 7 power work").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        Assert.Equal("active", (await Page.Locator("#windows-grid .window-state").First.InnerTextAsync()).Trim());
+        await Browser.ShotAsync("maintenance");
+        var windowId = await ScalarAsync(Db, "SELECT id FROM maintenance_windows WHERE reason = 'CHG-77 rack 7 power work'");
+        Assert.Equal(1, await ScalarAsync(Db, $"SELECT count(*) FROM config_audit_log WHERE table_name = 'maintenance_windows' AND record_id = '{windowId}' AND changed_by = 'maya'"));
 
         // Both Alerters reload on mutt:config:updates; from then on every event of the window's hosts is suppressed
         // (one Alerter suppressing a probe would not say the other has reloaded too).
-        var redis = infra.Multiplexer.GetDatabase();
+        var redis = Infra.Multiplexer.GetDatabase();
         await Eventually.WaitForAsync(() => Task.FromResult(WindowsLoaded(a, b)), loaded => loaded == 2, Deadline, "the window loaded by both Alerters");
         await PushAsync(redis, MuttKeys.IngestQueue, Enumerable.Range(0, 100).Select(i => Event($"rack-{i}", i % 2 == 0 ? $"RACK7-sw{i}" : "spare-sw-1")));
         await PushAsync(redis, MuttKeys.IngestQueue, [Event("outside-1", "core-r1")]);
-        await Eventually.WaitForAsync(() => ScalarAsync(_db, "SELECT count(*) FROM event_audit_log WHERE correlation_id LIKE 'rack-%' OR correlation_id = 'outside-1'"), c => c == 101, Deadline, "101 audit rows");
+        await Eventually.WaitForAsync(() => ScalarAsync(Db, "SELECT count(*) FROM event_audit_log WHERE correlation_id LIKE 'rack-%' OR correlation_id = 'outside-1'"), c => c == 101, Deadline, "101 audit rows");
         var sink = await Eventually.WaitForAsync(() => stack.EventsAsync(), e => e.Any(x => x.GetProperty("external_id").GetString() == "outside-1"), Deadline, "the event outside the window at the sink");
 
-        Assert.Equal(100, await ScalarAsync(_db, $"SELECT count(*) FROM event_audit_log WHERE correlation_id LIKE 'rack-%' AND handling_decision = 'Suppressed_maintenance' AND maintenance_window_id = {windowId} AND NOT forwarded_to_moog"));
+        Assert.Equal(100, await ScalarAsync(Db, $"SELECT count(*) FROM event_audit_log WHERE correlation_id LIKE 'rack-%' AND handling_decision = 'Suppressed_maintenance' AND maintenance_window_id = {windowId} AND NOT forwarded_to_moog"));
         Assert.DoesNotContain(sink, x => x.GetProperty("external_id").GetString()!.StartsWith("rack-", StringComparison.Ordinal));
         // The sink answers before the Forwarder acks its processing list: wait for both lists to drain.
         await Eventually.WaitForAsync(async () => await redis.ListLengthAsync(MuttKeys.AlertQueue) + await redis.ListLengthAsync("mutt:processing:moog:moog-b1"),
             n => n == 0, Deadline, "the alert queue and the Forwarder's processing list empty");
 
         // The audit page filters by the new decision and says which window.
-        await GoAsync("/audit");
-        await _page.SelectOptionAsync("#f-decision", "Suppressed_maintenance");
-        await _page.ClickAsync("#search-audit");
-        await _page.Locator("#audit-grid").GetByText($"window #{windowId}").First.WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        await Browser.GoAsync("/audit");
+        await Page.SelectOptionAsync("#f-decision", "Suppressed_maintenance");
+        await Page.ClickAsync("#search-audit");
+        await Page.Locator("#audit-grid").GetByText($"window #{windowId}").First.WaitForAsync(new() { State = WaitForSelectorState.Attached });
         // The grid re-renders after the search: wait for the filtered rows (the forwarded core-r1 row leaves).
-        await Eventually.WaitForAsync(() => _page.Locator("#audit-grid").GetByText("core-r1").CountAsync(), c => c == 0, Deadline,
+        await Eventually.WaitForAsync(() => Page.Locator("#audit-grid").GetByText("core-r1").CountAsync(), c => c == 0, Deadline,
             "only suppressed rows in the filtered audit grid");
-        await _page.ScreenshotAsync("audit-suppressed");
+        await Browser.ShotAsync("audit-suppressed");
 
         // The tester explains it.
-        await GoAsync("/rule-tester");
-        await _page.FillAsync("#test-message", "CRITICAL: LINK-DOWN on Gi0/1");
-        await _page.FillAsync("#test-hostname", "rack7-sw9");
-        await _page.ClickAsync("#run-test");
-        await _page.Locator("#test-result").WaitForAsync();
-        Assert.Equal("Suppressed_maintenance", (await _page.InnerTextAsync("#result-decision")).Trim());
-        Assert.Contains($"#{windowId}", await _page.InnerTextAsync("#result-maintenance"));
-        Assert.Equal("no", (await _page.InnerTextAsync("#result-would-forward")).Trim());
-        await _page.ScreenshotAsync("rule-tester-maintenance");
+        await Browser.GoAsync("/rule-tester");
+        await Page.FillAsync("#test-message", "CRITICAL: LINK-DOWN on Gi0/1");
+        await Page.FillAsync("#test-hostname", "rack7-sw9");
+        await Page.ClickAsync("#run-test");
+        await Page.Locator("#test-result").WaitForAsync();
+        Assert.Equal("Suppressed_maintenance", (await Page.InnerTextAsync("#result-decision")).Trim());
+        Assert.Contains($"#{windowId}", await Page.InnerTextAsync("#result-maintenance"));
+        Assert.Equal("no", (await Page.InnerTextAsync("#result-would-forward")).Trim());
+        await Browser.ShotAsync("rule-tester-maintenance");
 
         // Ending it in the page: the next event of those hosts is forwarded again.
-        await GoAsync("/maintenance");
-        await _page.ClickAsync(".end-window");
-        await _page.Locator("#windows-grid").GetByText("CHG-77 rack 7 power work").WaitForAsync(new() { State = WaitForSelectorState.Detached });
+        await Browser.GoAsync("/maintenance");
+        await Page.ClickAsync(".end-window");
+        await Page.Locator("#windows-grid").GetByText("CHG-77 rack 7 power work").WaitForAsync(new() { State = WaitForSelectorState.Detached });
         await Eventually.WaitForAsync(() => Task.FromResult(WindowsLoaded(a, b)), loaded => loaded == 0, Deadline, "the ended window dropped by both Alerters");
         await PushAsync(redis, MuttKeys.IngestQueue, [Event("after-1", "rack7-sw3")]);
         await Eventually.WaitForAsync(() => stack.EventsAsync(), e => e.Any(x => x.GetProperty("external_id").GetString() == "after-1"),

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Mutt.Testing;
@@ -25,10 +24,7 @@ public sealed partial class CollectorConfigTests(InfrastructureFixture infrastru
     /// <summary>A shipped rsyslog file with only target and port changed, plus a UDP input to feed it and a private work directory.</summary>
     private string RsyslogConfig(int ingestorPort, int inputPort, string file = "99-mutt-tcp.conf")
     {
-        var shipped = File.ReadAllText(Deploy("rsyslog/" + file));
-        var adapted = TargetRegex().Replace(shipped, "target=\"127.0.0.1\"");
-        adapted = PortRegex().Replace(adapted, $"port=\"{ingestorPort}\"", 1);
-        Assert.NotEqual(shipped, adapted);
+        var adapted = RsyslogDaemon.ShippedForwarding(file, 5514, ingestorPort);
         Directory.CreateDirectory(Path.Combine(_dir, "work"));
         var path = Path.Combine(_dir, "rsyslog.conf");
         File.WriteAllText(path, $"""
@@ -85,41 +81,30 @@ public sealed partial class CollectorConfigTests(InfrastructureFixture infrastru
         await using var host = await IngestorTestHost.StartAsync(infrastructure);
         var inputPort = NativeProcess.FreeUdpPort();
         var config = RsyslogConfig(host.SyslogPort, inputPort);
-        using var rsyslog = Process.Start(new ProcessStartInfo("rsyslogd", ["-n", "-f", config, "-i", Path.Combine(_dir, "rsyslogd.pid")])
+        await using var rsyslog = ServiceProcess.StartExecutable("rsyslogd", "rsyslogd", ["-n", "-f", config, "-i", Path.Combine(_dir, "rsyslogd.pid")]);
+        var text = $"multi\nline message from rsyslog {Guid.NewGuid():N}";
+        // rsyslog needs a moment to open its input; resend until the first message arrives.
+        await Eventually.WaitForAsync(async () =>
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        try
-        {
-            var text = $"multi\nline message from rsyslog {Guid.NewGuid():N}";
-            // rsyslog needs a moment to open its input; resend until the first message arrives.
-            await Eventually.WaitForAsync(async () =>
+            if (await host.QueueLengthAsync() > 0)
             {
-                if (await host.QueueLengthAsync() > 0)
-                {
-                    return true;
-                }
-                await NativeProcess.RunAsync("logger", ["--server", "127.0.0.1", "--port", inputPort.ToString(), "--udp", "--rfc5424",
-                    "-t", "relayed", "-p", "daemon.warning", "--sd-id", "origin@32473", "--sd-param", "site=\"lon1\"", text], TimeSpan.FromSeconds(10));
-                return await host.QueueLengthAsync() > 0;
-            }, TimeSpan.FromSeconds(45), "a message relayed by rsyslogd");
+                return true;
+            }
+            await NativeProcess.RunAsync("logger", ["--server", "127.0.0.1", "--port", inputPort.ToString(), "--udp", "--rfc5424",
+                "-t", "relayed", "-p", "daemon.warning", "--sd-id", "origin@32473", "--sd-param", "site=\"lon1\"", text], TimeSpan.FromSeconds(10));
+            return await host.QueueLengthAsync() > 0;
+        }, TimeSpan.FromSeconds(45), "a message relayed by rsyslogd");
 
-            var evt = (await host.QueueItemsAsync())[0].Deserialize(MuttJsonContext.Default.MuttEvent)!;
-            Assert.Equal(text.Replace("\n", "#012"), evt.Message); // rsyslog escapes control characters on input
-            Assert.Equal(4, evt.SyslogSeverity);
-            Assert.Equal("syslog", evt.Source);
-            Assert.Equal(Environment.MachineName, evt.Hostname, ignoreCase: true);
-            Assert.Equal("relayed", evt.Extra!["app_name"].GetString());
-            Assert.Equal(3, evt.Extra["facility"].GetInt32());
-            Assert.Equal("rfc5424", evt.Extra["syslog_format"].GetString());
-            Assert.Equal("tcp", evt.Extra["transport"].GetString());
-            Assert.Equal("lon1", evt.Extra["structured_data"].GetProperty("origin@32473").GetProperty("site").GetString());
-        }
-        finally
-        {
-            await NativeProcess.StopAsync(rsyslog, NativeProcess.SIGTERM, TimeSpan.FromSeconds(10));
-        }
+        var evt = (await host.QueueItemsAsync())[0].Deserialize(MuttJsonContext.Default.MuttEvent)!;
+        Assert.Equal(text.Replace("\n", "#012"), evt.Message); // rsyslog escapes control characters on input
+        Assert.Equal(4, evt.SyslogSeverity);
+        Assert.Equal("syslog", evt.Source);
+        Assert.Equal(Environment.MachineName, evt.Hostname, ignoreCase: true);
+        Assert.Equal("relayed", evt.Extra!["app_name"].GetString());
+        Assert.Equal(3, evt.Extra["facility"].GetInt32());
+        Assert.Equal("rfc5424", evt.Extra["syslog_format"].GetString());
+        Assert.Equal("tcp", evt.Extra["transport"].GetString());
+        Assert.Equal("lon1", evt.Extra["structured_data"].GetProperty("origin@32473").GetProperty("site").GetString());
     }
 
     [Fact]
@@ -127,36 +112,29 @@ public sealed partial class CollectorConfigTests(InfrastructureFixture infrastru
     {
         await using var host = await IngestorTestHost.StartAsync(infrastructure);
         var inputPort = NativeProcess.FreeUdpPort();
-        using var snmptrapd = StartShippedSnmptrapd(forwardTo: host.SnmpPort, listenOn: inputPort);
-        try
+        await using var snmptrapd = StartShippedSnmptrapd(forwardTo: host.SnmpPort, listenOn: inputPort);
+        var marker = "relayed-" + Guid.NewGuid().ToString("N")[..8];
+        await Eventually.WaitForAsync(async () =>
         {
-            var marker = "relayed-" + Guid.NewGuid().ToString("N")[..8];
-            await Eventually.WaitForAsync(async () =>
+            if (await host.QueueLengthAsync() >= 2)
             {
-                if (await host.QueueLengthAsync() >= 2)
-                {
-                    return true;
-                }
-                await NativeProcess.RunAsync("snmptrap", ["-v", "2c", "-c", "public", $"127.0.0.1:{inputPort}", "555", "1.3.6.1.6.3.1.1.5.4",
-                    "1.3.6.1.2.1.2.2.1.2.3", "s", marker], TimeSpan.FromSeconds(10));
-                await NativeProcess.RunAsync("snmptrap", ["-v", "1", "-c", "public", $"127.0.0.1:{inputPort}", "1.3.6.1.4.1.8072.2.3", "10.9.8.7", "6", "3", "99",
-                    "1.3.6.1.2.1.2.2.1.2.3", "s", marker], TimeSpan.FromSeconds(10));
-                return await host.QueueLengthAsync() >= 2;
-            }, TimeSpan.FromSeconds(45), "traps relayed by snmptrapd");
+                return true;
+            }
+            await NativeProcess.RunAsync("snmptrap", ["-v", "2c", "-c", "public", $"127.0.0.1:{inputPort}", "555", "1.3.6.1.6.3.1.1.5.4",
+                "1.3.6.1.2.1.2.2.1.2.3", "s", marker], TimeSpan.FromSeconds(10));
+            await NativeProcess.RunAsync("snmptrap", ["-v", "1", "-c", "public", $"127.0.0.1:{inputPort}", "1.3.6.1.4.1.8072.2.3", "10.9.8.7", "6", "3", "99",
+                "1.3.6.1.2.1.2.2.1.2.3", "s", marker], TimeSpan.FromSeconds(10));
+            return await host.QueueLengthAsync() >= 2;
+        }, TimeSpan.FromSeconds(45), "traps relayed by snmptrapd");
 
-            var events = (await host.QueueItemsAsync()).Select(i => i.Deserialize(MuttJsonContext.Default.MuttEvent)!).ToList();
-            var v2 = events.First(e => e.Extra!["snmp_version"].GetString() == "v2c");
-            Assert.Equal("1.3.6.1.6.3.1.1.5.4", v2.TrapOid);
-            Assert.Contains(v2.Extra!["varbinds"].EnumerateArray(), v => v.GetProperty("value").GetString() == marker);
-            var v1 = events.First(e => e.Extra!["snmp_version"].GetString() == "v1");
-            Assert.Equal("1.3.6.1.4.1.8072.2.3.0.3", v1.TrapOid);
-            Assert.Equal("10.9.8.7", v1.Hostname);
-            Assert.Contains(v1.Extra!["varbinds"].EnumerateArray(), v => v.GetProperty("value").GetString() == marker);
-        }
-        finally
-        {
-            await NativeProcess.StopAsync(snmptrapd, NativeProcess.SIGTERM, TimeSpan.FromSeconds(10));
-        }
+        var events = (await host.QueueItemsAsync()).Select(i => i.Deserialize(MuttJsonContext.Default.MuttEvent)!).ToList();
+        var v2 = events.First(e => e.Extra!["snmp_version"].GetString() == "v2c");
+        Assert.Equal("1.3.6.1.6.3.1.1.5.4", v2.TrapOid);
+        Assert.Contains(v2.Extra!["varbinds"].EnumerateArray(), v => v.GetProperty("value").GetString() == marker);
+        var v1 = events.First(e => e.Extra!["snmp_version"].GetString() == "v1");
+        Assert.Equal("1.3.6.1.4.1.8072.2.3.0.3", v1.TrapOid);
+        Assert.Equal("10.9.8.7", v1.Hostname);
+        Assert.Contains(v1.Extra!["varbinds"].EnumerateArray(), v => v.GetProperty("value").GetString() == marker);
     }
 
     /// <summary>
@@ -171,50 +149,39 @@ public sealed partial class CollectorConfigTests(InfrastructureFixture infrastru
         using var silent = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
         var silentPort = ((System.Net.IPEndPoint)silent.Client.LocalEndPoint!).Port;
         var inputPort = NativeProcess.FreeUdpPort();
-        using var snmptrapd = StartShippedSnmptrapd(forwardTo: silentPort, listenOn: inputPort);
+        await using var snmptrapd = StartShippedSnmptrapd(forwardTo: silentPort, listenOn: inputPort);
+        // snmpinform exits 0 only when a Response arrives: snmptrapd gives it one (retries cover its start-up).
+        await NativeProcess.RunAsync("snmpinform", ["-v", "2c", "-c", "public", "-r", "10", "-t", "1", $"127.0.0.1:{inputPort}", "1",
+            "1.3.6.1.4.1.8072.2.3.0.1", "1.3.6.1.4.1.8072.2.3.2.1", "s", "relayed-inform"], TimeSpan.FromSeconds(30));
+
+        // The forward went out as an inform, once: no Response came back and snmptrapd did not retransmit.
+        var forwarded = new List<SnmpTrap>();
+        using var quiet = new CancellationTokenSource(TimeSpan.FromSeconds(4));
         try
         {
-            // snmpinform exits 0 only when a Response arrives: snmptrapd gives it one (retries cover its start-up).
-            await NativeProcess.RunAsync("snmpinform", ["-v", "2c", "-c", "public", "-r", "10", "-t", "1", $"127.0.0.1:{inputPort}", "1",
-                "1.3.6.1.4.1.8072.2.3.0.1", "1.3.6.1.4.1.8072.2.3.2.1", "s", "relayed-inform"], TimeSpan.FromSeconds(30));
-
-            // The forward went out as an inform, once: no Response came back and snmptrapd did not retransmit.
-            var forwarded = new List<SnmpTrap>();
-            using var quiet = new CancellationTokenSource(TimeSpan.FromSeconds(4));
-            try
+            while (true)
             {
-                while (true)
-                {
-                    var datagram = await silent.ReceiveAsync(quiet.Token);
-                    forwarded.Add(SnmpDecoder.Decode(datagram.Buffer));
-                }
+                var datagram = await silent.ReceiveAsync(quiet.Token);
+                forwarded.Add(SnmpDecoder.Decode(datagram.Buffer));
             }
-            catch (OperationCanceledException)
-            {
-            }
-            var inform = Assert.Single(forwarded);
-            Assert.Equal("inform", inform.PduType);
-            Assert.Equal("1.3.6.1.4.1.8072.2.3.0.1", inform.TrapOid);
         }
-        finally
+        catch (OperationCanceledException)
         {
-            await NativeProcess.StopAsync(snmptrapd, NativeProcess.SIGTERM, TimeSpan.FromSeconds(10));
         }
+        var inform = Assert.Single(forwarded);
+        Assert.Equal("inform", inform.PduType);
+        Assert.Equal("1.3.6.1.4.1.8072.2.3.0.1", inform.TrapOid);
     }
 
     /// <summary>Real snmptrapd with the shipped deploy/snmptrapd/snmptrapd.conf, its forward target rewritten to a local port.</summary>
-    private Process StartShippedSnmptrapd(int forwardTo, int listenOn)
+    private ServiceProcess StartShippedSnmptrapd(int forwardTo, int listenOn)
     {
         var config = Path.Combine(_dir, "snmptrapd.conf");
         File.WriteAllText(config, File.ReadAllText(Deploy("snmptrapd/snmptrapd.conf")).Replace("udp:mutt-ingestor.example.com:1162", $"udp:127.0.0.1:{forwardTo}"));
         Assert.Contains($"udp:127.0.0.1:{forwardTo}", File.ReadAllText(config));
-        var info = new ProcessStartInfo("snmptrapd", ["-f", "-Lo", "-C", "-c", config, "-p", Path.Combine(_dir, "snmptrapd.pid"), $"udp:127.0.0.1:{listenOn}"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        info.Environment["SNMP_PERSISTENT_DIR"] = Path.Combine(_dir, "snmp");
-        return Process.Start(info)!;
+        return ServiceProcess.StartExecutable("snmptrapd", "snmptrapd",
+            ["-f", "-Lo", "-C", "-c", config, "-p", Path.Combine(_dir, "snmptrapd.pid"), $"udp:127.0.0.1:{listenOn}"],
+            new Dictionary<string, string?> { ["SNMP_PERSISTENT_DIR"] = Path.Combine(_dir, "snmp") });
     }
 
     public void Dispose()
@@ -227,10 +194,4 @@ public sealed partial class CollectorConfigTests(InfrastructureFixture infrastru
         {
         }
     }
-
-    [GeneratedRegex("target=\"[^\"]*\"")]
-    private static partial Regex TargetRegex();
-
-    [GeneratedRegex("port=\"5514\"")]
-    private static partial Regex PortRegex();
 }

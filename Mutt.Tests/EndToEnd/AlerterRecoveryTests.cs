@@ -1,5 +1,5 @@
 using Mutt.Testing;
-using Mutt.Core.Data;
+using Mutt.DbManager.Database;
 using Mutt.Core.Rules;
 using Mutt.Tests.Infrastructure;
 using Mutt.Tests.Integration;

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using Mutt.Testing;
+using Mutt.Tests.Browser;
 using Mutt.Tests.Infrastructure;
 using Mutt.Tests.Reliability;
 using Mutt.Tests.Deployment;
@@ -21,7 +22,7 @@ namespace Mutt.Tests.EndToEnd;
 /// </summary>
 [Collection(AppHostCollection.Name)]
 [Trait("Category", "System")]
-public sealed partial class AppHostProcessTests
+public sealed partial class AppHostProcessTests(ChromiumFixture chromium)
 {
     private static readonly TimeSpan StartDeadline = TimeSpan.FromMinutes(4);
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);
@@ -62,10 +63,8 @@ public sealed partial class AppHostProcessTests
             var endpoints = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(stateDir, "endpoints.json")))!;
             var resources = endpoints["resources"]!;
 
-            using var playwright = await Playwright.CreateAsync();
-            await using var browser = await Chromium.LaunchAsync(playwright);
-            var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1600, Height = 1000 } });
-            page.SetDefaultTimeout(30_000);
+            await using var browser = await BrowserSession.OpenAsync(chromium, dashboard, width: 1600, height: 1000);
+            var page = browser.Page;
 
             await EveryResourceIsRunningAndHealthyInTheDashboardAsync(page, login, replicas: resources["alerter"]!["replicas"]!.AsArray().Count);
             await OneEventIsOneTraceThroughIngestorAlerterAndForwarderAsync(page, dashboard, stateDir, resources);

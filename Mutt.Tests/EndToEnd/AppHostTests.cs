@@ -7,7 +7,7 @@ using Npgsql;
 namespace Mutt.Tests.EndToEnd;
 
 [CollectionDefinition(Name)]
-public sealed class AppHostCollection
+public sealed class AppHostCollection : ICollectionFixture<ChromiumFixture>
 {
     // The whole system is heavy on a 2-core box: AppHost end-to-end tests run one at a time.
     public const string Name = "AppHost";

@@ -46,9 +46,8 @@ public sealed class WebhookSystemTests(AppHostFixture fixture) : IClassFixture<A
     public async Task Firing_repeat_and_resolved_alerts_reach_the_sink_under_one_signature()
     {
         var alertname = "MuttSystem" + Guid.NewGuid().ToString("N")[..8];
-        using (var dashboard = new HttpClient { BaseAddress = App.DashboardUrl, Timeout = TimeSpan.FromSeconds(30) })
+        using (var dashboard = App.DashboardClient())
         {
-            dashboard.DefaultRequestHeaders.Add("X-API-KEY", App.GetParameterValue("webui-api-key"));
             using var created = await dashboard.PostAsJsonAsync("/api/v2/rules", new
             {
                 match_type = "contains", match_source = "alertmanager", match_labels = new Dictionary<string, string> { ["alertname"] = alertname },
@@ -92,9 +91,8 @@ public sealed class WebhookSystemTests(AppHostFixture fixture) : IClassFixture<A
     public async Task Grafana_and_mapped_payloads_are_accepted_and_audited()
     {
         var name = "noc-" + Guid.NewGuid().ToString("N")[..8];
-        using (var dashboard = new HttpClient { BaseAddress = App.DashboardUrl, Timeout = TimeSpan.FromSeconds(30) })
+        using (var dashboard = App.DashboardClient())
         {
-            dashboard.DefaultRequestHeaders.Add("X-API-KEY", App.GetParameterValue("webui-api-key"));
             using var created = await dashboard.PostAsJsonAsync("/api/v2/webhook-mappings", new
             {
                 name, hostname_path = "Node.Caption", message_path = "AlertMessage", severity_path = "Severity",

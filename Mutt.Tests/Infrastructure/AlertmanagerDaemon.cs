@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using Mutt.Testing;
 
@@ -13,21 +11,16 @@ namespace Mutt.Tests.Infrastructure;
 public sealed class AlertmanagerDaemon : IAsyncDisposable
 {
     public const string Binary = "prometheus-alertmanager";
-    private readonly Process _process;
-    private readonly ConcurrentQueue<string> _output = new();
+    private readonly ServiceProcess _process;
 
-    private AlertmanagerDaemon(Process process, string url)
+    private AlertmanagerDaemon(ServiceProcess process, string url)
     {
         _process = process;
         Url = url;
-        process.OutputDataReceived += (_, e) => Keep(e.Data);
-        process.ErrorDataReceived += (_, e) => Keep(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
     }
 
     public string Url { get; }
-    public IReadOnlyCollection<string> Output => _output.ToArray();
+    public IReadOnlyCollection<string> Output => _process.Output;
 
     /// <param name="webhookUrl">MUTT's /api/v2/ingest/alertmanager.</param>
     /// <param name="bearerKey">The ingest key, written to a mode-600 file the config names (credentials_file).</param>
@@ -48,34 +41,21 @@ public sealed class AlertmanagerDaemon : IAsyncDisposable
         await NativeProcess.RunAsync("amtool", ["check-config", config], TimeSpan.FromSeconds(30));
 
         var port = NativeProcess.FreeTcpPort();
-        var process = Process.Start(new ProcessStartInfo(Binary,
+        var process = ServiceProcess.StartExecutable("alertmanager", Binary,
         [
             "--config.file=" + config, "--storage.path=" + Path.Combine(directory, "data"),
             "--web.listen-address=127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture), "--cluster.listen-address=",
-        ])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        }) ?? throw new InvalidOperationException($"{Binary} did not start (apt package prometheus-alertmanager)");
+        ]);
         var daemon = new AlertmanagerDaemon(process, $"http://127.0.0.1:{port}");
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        await Eventually.WaitForAsync(async () =>
+        try
         {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"{Binary} exited: " + string.Join('\n', daemon.Output));
-            }
-            try
-            {
-                using var response = await http.GetAsync(daemon.Url + "/-/ready");
-                return response.IsSuccessStatusCode;
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(30), "Alertmanager /-/ready");
+            await process.WaitForHealthyAsync(daemon.Url + "/-/ready", TimeSpan.FromSeconds(30));
+        }
+        catch
+        {
+            await daemon.DisposeAsync();
+            throw;
+        }
         return daemon;
     }
 
@@ -105,17 +85,5 @@ public sealed class AlertmanagerDaemon : IAsyncDisposable
         return NativeProcess.RunAsync("amtool", args, TimeSpan.FromSeconds(30));
     }
 
-    private void Keep(string? line)
-    {
-        if (line is not null)
-        {
-            _output.Enqueue(line);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await NativeProcess.StopAsync(_process, NativeProcess.SIGTERM, TimeSpan.FromSeconds(10));
-        _process.Dispose();
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 }

@@ -13,7 +13,7 @@ namespace Mutt.Tests.Infrastructure;
 
 /// <summary>
 /// A MUTT service in the test process, built the way its Program.cs builds it (AddServiceDefaults,
-/// AddApplicationServices, MapDefaultEndpoints, its APIs) on a loopback port: for tests that need
+/// AddMuttDefaults, AddApplicationServices, MapDefaultEndpoints, its APIs) on a loopback port: for tests that need
 /// its in-process state, such as the spans its OpenTelemetry pipeline exports.
 /// </summary>
 public sealed class InProcessServiceHost : IAsyncDisposable
@@ -38,6 +38,7 @@ public sealed class InProcessServiceHost : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(settings);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.AddServiceDefaults();
+        builder.AddMuttDefaults();
         addApplicationServices(builder);
         configureServices?.Invoke(builder.Services);
         var app = builder.Build();

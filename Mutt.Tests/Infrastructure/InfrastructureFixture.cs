@@ -1,5 +1,5 @@
 using Mutt.Testing;
-using Mutt.Core.Data;
+using Mutt.DbManager.Database;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -102,8 +102,9 @@ public sealed class InfrastructureFixture : IAsyncLifetime
     }
 }
 
+/// <summary>Redis and PostgreSQL for the collection; Chromium only once a browser test asks for a page.</summary>
 [CollectionDefinition(Name)]
-public sealed class InfrastructureCollection : ICollectionFixture<InfrastructureFixture>
+public sealed class InfrastructureCollection : ICollectionFixture<InfrastructureFixture>, ICollectionFixture<ChromiumFixture>
 {
     public const string Name = "infrastructure";
 }

@@ -73,6 +73,14 @@ public sealed class MuttAppHost : IAsyncDisposable
 
     public string GetParameterValue(string name) => _parameters[name];
 
+    /// <summary>A client of the Dashboard's API with the legacy WEBUI_API_KEY (admin).</summary>
+    public HttpClient DashboardClient()
+    {
+        var http = new HttpClient { BaseAddress = DashboardUrl, Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Add("X-API-KEY", GetParameterValue("webui-api-key"));
+        return http;
+    }
+
     public int GetPort(string resource, string endpoint) => _app.GetEndpoint(resource, endpoint).Port;
 
     public Uri GetEndpoint(string resource, string endpoint = "http") => _app.GetEndpoint(resource, endpoint);

@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Mutt.Core.Secrets;
-using Mutt.ServiceDefaults.Clients;
+using Mutt.Core.Clients;
 using StackExchange.Redis;
 
 namespace Mutt.Tests.Infrastructure;

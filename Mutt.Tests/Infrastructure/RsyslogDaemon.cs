@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using Mutt.Testing;
@@ -13,24 +11,19 @@ namespace Mutt.Tests.Infrastructure;
 /// </summary>
 public sealed class RsyslogDaemon : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly ConcurrentQueue<string> _output = new();
+    private readonly ServiceProcess _process;
 
-    private RsyslogDaemon(Process process, string directory, int inputPort)
+    private RsyslogDaemon(ServiceProcess process, string directory, int inputPort)
     {
         _process = process;
         Directory = directory;
         InputPort = inputPort;
-        process.OutputDataReceived += (_, e) => Keep(e.Data);
-        process.ErrorDataReceived += (_, e) => Keep(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
     }
 
     public string Directory { get; }
     public int InputPort { get; }
-    public int Pid => _process.Id;
-    public IReadOnlyCollection<string> Output => _output.ToArray();
+    public int Pid => _process.Pid;
+    public IReadOnlyCollection<string> Output => _process.Output;
 
     /// <summary>Writes the config (a private work directory, imtcp on a free port, then <paramref name="outputConfig"/>) and starts rsyslogd -n.</summary>
     public static async Task<RsyslogDaemon> StartAsync(string directory, string outputConfig, string? extraModules = null)
@@ -47,32 +40,47 @@ public sealed class RsyslogDaemon : IAsyncDisposable
             {outputConfig}
             """);
         await NativeProcess.RunAsync("rsyslogd", ["-N1", "-f", config], TimeSpan.FromSeconds(30));
-        var process = Process.Start(new ProcessStartInfo("rsyslogd", ["-n", "-f", config, "-i", Path.Combine(directory, "rsyslogd.pid")])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        }) ?? throw new InvalidOperationException("rsyslogd did not start");
+        var process = ServiceProcess.StartExecutable("rsyslogd", "rsyslogd", ["-n", "-f", config, "-i", Path.Combine(directory, "rsyslogd.pid")]);
         var daemon = new RsyslogDaemon(process, directory, inputPort);
-        // Ready when its input accepts a connection.
-        await Eventually.WaitForAsync(async () =>
+        try
         {
-            if (process.HasExited)
+            // Ready when its input accepts a connection.
+            await process.WaitUntilReadyAsync(async ct =>
             {
-                throw new InvalidOperationException("rsyslogd exited: " + string.Join('\n', daemon.Output));
-            }
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync("127.0.0.1", inputPort);
-                return true;
-            }
-            catch (SocketException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(30), "rsyslogd's imtcp input");
+                try
+                {
+                    using var probe = new TcpClient();
+                    await probe.ConnectAsync("127.0.0.1", inputPort, ct);
+                    return true;
+                }
+                catch (SocketException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(30), "accepting on its imtcp input");
+        }
+        catch
+        {
+            await daemon.DisposeAsync();
+            throw;
+        }
         return daemon;
+    }
+
+    /// <summary>
+    /// A shipped deploy/rsyslog file with only its forward target pointed at 127.0.0.1:<paramref name="port"/>
+    /// (the file's own <paramref name="shippedPort"/>), and any further exact <paramref name="changes"/>; each must apply.
+    /// </summary>
+    public static string ShippedForwarding(string file, int shippedPort, int port, params (string Find, string With)[] changes)
+    {
+        var text = File.ReadAllText(Path.Combine(ChildService.RepositoryRoot, "deploy", "rsyslog", file));
+        foreach (var (find, with) in changes.Prepend(("target=\"mutt-ingestor.example.com\"", "target=\"127.0.0.1\""))
+            .Append(($"port=\"{shippedPort}\"", $"port=\"{port}\"")))
+        {
+            Assert.True(text.Contains(find, StringComparison.Ordinal), $"deploy/rsyslog/{file} no longer contains {find}");
+            text = text.Replace(find, with, StringComparison.Ordinal);
+        }
+        return text;
     }
 
     /// <summary>Sends newline-framed syslog lines to the daemon's imtcp input over one connection.</summary>
@@ -96,17 +104,5 @@ public sealed class RsyslogDaemon : IAsyncDisposable
         client.Client.Shutdown(SocketShutdown.Send);
     }
 
-    private void Keep(string? line)
-    {
-        if (line is not null)
-        {
-            _output.Enqueue(line);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await NativeProcess.StopAsync(_process, NativeProcess.SIGTERM, TimeSpan.FromSeconds(10));
-        _process.Dispose();
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 }

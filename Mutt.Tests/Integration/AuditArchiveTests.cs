@@ -1,3 +1,4 @@
+using Mutt.Core.Redis;
 using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -33,7 +34,7 @@ public sealed class AuditArchiveTests(InfrastructureFixture infra) : IDisposable
 
     internal static PartitionMaintenance Maintenance(NpgsqlDataSource db, InfrastructureFixture infra, IMeterFactory meters, RemediationOptions options,
         AuditArchiveStorage? storage = null) =>
-        new(db, new DeadLetterOperations(infra.Multiplexer), new RemediationMetrics(meters),
+        new(db, new DeadLetterOperations(infra.Multiplexer, new QueueNames()), new RemediationMetrics(meters),
             new AuditArchiver(db, storage ?? new AuditArchiveStorage(), NullLogger<AuditArchiver>.Instance),
             Options.Create(options), NullLogger<PartitionMaintenance>.Instance);
 

@@ -1,3 +1,4 @@
+using Mutt.Forwarder.Moogsoft;
 using Mutt.Core.Redis;
 using Mutt.Tests.Infrastructure;
 
@@ -16,7 +17,7 @@ public sealed class CircuitBreakerScriptTests(InfrastructureFixture infra)
     private async Task<CircuitBreaker> FreshAsync(int threshold, TimeSpan open)
     {
         await infra.Multiplexer.GetDatabase().KeyDeleteAsync(
-            [MuttKeys.MoogCircuitState, MuttKeys.MoogCircuitFailures, MuttKeys.MoogCircuitOpenedAt, CircuitBreaker.ProbeKey]);
+            [MuttKeys.MoogCircuitState, MuttKeys.MoogCircuitFailures, MuttKeys.MoogCircuitOpenedAt, MuttKeys.MoogCircuitProbe]);
         return Replica(threshold, open);
     }
 

@@ -427,7 +427,7 @@ public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifet
         Assert.Equal(HttpStatusCode.OK, (await _api.PostAsync($"/api/v2/dlq/moog/{letter.Id}/replay", null)).StatusCode);
         Assert.Equal("c-dlq-open", JsonSerializer.Deserialize((string)(await db.ListRightPopAsync(MuttKeys.AlertQueue))!, MuttJsonContext.Default.AlertMessage)!.CorrelationId);
         Assert.Equal(0, (long)(await _api.GetFromJsonAsync<JsonObject>("/api/v2/dlq/moog"))!["total"]!);
-        var replay = Assert.Single(await new DeadLetterOperations(infra.Multiplexer).HistoryAsync(payload));
+        var replay = Assert.Single(await new DeadLetterOperations(infra.Multiplexer, new QueueNames()).HistoryAsync(payload));
         Assert.Equal("replay", replay.Action);
         Assert.StartsWith(Mutt.Dashboard.Auth.DashboardKeys.LegacyKeyName + ":", replay.Detail);
     }

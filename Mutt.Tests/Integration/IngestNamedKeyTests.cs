@@ -18,7 +18,7 @@ public sealed class IngestNamedKeyTests(InfrastructureFixture infra)
 {
     private const string Event = """{"timestamp":"2025-03-15T11:00:00Z","message":"Interface down","hostname":"router-1"}""";
 
-    private static async Task<string> InsertKeyAsync(string db, string name, string role)
+    internal static async Task<string> InsertKeyAsync(string db, string name, string role)
     {
         var secret = ApiKeySecret.Generate();
         await using var ds = NpgsqlDataSource.Create(db);

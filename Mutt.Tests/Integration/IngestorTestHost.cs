@@ -67,10 +67,20 @@ public sealed class IngestorTestHost : IAsyncDisposable
         }
     }
 
-    /// <summary>A stopped Redis of a test's own, to be started again where it was.</summary>
-    public sealed record StoppedRedis(string Dir, int Port)
+    /// <summary>A stopped Redis of a test's own, to be started again where it was; disposing it stops the one started again.</summary>
+    public sealed class StoppedRedis(string dir, int port) : IAsyncDisposable
     {
-        public Task<RedisServer> StartAgainAsync() => RedisServer.StartAsync(Dir, port: Port, appendOnly: false);
+        private RedisServer? _started;
+
+        public async Task<RedisServer> StartAgainAsync() => _started = await RedisServer.StartAsync(dir, port: port, appendOnly: false);
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_started is not null)
+            {
+                await _started.DisposeAsync();
+            }
+        }
     }
 
     public static async Task<IngestorTestHost> StartAsync(InfrastructureFixture infrastructure, IReadOnlyDictionary<string, string?>? settings = null,

@@ -1,4 +1,4 @@
-using Mutt.Core.Data;
+using Mutt.DbManager.Database;
 using Mutt.Tests.Infrastructure;
 using Npgsql;
 

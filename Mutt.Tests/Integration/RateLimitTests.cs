@@ -1,3 +1,4 @@
+using Mutt.Forwarder.Moogsoft;
 using Mutt.Core.Configuration;
 using Mutt.Core.Redis;
 using Mutt.Tests.Infrastructure;

@@ -26,16 +26,8 @@ public sealed partial class RelpListenerTests(InfrastructureFixture infrastructu
     /// The shipped omrelp config with target and port pointed at the test's Ingestor, and the retry
     /// interval cut from 5 s to 1 s so a test's reconnect takes seconds.
     /// </summary>
-    public static string ShippedRelpConfig(int port)
-    {
-        var shipped = File.ReadAllText(Path.Combine(ChildService.RepositoryRoot, "deploy", "rsyslog", "99-mutt.conf"));
-        var adapted = TargetRegex().Replace(shipped, "target=\"127.0.0.1\"");
-        adapted = PortRegex().Replace(adapted, $"port=\"{port}\"");
-        adapted = adapted.Replace("action.resumeInterval=\"5\"", "action.resumeInterval=\"1\"");
-        Assert.Contains($"port=\"{port}\"", adapted);
-        Assert.Contains("action.resumeInterval=\"1\"", adapted);
-        return adapted;
-    }
+    public static string ShippedRelpConfig(int port) =>
+        RsyslogDaemon.ShippedForwarding("99-mutt.conf", 2514, port, ("action.resumeInterval=\"5\"", "action.resumeInterval=\"1\""));
 
     private static IEnumerable<string> Corpus(string run, int count) =>
         Enumerable.Range(0, count).Select(i => $"<134>1 2025-03-15T11:{i / 1_000_000 % 60:D2}:00.{i % 1_000_000:D6}Z host{i % 7} app {i % 1000} - [seq@32473 n=\"{i}\"] {run} message {i}");
@@ -247,10 +239,4 @@ public sealed partial class RelpListenerTests(InfrastructureFixture infrastructu
         {
         }
     }
-
-    [GeneratedRegex("target=\"[^\"]*\"")]
-    private static partial Regex TargetRegex();
-
-    [GeneratedRegex("port=\"2514\"")]
-    private static partial Regex PortRegex();
 }

@@ -20,7 +20,7 @@ public sealed class RemediationTests(InfrastructureFixture infra) : IDisposable
 
     private IDatabase Db => infra.Multiplexer.GetDatabase();
 
-    private DlqScanner Scanner(int maxRetries = 2) => new(new DeadLetterOperations(infra.Multiplexer), new RemediationMetrics(_meters),
+    private DlqScanner Scanner(int maxRetries = 2) => new(new DeadLetterOperations(infra.Multiplexer, new QueueNames()), new RemediationMetrics(_meters),
         Options.Create(new RemediationOptions { MaxRetries = maxRetries, BackoffBaseSeconds = 0 }), NullLogger<DlqScanner>.Instance);
 
     private static string Payload(string id) => JsonSerializer.Serialize(ForwarderTestHost.Alert(1, id), MuttJsonContext.Default.AlertMessage);
@@ -111,7 +111,7 @@ public sealed class RemediationTests(InfrastructureFixture infra) : IDisposable
     public async Task Manual_operations_list_replay_and_delete_by_id()
     {
         await ForwarderTestHost.FlushAsync(infra);
-        var ops = new DeadLetterOperations(infra.Multiplexer);
+        var ops = new DeadLetterOperations(infra.Multiplexer, new QueueNames());
         var first = await DeadLetterAsync(Payload("manual-1"));
         var second = await DeadLetterAsync(Payload("manual-2"));
         await DeadLetterAsync(Payload("manual-3"));

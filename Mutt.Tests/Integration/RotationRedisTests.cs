@@ -134,7 +134,7 @@ public sealed class RotationRedisWiringTests
             using var host = builder.Build();
             var multiplexer = host.Services.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>();
             Assert.True(await multiplexer.GetDatabase().PingAsync() > TimeSpan.Zero);
-            Assert.Equal("current", host.Services.GetRequiredService<Mutt.ServiceDefaults.Clients.RedisConnectionRules>().ActivePassword);
+            Assert.Equal("current", host.Services.GetRequiredService<Mutt.Core.Clients.RedisConnectionRules>().ActivePassword);
         }
         Directory.Delete(folder, recursive: true);
     }

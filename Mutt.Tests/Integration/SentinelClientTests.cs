@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Mutt.Testing;
 using Mutt.Ingestor.Ingest;
-using Mutt.ServiceDefaults.Clients;
+using Mutt.Core.Clients;
 using Mutt.Tests.Infrastructure;
 using StackExchange.Redis;
 using Xunit.Abstractions;

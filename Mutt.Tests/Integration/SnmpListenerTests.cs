@@ -69,36 +69,26 @@ public sealed class SnmpListenerTests(InfrastructureFixture infrastructure)
     {
         var (started, stopped) = await IngestorTestHost.StartWithRedisDownAsync(infrastructure, "inform-redis");
         await using var host = started;
-        RedisServer? redis = null;
-        try
-        {
-            // snmpinform exits non-zero ("Timeout") when no Response PDU arrives: the Ingestor must stay silent.
-            await Assert.ThrowsAsync<InvalidOperationException>(() => NativeProcess.RunAsync("snmpinform", ["-v", "2c", "-c", "public", "-r", "1", "-t", "2",
-                $"127.0.0.1:{host.SnmpPort}", "1", "1.3.6.1.4.1.8072.2.3.0.1", "1.3.6.1.4.1.8072.2.3.2.1", "s", "while-down"], TimeSpan.FromSeconds(30)));
-            await Eventually.WaitForAsync(async () => (await host.MetricsAsync()).Contains("mutt_snmp_dropped_total{reason=\"redis_unavailable\"}"),
-                TimeSpan.FromSeconds(30), "the unanswered inform to be counted");
+        await using var redisDown = stopped;
+        // snmpinform exits non-zero ("Timeout") when no Response PDU arrives: the Ingestor must stay silent.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => NativeProcess.RunAsync("snmpinform", ["-v", "2c", "-c", "public", "-r", "1", "-t", "2",
+            $"127.0.0.1:{host.SnmpPort}", "1", "1.3.6.1.4.1.8072.2.3.0.1", "1.3.6.1.4.1.8072.2.3.2.1", "s", "while-down"], TimeSpan.FromSeconds(30)));
+        await Eventually.WaitForAsync(async () => (await host.MetricsAsync()).Contains("mutt_snmp_dropped_total{reason=\"redis_unavailable\"}"),
+            TimeSpan.FromSeconds(30), "the unanswered inform to be counted");
 
-            redis = await stopped.StartAgainAsync();
-            using var client = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-            // With Redis back the inform is answered (exit 0), and it is already in the queue when the answer arrives: read
-            // once, no polling, because the Response is sent only after the LPUSH returned.
-            await NativeProcess.RunAsync("snmpinform", ["-v", "2c", "-c", "public", "-r", "10", "-t", "2", $"127.0.0.1:{host.SnmpPort}", "2",
-                "1.3.6.1.4.1.8072.2.3.0.1", "1.3.6.1.4.1.8072.2.3.2.1", "s", "after-recovery"], TimeSpan.FromSeconds(60));
-            var items = (await client.GetDatabase().ListRangeAsync(host.QueueName)).Select(v => (string)v!).ToList();
-            // More than one copy when the agent retransmitted before the first Response reached it (e.g. while the
-            // Ingestor reconnected): at-least-once, and every copy carries the one id derived from the datagram.
-            var stored = items.Where(i => i.Contains("after-recovery")).ToList();
-            Assert.NotEmpty(stored);
-            var ids = stored.Select(i => JsonDocument.Parse(i).RootElement.GetProperty("correlation_id").GetString()).Distinct().ToList();
-            Assert.StartsWith("snmp-", Assert.Single(ids));
-        }
-        finally
-        {
-            if (redis is not null)
-            {
-                await redis.DisposeAsync();
-            }
-        }
+        var redis = await stopped.StartAgainAsync();
+        using var client = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        // With Redis back the inform is answered (exit 0), and it is already in the queue when the answer arrives: read
+        // once, no polling, because the Response is sent only after the LPUSH returned.
+        await NativeProcess.RunAsync("snmpinform", ["-v", "2c", "-c", "public", "-r", "10", "-t", "2", $"127.0.0.1:{host.SnmpPort}", "2",
+            "1.3.6.1.4.1.8072.2.3.0.1", "1.3.6.1.4.1.8072.2.3.2.1", "s", "after-recovery"], TimeSpan.FromSeconds(60));
+        var items = (await client.GetDatabase().ListRangeAsync(host.QueueName)).Select(v => (string)v!).ToList();
+        // More than one copy when the agent retransmitted before the first Response reached it (e.g. while the
+        // Ingestor reconnected): at-least-once, and every copy carries the one id derived from the datagram.
+        var stored = items.Where(i => i.Contains("after-recovery")).ToList();
+        Assert.NotEmpty(stored);
+        var ids = stored.Select(i => JsonDocument.Parse(i).RootElement.GetProperty("correlation_id").GetString()).Distinct().ToList();
+        Assert.StartsWith("snmp-", Assert.Single(ids));
     }
 
     [Fact]

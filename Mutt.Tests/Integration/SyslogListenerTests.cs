@@ -87,57 +87,47 @@ public sealed class SyslogListenerTests(InfrastructureFixture infrastructure)
     {
         var (started, stopped) = await IngestorTestHost.StartWithRedisDownAsync(infrastructure, "tcp-redis");
         await using var host = started;
-        RedisServer? redis = null;
-        try
+        await using var redisDown = stopped;
+        const int total = 100_000;
+        var payload = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, total)
+            .Select(i => $"<14>1 2025-03-15T11:00:00Z host app - - - held while redis is down, message number {i:D6} {new string('x', 60)}\n")));
+        var rssBefore = RssBytes(host.Pid);
+        long written = 0;
+        using var client = new TcpClient { SendBufferSize = 64 * 1024 };
+        await client.ConnectAsync("127.0.0.1", host.SyslogPort);
+        var stream = client.GetStream();
+        var writer = Task.Run(async () =>
         {
-            const int total = 100_000;
-            var payload = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, total)
-                .Select(i => $"<14>1 2025-03-15T11:00:00Z host app - - - held while redis is down, message number {i:D6} {new string('x', 60)}\n")));
-            var rssBefore = RssBytes(host.Pid);
-            long written = 0;
-            using var client = new TcpClient { SendBufferSize = 64 * 1024 };
-            await client.ConnectAsync("127.0.0.1", host.SyslogPort);
-            var stream = client.GetStream();
-            var writer = Task.Run(async () =>
+            for (var offset = 0; offset < payload.Length; offset += 16 * 1024)
             {
-                for (var offset = 0; offset < payload.Length; offset += 16 * 1024)
-                {
-                    var length = Math.Min(16 * 1024, payload.Length - offset);
-                    await stream.WriteAsync(payload.AsMemory(offset, length));
-                    Interlocked.Add(ref written, length);
-                }
-            });
-
-            // The sender stalls: the Ingestor stopped reading (its one in-flight read waits for Redis), so the socket buffers fill.
-            long previous = -1;
-            var unchanged = 0;
-            await Eventually.WaitForAsync(() =>
-            {
-                var now = Interlocked.Read(ref written);
-                unchanged = now == previous ? unchanged + 1 : 0;
-                previous = now;
-                return Task.FromResult(unchanged >= 4);
-            }, TimeSpan.FromSeconds(30), "the TCP sender to be held");
-            Assert.False(writer.IsCompleted, "the whole payload was taken while Redis was down");
-            Assert.True(previous < payload.Length / 2, $"{previous} of {payload.Length} bytes taken while Redis was down");
-            var growth = RssBytes(host.Pid) - rssBefore;
-            Assert.True(growth < 40L * 1024 * 1024, $"Ingestor RSS grew by {growth / 1024 / 1024} MiB while Redis was down");
-
-            redis = await stopped.StartAgainAsync();
-            await writer.WaitAsync(TimeSpan.FromSeconds(60));
-            client.Client.Shutdown(SocketShutdown.Send);
-            using var check = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-            await Eventually.WaitForAsync(async () => await check.GetDatabase().ListLengthAsync(host.QueueName) >= total, TimeSpan.FromSeconds(45), "every held message");
-            var stored = await check.GetDatabase().ListRangeAsync(host.QueueName);
-            Assert.Equal(total, stored.Select(v => JsonDocument.Parse((string)v!).RootElement.GetProperty("message").GetString()).Distinct().Count());
-        }
-        finally
-        {
-            if (redis is not null)
-            {
-                await redis.DisposeAsync();
+                var length = Math.Min(16 * 1024, payload.Length - offset);
+                await stream.WriteAsync(payload.AsMemory(offset, length));
+                Interlocked.Add(ref written, length);
             }
-        }
+        });
+
+        // The sender stalls: the Ingestor stopped reading (its one in-flight read waits for Redis), so the socket buffers fill.
+        long previous = -1;
+        var unchanged = 0;
+        await Eventually.WaitForAsync(() =>
+        {
+            var now = Interlocked.Read(ref written);
+            unchanged = now == previous ? unchanged + 1 : 0;
+            previous = now;
+            return Task.FromResult(unchanged >= 4);
+        }, TimeSpan.FromSeconds(30), "the TCP sender to be held");
+        Assert.False(writer.IsCompleted, "the whole payload was taken while Redis was down");
+        Assert.True(previous < payload.Length / 2, $"{previous} of {payload.Length} bytes taken while Redis was down");
+        var growth = RssBytes(host.Pid) - rssBefore;
+        Assert.True(growth < 40L * 1024 * 1024, $"Ingestor RSS grew by {growth / 1024 / 1024} MiB while Redis was down");
+
+        var redis = await stopped.StartAgainAsync();
+        await writer.WaitAsync(TimeSpan.FromSeconds(60));
+        client.Client.Shutdown(SocketShutdown.Send);
+        using var check = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        await Eventually.WaitForAsync(async () => await check.GetDatabase().ListLengthAsync(host.QueueName) >= total, TimeSpan.FromSeconds(45), "every held message");
+        var stored = await check.GetDatabase().ListRangeAsync(host.QueueName);
+        Assert.Equal(total, stored.Select(v => JsonDocument.Parse((string)v!).RootElement.GetProperty("message").GetString()).Distinct().Count());
     }
 
     [Fact]

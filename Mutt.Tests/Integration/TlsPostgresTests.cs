@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Hosting;
-using Mutt.ServiceDefaults.Clients;
+using Mutt.Core.Clients;
 using Mutt.Testing;
 using Mutt.Core.Secrets;
 using Mutt.Tests.Infrastructure;

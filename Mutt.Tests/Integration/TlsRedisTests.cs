@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
-using Mutt.ServiceDefaults.Clients;
+using Mutt.Core.Clients;
 using Mutt.Tests.Infrastructure;
 using StackExchange.Redis;
 

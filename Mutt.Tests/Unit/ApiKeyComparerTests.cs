@@ -1,4 +1,4 @@
-using Mutt.ServiceDefaults.Security;
+using Mutt.Core.Security;
 
 namespace Mutt.Tests.Unit;
 

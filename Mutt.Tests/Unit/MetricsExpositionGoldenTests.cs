@@ -8,8 +8,9 @@ using Mutt.Dashboard.Metrics;
 using Mutt.Forwarder.Services;
 using Mutt.Ingestor.Ingest;
 using Mutt.Remediation.Services;
+using Mutt.Core.Hosting;
 using Mutt.ServiceDefaults;
-using Mutt.ServiceDefaults.Security;
+using Mutt.Core.Security;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -38,7 +39,7 @@ public sealed partial class MetricsExpositionGoldenTests
         var actual = new StringBuilder();
         actual.Append(Shape("mutt-ingestor", "Mutt.Ingestor", meters =>
         {
-            var m = new IngestMetrics(meters, new QueueDepthSampler(null!, null!, Options.Create(new IngestOptions())), new Mutt.Core.Redis.FlowCounters());
+            var m = new IngestMetrics(meters, new QueueDepthSampler(null!, null!, new Mutt.Core.Redis.QueueNames(), Options.Create(new IngestOptions())), new Mutt.Core.Redis.FlowCounters());
             m.Request("success", "ok", "legacy:INGEST_API_KEY");
             m.Events.Add(1, L("source", "rest"));
             m.Latency.Record(0.01);

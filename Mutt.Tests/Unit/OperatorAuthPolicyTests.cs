@@ -3,7 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Mutt.Core.Auth;
 using Mutt.Dashboard.Auth;
-using Mutt.ServiceDefaults.Security;
+using Mutt.Core.Security;
 using Mutt.Tests.Infrastructure;
 
 namespace Mutt.Tests.Unit;

@@ -1,4 +1,4 @@
-using Mutt.ServiceDefaults.Clients;
+using Mutt.Core.Clients;
 using StackExchange.Redis;
 
 namespace Mutt.Tests.Unit;

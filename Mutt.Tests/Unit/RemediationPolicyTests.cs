@@ -53,9 +53,9 @@ public sealed class RemediationPolicyTests
     [Fact]
     public void Replay_target_is_the_source_queue_or_the_dlqs_natural_source()
     {
-        Assert.Equal("q", DeadLetterPolicy.TargetQueue(new DeadLetter { SourceQueue = "q" }, MuttKeys.MoogDlq));
-        Assert.Equal(MuttKeys.IngestQueue, DeadLetterPolicy.TargetQueue(new DeadLetter(), MuttKeys.AlerterDlq));
-        Assert.Equal(MuttKeys.AlertQueue, DeadLetterPolicy.TargetQueue(new DeadLetter(), MuttKeys.MoogDlq));
+        Assert.Equal("q", DeadLetterPolicy.TargetQueue(new DeadLetter { SourceQueue = "q" }, MuttKeys.MoogDlq, new QueueNames()));
+        Assert.Equal(MuttKeys.IngestQueue, DeadLetterPolicy.TargetQueue(new DeadLetter(), MuttKeys.AlerterDlq, new QueueNames()));
+        Assert.Equal(MuttKeys.AlertQueue, DeadLetterPolicy.TargetQueue(new DeadLetter(), MuttKeys.MoogDlq, new QueueNames()));
     }
 
     [Fact]

@@ -13,7 +13,7 @@ using System.Globalization;
 using System.Text.Json;
 using Mutt.Testing;
 using Mutt.Core.Configuration;
-using Mutt.Core.Data;
+using Mutt.DbManager.Database;
 using Mutt.Core.Events;
 using Npgsql;
 using StackExchange.Redis;

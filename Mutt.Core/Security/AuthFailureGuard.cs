@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
-namespace Mutt.ServiceDefaults.Security;
+namespace Mutt.Core.Security;
 
 /// <summary>
 /// Brute-force resistance for every surface that checks a secret (Dashboard sign-in, Dashboard API
@@ -45,6 +45,18 @@ public sealed class AuthFailureGuard : IDisposable
     }
 
     public int Limit { get; }
+
+    /// <summary>
+    /// Makes <paramref name="surface"/>'s series (both reasons) at 0, at start-up: Prometheus'
+    /// <c>increase()</c> cannot see the first failure of a series born at 1. Counts nothing.
+    /// </summary>
+    public void DeclareSurface(string surface)
+    {
+        foreach (var reason in (string[])["invalid", "rate_limited"])
+        {
+            _failures.Add(0, new KeyValuePair<string, object?>("surface", surface), new KeyValuePair<string, object?>("reason", reason));
+        }
+    }
 
     /// <summary>True while <paramref name="address"/> is over its limit; <paramref name="retryAfter"/> is how long it remains so.</summary>
     public bool IsBlocked(IPAddress? address, out TimeSpan retryAfter)

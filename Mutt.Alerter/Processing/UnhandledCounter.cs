@@ -1,6 +1,7 @@
+using Mutt.Core.Redis;
 using StackExchange.Redis;
 
-namespace Mutt.Core.Redis;
+namespace Mutt.Alerter.Processing;
 
 /// <summary>
 /// The unhandled-event counter of spec 002: per host, <c>{prefix}:{hostname}</c> counts events
@@ -10,7 +11,7 @@ namespace Mutt.Core.Redis;
 /// </summary>
 public sealed class UnhandledCounter(string prefix, int threshold, TimeSpan expiry, string alertQueue)
 {
-    private static readonly string Script = LuaScripts.Load("unhandled.lua");
+    private static readonly string Script = LuaScripts.Load(typeof(UnhandledCounter).Assembly, "unhandled.lua");
 
     public string CounterKey(string hostname) => $"{prefix}:{hostname}";
     public string TriggeredKey(string hostname) => $"{prefix}:triggered:{hostname}";

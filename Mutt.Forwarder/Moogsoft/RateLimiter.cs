@@ -1,6 +1,7 @@
+using Mutt.Core.Redis;
 using StackExchange.Redis;
 
-namespace Mutt.Core.Redis;
+namespace Mutt.Forwarder.Moogsoft;
 
 /// <summary>
 /// The cluster-wide sliding-window limiter of spec 002 on one sorted set (e.g.
@@ -9,7 +10,7 @@ namespace Mutt.Core.Redis;
 /// </summary>
 public sealed class RateLimiter(IConnectionMultiplexer redis, string key, string owner)
 {
-    private static readonly string Script = LuaScripts.Load("rate_limit.lua");
+    private static readonly string Script = LuaScripts.Load(typeof(RateLimiter).Assembly, "rate_limit.lua");
     private long _sequence;
 
     public string Key { get; } = key;

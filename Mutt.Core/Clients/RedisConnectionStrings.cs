@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Mutt.ServiceDefaults.Clients;
+namespace Mutt.Core.Clients;
 
 /// <summary>
 /// MUTT's Redis connection strings. Two forms are accepted:

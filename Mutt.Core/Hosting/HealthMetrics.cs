@@ -1,9 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using HostingExtensions = Microsoft.Extensions.Hosting.Extensions;
 
-namespace Mutt.ServiceDefaults;
+namespace Mutt.Core.Hosting;
 
 /// <summary>
 /// The dependencies /health reports (<c>redis</c>, <c>postgres</c>), as a gauge Prometheus can
@@ -15,7 +14,7 @@ namespace Mutt.ServiceDefaults;
 /// </summary>
 public sealed class HealthMetrics : IHealthCheckPublisher
 {
-    public const string MeterName = "Mutt.ServiceDefaults";
+    public const string MeterName = "Mutt.Health";
 
     private readonly ConcurrentDictionary<string, int> _up = new(StringComparer.Ordinal);
 
@@ -31,9 +30,9 @@ public sealed class HealthMetrics : IHealthCheckPublisher
     {
         foreach (var (name, entry) in report.Entries)
         {
-            if (!entry.Tags.Contains("live") && !entry.Tags.Contains(HostingExtensions.InfoTag))
+            if (!entry.Tags.Contains(Microsoft.Extensions.Hosting.Extensions.LiveTag) && !entry.Tags.Contains(MuttHealthResponse.InfoTag))
             {
-                _up[HostingExtensions.SpecName(name)] = entry.Status == HealthStatus.Unhealthy ? 0 : 1;
+                _up[MuttHealthResponse.SpecName(name)] = entry.Status == HealthStatus.Unhealthy ? 0 : 1;
             }
         }
         return Task.CompletedTask;

@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Mutt.Core.Secrets;
-using Mutt.ServiceDefaults.Clients;
+using Mutt.Core.Clients;
 using Npgsql;
 using StackExchange.Redis;
 

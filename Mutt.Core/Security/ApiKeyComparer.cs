@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Mutt.Core.Secrets;
 
-namespace Mutt.ServiceDefaults.Security;
+namespace Mutt.Core.Security;
 
 /// <summary>
 /// Constant-time API key checks (spec 002 "timing attacks"). Both sides are hashed with SHA-256

@@ -1,7 +1,8 @@
+using Mutt.Core.Redis;
 using Mutt.Core.Noise;
 using StackExchange.Redis;
 
-namespace Mutt.Core.Redis;
+namespace Mutt.Alerter.Processing;
 
 /// <summary>One event to deduplicate: its identity (<see cref="NoiseKeys.DedupHash"/>), correlation id and window.</summary>
 public readonly record struct DedupRequest(string Hash, string CorrelationId, int WindowSeconds);
@@ -27,10 +28,10 @@ public readonly record struct FlapOutcome(FlapCode Code, long Transitions);
 /// </summary>
 public static class NoiseScripts
 {
-    private static readonly string DedupScript = LuaScripts.Load("dedup.lua");
-    private static readonly string FlappingScript = LuaScripts.Load("flapping.lua");
-    private static readonly string SweepScript = LuaScripts.Load("flapping_sweep.lua");
-    private static readonly string ArmScript = LuaScripts.Load("flapping_arm.lua");
+    private static readonly string DedupScript = LuaScripts.Load(typeof(NoiseScripts).Assembly, "dedup.lua");
+    private static readonly string FlappingScript = LuaScripts.Load(typeof(NoiseScripts).Assembly, "flapping.lua");
+    private static readonly string SweepScript = LuaScripts.Load(typeof(NoiseScripts).Assembly, "flapping_sweep.lua");
+    private static readonly string ArmScript = LuaScripts.Load(typeof(NoiseScripts).Assembly, "flapping_arm.lua");
 
     public static async Task<DedupOutcome[]> DeduplicateAsync(IDatabaseAsync database, IReadOnlyList<DedupRequest> events)
     {

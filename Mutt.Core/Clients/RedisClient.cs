@@ -11,7 +11,7 @@ using Microsoft.Extensions.Primitives;
 using Mutt.Core.Secrets;
 using StackExchange.Redis;
 
-namespace Mutt.ServiceDefaults.Clients;
+namespace Mutt.Core.Clients;
 
 /// <summary>Redis TLS settings: REDIS_TLS_ENABLED, REDIS_CA_CERT_PATH, REDIS_CLIENT_CERT_PATH / REDIS_CLIENT_KEY_PATH (mutual TLS), REDIS_TLS_HOST (name to verify; default the endpoint host).</summary>
 public sealed record RedisTlsSettings(bool Enabled, string? CaCertPath = null, string? ClientCertPath = null, string? ClientKeyPath = null, string? Host = null)
@@ -373,7 +373,7 @@ internal sealed class RedisRulesActivator(IConnectionMultiplexer multiplexer, Re
 /// <summary>Which server is the primary now (<c>redis_master</c> in /health): operators and tests check it after a failover.</summary>
 internal sealed class RedisTopologyHealthCheck(IConnectionMultiplexer multiplexer) : IHealthCheck
 {
-    public const string InfoTag = Microsoft.Extensions.Hosting.Extensions.InfoTag;
+    public const string InfoTag = Mutt.Core.Hosting.MuttHealthResponse.InfoTag;
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {

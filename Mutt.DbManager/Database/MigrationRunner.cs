@@ -2,10 +2,10 @@ using System.Security.Cryptography;
 using System.Text;
 using Npgsql;
 
-namespace Mutt.Core.Data;
+namespace Mutt.DbManager.Database;
 
 /// <summary>
-/// Applies the ordered SQL migrations embedded in Mutt.Core (Migrations/NNN_name.sql) exactly
+/// Applies the ordered SQL migrations embedded in Mutt.DbManager (Migrations/NNN_name.sql) exactly
 /// once, recording each in <c>schema_migrations</c>. Several processes may start together (five
 /// services, many replicas): a session-level advisory lock serialises them, so the second one
 /// finds the work done and applies nothing.
@@ -108,7 +108,7 @@ public static class MigrationRunner
             .Where(n => n.Contains(".Migrations.", StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
             .Select(n =>
             {
-                // Resource names look like Mutt.Core.Migrations._001_initial_schema.sql
+                // Resource names look like Mutt.DbManager.Migrations._001_initial_schema.sql
                 var file = n[(n.IndexOf(".Migrations.", StringComparison.Ordinal) + ".Migrations.".Length)..^4].TrimStart('_');
                 var separator = file.IndexOf('_');
                 return new Migration(int.Parse(file[..separator], System.Globalization.CultureInfo.InvariantCulture), file[(separator + 1)..], ReadResource(n, exact: true));

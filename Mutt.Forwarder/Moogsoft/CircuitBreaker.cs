@@ -1,6 +1,7 @@
+using Mutt.Core.Redis;
 using StackExchange.Redis;
 
-namespace Mutt.Core.Redis;
+namespace Mutt.Forwarder.Moogsoft;
 
 public enum CircuitState
 {
@@ -26,10 +27,9 @@ public enum CircuitDecision
 /// </summary>
 public sealed class CircuitBreaker(IConnectionMultiplexer redis, int failureThreshold, TimeSpan openDuration, TimeSpan probeLease)
 {
-    public const string ProbeKey = "mutt:circuit:moog:probe";
-    private static readonly string AcquireScript = LuaScripts.Load("circuit_acquire.lua");
-    private static readonly string RecordScript = LuaScripts.Load("circuit_record.lua");
-    private static readonly RedisKey[] Keys = [MuttKeys.MoogCircuitState, MuttKeys.MoogCircuitFailures, MuttKeys.MoogCircuitOpenedAt, ProbeKey];
+    private static readonly string AcquireScript = LuaScripts.Load(typeof(CircuitBreaker).Assembly, "circuit_acquire.lua");
+    private static readonly string RecordScript = LuaScripts.Load(typeof(CircuitBreaker).Assembly, "circuit_record.lua");
+    private static readonly RedisKey[] Keys = [MuttKeys.MoogCircuitState, MuttKeys.MoogCircuitFailures, MuttKeys.MoogCircuitOpenedAt, MuttKeys.MoogCircuitProbe];
     private readonly string _token = Guid.NewGuid().ToString("N");
 
     /// <summary>The last state this replica saw (for the mutt_moog_circuit_state gauge).</summary>

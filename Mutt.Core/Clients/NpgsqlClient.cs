@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Mutt.Core.Secrets;
 using Npgsql;
 
-namespace Mutt.ServiceDefaults.Clients;
+namespace Mutt.Core.Clients;
 
 /// <summary>PostgreSQL TLS settings: DB_TLS_ENABLED, DB_TLS_CA_CERT_PATH (verify-full against it), DB_TLS_CLIENT_CERT_PATH / DB_TLS_CLIENT_KEY_PATH (optional).</summary>
 public sealed record PostgresTlsSettings(bool Enabled, string? CaCertPath = null, string? ClientCertPath = null, string? ClientKeyPath = null)
