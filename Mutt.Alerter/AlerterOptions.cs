@@ -16,6 +16,8 @@ public sealed class AlerterOptions
     [ConfigurationKeyName("ALERTER_JANITOR_TIMEOUT")] public double JanitorTimeout { get; set; } = 30;
     [ConfigurationKeyName("ALERTER_MAX_RETRIES")] public int MaxRetries { get; set; } = 3;
     [ConfigurationKeyName("ALERTER_BATCH_SIZE")] public int BatchSize { get; set; } = 1000;
+    /// <summary>Batches whose audit write and completion run at once (each audit write on its own connection; commits stay in order).</summary>
+    [ConfigurationKeyName("ALERTER_WRITES_IN_FLIGHT")] public int WritesInFlight { get; set; } = 2;
     /// <summary>Longest idle wait on an empty queue (milliseconds): the poll interval doubles from 1 ms up to it.</summary>
     [ConfigurationKeyName("ALERTER_IDLE_MAX_MS")] public int IdleMaxMs { get; set; } = 50;
     /// <summary>Match timeout of each user regex (milliseconds).</summary>
@@ -38,6 +40,7 @@ public sealed class AlerterOptions
         if (string.IsNullOrWhiteSpace(o.PodName)) { yield return "POD_NAME must not be empty."; }
         if (o.BatchSize is < 1 or > 100_000) { yield return "ALERTER_BATCH_SIZE must be between 1 and 100000."; }
         if (o.MaxRetries < 0) { yield return "ALERTER_MAX_RETRIES must be >= 0."; }
+        if (o.WritesInFlight is < 1 or > 8) { yield return "ALERTER_WRITES_IN_FLIGHT must be between 1 and 8."; }
         if (o.HeartbeatInterval <= 0) { yield return "ALERTER_HEARTBEAT_INTERVAL must be > 0."; }
         if (o.JanitorTimeout <= o.HeartbeatInterval) { yield return "ALERTER_JANITOR_TIMEOUT must exceed ALERTER_HEARTBEAT_INTERVAL."; }
         if (o.RegexTimeoutMs < 1) { yield return "ALERTER_REGEX_TIMEOUT_MS must be >= 1."; }

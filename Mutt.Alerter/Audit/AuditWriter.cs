@@ -35,13 +35,16 @@ public sealed record AuditRow(
 }
 
 /// <summary>
-/// Writes audit rows idempotently at COPY speed: binary COPY into a temporary staging table
-/// emptied at commit, then one INSERT ... SELECT ... ON CONFLICT (correlation_id,
-/// event_timestamp) DO NOTHING, all in one transaction. A batch replayed after a crash (the
-/// same correlation ids and timestamps) therefore adds no row; a plain COPY into the
-/// partitioned table could not skip duplicates.
+/// Writes audit rows idempotently at COPY speed. First, optimistically, one binary COPY straight
+/// into <c>event_audit_log</c> in its own transaction: a batch with no replayed row (the normal
+/// case) costs just that. The unique index on (correlation_id, event_timestamp) refuses a batch
+/// holding a row already written (a replay after a crash or a returned lease) or the same row
+/// twice: that transaction rolls back whole and the batch goes the idempotent way, a binary COPY
+/// into a temporary staging table emptied at commit, then one INSERT ... SELECT ... ON CONFLICT
+/// (correlation_id, event_timestamp) DO NOTHING. Either way exactly one row per
+/// (correlation_id, event_timestamp), each batch all or nothing.
 /// </summary>
-public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
+public sealed class AuditWriter(NpgsqlDataSource dataSource, int connections = 1) : IAsyncDisposable
 {
     private const string CreateStage =
         "CREATE TEMP TABLE mutt_audit_stage (event_timestamp timestamptz NOT NULL, hostname text NOT NULL, " +
@@ -52,6 +55,9 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
     private const string CopyStage =
         "COPY mutt_audit_stage (" + Columns + ") FROM STDIN (FORMAT BINARY)";
 
+    private const string CopyDirect =
+        "COPY event_audit_log (" + Columns + ") FROM STDIN (FORMAT BINARY)";
+
     private const string MergeStage =
         "INSERT INTO event_audit_log (" + Columns + ") SELECT " + Columns + " FROM mutt_audit_stage " +
         "ON CONFLICT (correlation_id, event_timestamp) DO NOTHING";
@@ -60,14 +66,20 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
         "event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog, correlation_id, raw_message, " +
         "decision_count, maintenance_window_id, correlation_rule_id";
 
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private NpgsqlConnection? _connection;
+    /// <summary>At most <c>connections</c> writes at once, each on its own long-lived connection.</summary>
+    private readonly SemaphoreSlim _gate = new(Math.Max(1, connections), Math.Max(1, connections));
+    private readonly System.Collections.Concurrent.ConcurrentStack<NpgsqlConnection> _idle = new();
+    private long _idempotentWrites;
+
+    /// <summary>Batches the direct COPY refused for a row already there (or repeated), written the idempotent way instead.</summary>
+    public long IdempotentWrites => Interlocked.Read(ref _idempotentWrites);
 
     /// <summary>
     /// Writes the rows in one transaction; returns how many were new (the rest were replays).
-    /// One long-lived connection keeps its staging table (ON COMMIT DELETE ROWS) across batches:
-    /// creating a temp table per batch, or a pooled connection's reset dropping it, costs more
-    /// than the COPY of a small batch. Any failure discards the connection; the next call reconnects.
+    /// Long-lived connections (up to the writer's count, one per concurrent write) keep their
+    /// staging table (ON COMMIT DELETE ROWS) across batches: creating a temp table per batch, or a
+    /// pooled connection's reset dropping it, costs more than the COPY of a small batch. Any failure
+    /// discards the connection; the next call opens another.
     /// </summary>
     public async Task<int> WriteAsync(IReadOnlyList<AuditRow> rows, CancellationToken cancellationToken = default)
     {
@@ -76,44 +88,75 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
             return 0;
         }
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        NpgsqlConnection? connection = null;
         try
         {
-            if (_connection is null)
+            if (!_idle.TryPop(out connection))
             {
-                var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    await using var create = new NpgsqlCommand(CreateStage, connection);
-                    await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch
-                {
-                    await connection.DisposeAsync().ConfigureAwait(false);
-                    throw;
-                }
-                _connection = connection;
+                connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             }
-            return await WriteOnAsync(_connection, rows, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            if (_connection is not null)
-            {
-                await _connection.DisposeAsync().ConfigureAwait(false);
-                _connection = null;
-            }
-            throw;
+            var written = await WriteOnAsync(connection, rows, cancellationToken).ConfigureAwait(false);
+            _idle.Push(connection);
+            connection = null;
+            return written;
         }
         finally
         {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
             _gate.Release();
         }
     }
 
-    private static async Task<int> WriteOnAsync(NpgsqlConnection connection, IReadOnlyList<AuditRow> rows, CancellationToken cancellationToken)
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
     {
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var create = new NpgsqlCommand(CreateStage, connection);
+            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<int> WriteOnAsync(NpgsqlConnection connection, IReadOnlyList<AuditRow> rows, CancellationToken cancellationToken)
+    {
+        await using (var direct = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                await CopyAsync(connection, CopyDirect, rows, cancellationToken).ConfigureAwait(false);
+                await direct.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return rows.Count;
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                // A row is already audited (a replay) or repeated in the batch: nothing of the COPY stays.
+                await direct.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        Interlocked.Increment(ref _idempotentWrites);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        using (var importer = await connection.BeginBinaryImportAsync(CopyStage, cancellationToken).ConfigureAwait(false))
+        await CopyAsync(connection, CopyStage, rows, cancellationToken).ConfigureAwait(false);
+        int inserted;
+        await using (var merge = new NpgsqlCommand(MergeStage, connection, transaction))
+        {
+            inserted = await merge.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return inserted;
+    }
+
+    private static async Task CopyAsync(NpgsqlConnection connection, string copy, IReadOnlyList<AuditRow> rows, CancellationToken cancellationToken)
+    {
+        using (var importer = await connection.BeginBinaryImportAsync(copy, cancellationToken).ConfigureAwait(false))
         {
             // Synchronous writes: they only fill Npgsql's buffer (flushing now and then), and the
             // per-value async state machines cost more CPU than the COPY itself on this hot path.
@@ -134,13 +177,6 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
             // Without Complete the importer's dispose cancels the COPY and nothing is written.
             await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
-        int inserted;
-        await using (var merge = new NpgsqlCommand(MergeStage, connection, transaction))
-        {
-            inserted = await merge.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return inserted;
     }
 
     private static void WriteNullable(NpgsqlBinaryImporter importer, int? value)
@@ -173,10 +209,9 @@ public sealed class AuditWriter(NpgsqlDataSource dataSource) : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_connection is not null)
+        while (_idle.TryPop(out var connection))
         {
-            await _connection.DisposeAsync().ConfigureAwait(false);
-            _connection = null;
+            await connection.DisposeAsync().ConfigureAwait(false);
         }
         _gate.Dispose();
     }

@@ -1,3 +1,4 @@
+using Npgsql;
 using Microsoft.Extensions.Options;
 using Mutt.Alerter.Processing;
 using Mutt.Alerter.Rules;
@@ -30,7 +31,7 @@ public static class Extensions
         builder.Services.AddSingleton<NoiseDecisions>();
         builder.Services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));
         builder.Services.AddSingleton<RuleStore>();
-        builder.Services.AddSingleton<AuditWriter>();
+        builder.Services.AddSingleton(sp => new AuditWriter(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IOptions<AlerterOptions>>().Value.WritesInFlight));
         builder.Services.AddSingleton<RuleCache>();
         builder.Services.AddSingleton<AlertQueueBackpressure>();
         builder.Services.AddSingleton(sp =>

@@ -87,7 +87,8 @@ public sealed class AlerterWorker(
         _shedNext = decision.Sheds ? decision : null;
         // Cached locally (DynamicConfig), dropped at once by a change on mutt:config:updates.
         _dedupWindowSeconds = (int)Math.Clamp(await config.GetInt64Async(DynamicConfigKeys.DedupWindowSeconds, 0), 0, DynamicConfigKeys.MaxDedupWindowSeconds);
-        return TakeDecision.Take(_options.BatchSize);
+        // Up to ALERTER_WRITES_IN_FLIGHT audit writes at once; the consumer commits the batches in the order taken.
+        return TakeDecision.Take(_options.BatchSize, _options.WritesInFlight);
     }
 
     /// <summary>CPU only: parse and match (or mark for shedding).</summary>

@@ -62,7 +62,7 @@ public static class DynamicConfigKeys
         new(AlerterShedMode, "str", "dlq", "dlq or defer", Allowed: ["dlq", "defer"]),
         new(AlerterDeferSleepMs, "int", "250", "Defer sleep time (milliseconds)", 1, 60_000),
         new(MoogRateLimit, "int", "50", "Rate limit (requests/period)", 1, 1_000_000),
-        new(MoogBatchSize, "int", "100", "Batch size for forwarding", 1, 1000),
+        new(MoogBatchSize, "int", "500", "Batch size for forwarding", 1, 1000),
         new(SloWindowHours, "int", "24", "SLO evaluation window (hours)", 1, 720),
         new(SloIngestSuccessTarget, "float", "0.995", "Ingestor SLO target", 0, 1),
         new(SloForwardSuccessTarget, "float", "0.99", "Forwarder SLO target", 0, 1),

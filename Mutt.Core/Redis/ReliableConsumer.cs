@@ -14,9 +14,11 @@ namespace Mutt.Core.Redis;
 /// janitor, at start and periodically;</item>
 /// <item>the ack is an LTRIM of exactly the batch's count off the head of the processing list,
 /// inside the handler's completion MULTI/EXEC, whose result is always checked;</item>
-/// <item>batches are appended at the tail and completed strictly in order (at most
-/// <see cref="ReliableConsumerOptions.MaxBatchesInFlight"/> in the list), which is what makes the
-/// head the completing batch;</item>
+/// <item>batches are appended at the tail and committed strictly in order, which is what makes the
+/// head the committing batch: up to <see cref="TakeDecision.MaxCompletions"/> completions may run at
+/// once (e.g. several Moogsoft requests in flight), but each one's commit waits for its
+/// predecessor's, and a batch whose predecessor did not commit never commits (its completion is
+/// cancelled; the whole list goes back to the queue);</item>
 /// <item>after a Redis error, an uncommitted EXEC, or a batch that ended without commit, nothing new
 /// is taken until the whole processing list is back in the queue: this pod keeps its heartbeat
 /// alive, so no janitor would ever return it, and a later LTRIM would ack the wrong items;</item>
@@ -25,7 +27,9 @@ namespace Mutt.Core.Redis;
 /// </summary>
 public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOptions options, ILogger logger)
 {
-    private Task<TimeSpan?>? _pending;
+    /// <summary>Completions running, oldest first (their batches sit in the processing list in this order).</summary>
+    private readonly Queue<Task<TimeSpan?>> _pending = new();
+    private LeasedBatch? _last;
     private long _notCommitted;
 
     public ReliableQueue Queue => queue;
@@ -100,18 +104,23 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
                         continue;
                     }
                     idle.Reset();
-                    var batch = new LeasedBatch(queue, items);
-                    // Planned while the previous batch's completion still runs (the pipeline).
+                    var batch = new LeasedBatch(queue, items, _last);
+                    // Planned while the previous batches' completions still run (the pipeline).
                     var plan = handler.Plan(batch);
-                    var drained = await DrainAsync(stoppingToken).ConfigureAwait(false);
+                    var drained = Drained.Committed;
+                    while (_pending.Count >= Math.Max(1, decision.MaxCompletions) && drained == Drained.Committed)
+                    {
+                        drained = await DrainOldestAsync(stoppingToken).ConfigureAwait(false);
+                    }
                     if (drained != Drained.Committed)
                     {
-                        // The previous batch did not commit: the processing list, this batch with it,
+                        // A previous batch did not commit: the processing list, this batch with it,
                         // went back to the queue (or must, before any take). This plan is void.
                         mustReturnInFlight = drained == Drained.MustReturn;
                         continue;
                     }
-                    _pending = CompleteAsync(handler, batch, plan, stoppingToken);
+                    _pending.Enqueue(CompleteAsync(handler, batch, plan, stoppingToken));
+                    _last = batch;
                     if (options.MaxBatchesInFlight <= 1)
                     {
                         mustReturnInFlight = await DrainAsync(stoppingToken).ConfigureAwait(false) == Drained.MustReturn;
@@ -143,12 +152,16 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
     /// Runs the handler's completion. Returns null when the batch committed; otherwise the pause to
     /// take after the processing list went back to the queue (the consume loop does the return,
     /// never this task: a take may be running beside it, and its items must go back too).
+    /// The handler's token is also cancelled when the batch ahead of this one ends without commit:
+    /// none behind it may commit, so their work stops at once (their items go back to the queue).
     /// </summary>
     private async Task<TimeSpan?> CompleteAsync<TPlan>(IReliableBatchHandler<TPlan> handler, LeasedBatch batch, TPlan plan, CancellationToken stoppingToken)
     {
+        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        batch.CancelWhenPredecessorFails(abandon);
         try
         {
-            await handler.CompleteAsync(batch, plan, stoppingToken).ConfigureAwait(false);
+            await handler.CompleteAsync(batch, plan, abandon.Token).ConfigureAwait(false);
         }
         catch (CompletionNotCommittedException ex)
         {
@@ -156,8 +169,22 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
             options.OnNotCommitted?.Invoke();
             logger.LogError(ex, "The completion transaction of a batch of {Count} item(s) did not commit; nothing was acked, and {ProcessingList} goes back to {Queue}",
                 batch.Items.Length, queue.ProcessingKey, queue.SourceQueue);
+            batch.Finish();
             throw;
         }
+        catch (Exception ex) when (ex is PredecessorNotCommittedException || (ex is OperationCanceledException && abandon.IsCancellationRequested && !stoppingToken.IsCancellationRequested))
+        {
+            // A batch ahead of this one did not commit; the loop returns the whole list.
+            logger.LogDebug("A batch of {Count} item(s) stopped: a batch ahead of it did not commit", batch.Items.Length);
+            batch.Finish();
+            return TimeSpan.Zero;
+        }
+        catch
+        {
+            batch.Finish();
+            throw;
+        }
+        batch.Finish();
         if (batch.Committed)
         {
             return null;
@@ -166,7 +193,7 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
         {
             return pause;
         }
-        if (!stoppingToken.IsCancellationRequested)
+        if (!stoppingToken.IsCancellationRequested && !abandon.IsCancellationRequested)
         {
             logger.LogWarning("A batch of {Count} item(s) ended without being committed; returning the processing list before taking more", batch.Items.Length);
         }
@@ -174,28 +201,70 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
         return TimeSpan.Zero;
     }
 
-    /// <summary>
-    /// Waits for the batch in flight (rethrowing its failure). When it did not commit, returns the
-    /// processing list to the queue (a batch taken beside it goes too) and pauses as asked.
-    /// </summary>
+    /// <summary>Waits for every completion in flight (see <see cref="DrainOldestAsync"/>).</summary>
     private async Task<Drained> DrainAsync(CancellationToken stoppingToken)
     {
-        var pending = _pending;
-        if (pending is null)
+        var drained = Drained.Committed;
+        while (_pending.Count > 0 && drained == Drained.Committed)
+        {
+            drained = await DrainOldestAsync(stoppingToken).ConfigureAwait(false);
+        }
+        return drained;
+    }
+
+    /// <summary>
+    /// Waits for the oldest completion in flight (rethrowing its failure). When it did not commit,
+    /// waits for all the others (they cannot commit after it), returns the processing list to the
+    /// queue (a batch taken beside them goes too) and pauses as asked.
+    /// </summary>
+    private async Task<Drained> DrainOldestAsync(CancellationToken stoppingToken)
+    {
+        if (!_pending.TryDequeue(out var oldest))
         {
             return Drained.Committed;
         }
-        _pending = null;
-        if (await pending.ConfigureAwait(false) is not { } pause)
+        TimeSpan? pause;
+        try
         {
+            pause = await oldest.ConfigureAwait(false);
+        }
+        catch
+        {
+            await AbandonRestAsync().ConfigureAwait(false);
+            throw;
+        }
+        if (pause is null)
+        {
+            if (_pending.Count == 0)
+            {
+                _last = null;
+            }
             return Drained.Committed;
         }
+        await AbandonRestAsync().ConfigureAwait(false);
         if (!await ReturnOwnAsync("after a batch that did not commit").ConfigureAwait(false))
         {
             return Drained.MustReturn;
         }
-        await DelayQuietlyAsync(pause, stoppingToken).ConfigureAwait(false);
+        await DelayQuietlyAsync(pause.Value, stoppingToken).ConfigureAwait(false);
         return Drained.Returned;
+    }
+
+    /// <summary>After a batch that did not commit: the completions behind it end (cancelled, never committing).</summary>
+    private async Task AbandonRestAsync()
+    {
+        while (_pending.TryDequeue(out var behind))
+        {
+            try
+            {
+                await behind.ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                logger.LogDebug(ex, "A batch behind one that did not commit failed too; its items stay in the processing list");
+            }
+        }
+        _last = null;
     }
 
     private enum Drained
@@ -307,8 +376,9 @@ public sealed class ReliableConsumerOptions
     /// <summary>Longest wait between polls of an empty queue (<see cref="IdleBackoff"/>).</summary>
     public TimeSpan IdleMax { get; init; } = TimeSpan.FromMilliseconds(200);
     /// <summary>
-    /// 1: each batch completes before the next is taken. 2: the next batch is taken and planned
-    /// while the previous one completes (never more: completions stay strictly in order).
+    /// 1: each batch completes before the next is taken. 2 or more: the next batch is taken and
+    /// planned while the previous completions run (how many completions may run at once is
+    /// <see cref="TakeDecision.MaxCompletions"/>; commits stay strictly in order).
     /// </summary>
     public int MaxBatchesInFlight { get; init; } = 1;
     public TimeSpan RedisRetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
@@ -339,10 +409,14 @@ public interface IReliableBatchHandler<TPlan>
     Task SampleAsync() => Task.CompletedTask;
 }
 
-/// <summary>Take up to <see cref="MaxItems"/>, or (when 0) wait <see cref="Pause"/> after the batch in flight finished.</summary>
-public readonly record struct TakeDecision(int MaxItems, TimeSpan Pause)
+/// <summary>
+/// Take up to <see cref="MaxItems"/> with at most <see cref="MaxCompletions"/> completions running
+/// at once (this batch's included; 1: one completion at a time), or (when <see cref="MaxItems"/> is 0)
+/// wait <see cref="Pause"/> after the batches in flight finished.
+/// </summary>
+public readonly record struct TakeDecision(int MaxItems, TimeSpan Pause, int MaxCompletions = 1)
 {
-    public static TakeDecision Take(int maxItems) => new(Math.Max(1, maxItems), TimeSpan.Zero);
+    public static TakeDecision Take(int maxItems, int maxCompletions = 1) => new(Math.Max(1, maxItems), TimeSpan.Zero, Math.Max(1, maxCompletions));
     public static TakeDecision PauseFor(TimeSpan pause) => new(0, pause);
 }
 
@@ -350,11 +424,15 @@ public readonly record struct TakeDecision(int MaxItems, TimeSpan Pause)
 public sealed class LeasedBatch
 {
     private readonly ReliableQueue _queue;
+    /// <summary>The completion of the batch ahead of this one (true: it committed); only its task, so batches never chain in memory.</summary>
+    private readonly Task<bool>? _previous;
+    private readonly TaskCompletionSource<bool> _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    internal LeasedBatch(ReliableQueue queue, RedisValue[] items)
+    internal LeasedBatch(ReliableQueue queue, RedisValue[] items, LeasedBatch? previous = null)
     {
         _queue = queue;
         Items = items;
+        _previous = previous?._finished.Task;
     }
 
     public RedisValue[] Items { get; }
@@ -374,6 +452,11 @@ public sealed class LeasedBatch
         if (Committed)
         {
             throw new InvalidOperationException("The batch was already committed.");
+        }
+        // Committed in the order taken: the LTRIM below acks the head, which must be this batch.
+        if (_previous is not null && !await _previous.ConfigureAwait(false))
+        {
+            throw new PredecessorNotCommittedException();
         }
         var transaction = _queue.BeginCompletion();
         write(transaction);
@@ -398,7 +481,32 @@ public sealed class LeasedBatch
 
     /// <summary>Not processed, not failed (e.g. the circuit refused it): the consumer returns the processing list to the queue, then pauses.</summary>
     public void ReturnToQueue(TimeSpan pauseAfter) => ReturnRequested = pauseAfter;
+
+    /// <summary>The completion ended: the batch behind this one may commit (when this one did) or must not.</summary>
+    internal void Finish() => _finished.TrySetResult(Committed);
+
+    /// <summary>Cancels <paramref name="abandon"/> when the batch ahead of this one ends without commit.</summary>
+    internal void CancelWhenPredecessorFails(CancellationTokenSource abandon)
+    {
+        _previous?.ContinueWith(static (finished, state) =>
+        {
+            if (!finished.Result)
+            {
+                try
+                {
+                    ((CancellationTokenSource)state!).Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // This batch's completion already ended.
+                }
+            }
+        }, abandon, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
 }
+
+/// <summary>The batch ahead of this one in the processing list ended without commit: this one must not commit either.</summary>
+public sealed class PredecessorNotCommittedException() : Exception("A batch ahead of this one in the processing list did not commit.");
 
 /// <summary>A Redis MULTI/EXEC that did not commit; the batch is still in the processing list.</summary>
 public sealed class CompletionNotCommittedException(string message, Exception? inner = null) : Exception(message, inner);

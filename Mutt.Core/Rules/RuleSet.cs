@@ -98,6 +98,7 @@ public sealed class RuleSet
     private sealed class CompiledRule
     {
         private readonly Regex? _regex;
+        private readonly RegexLiteralPrefix? _prefix;
 
         public CompiledRule(AlertRule rule, TimeSpan regexTimeout)
         {
@@ -107,6 +108,7 @@ public sealed class RuleSet
                 try
                 {
                     _regex = new Regex(rule.MatchString, RegexOptions.Compiled | RegexOptions.CultureInvariant, regexTimeout);
+                    _prefix = RegexLiteralPrefix.Of(rule.MatchString);
                 }
                 catch (ArgumentException ex)
                 {
@@ -156,7 +158,7 @@ public sealed class RuleSet
                     return !string.IsNullOrEmpty(Rule.MatchString) && message is not null
                         && message.Contains(Rule.MatchString, StringComparison.Ordinal) ? RuleOutcome.Matched : RuleOutcome.NoMatch;
                 case MatchTypes.Regex:
-                    if (_regex is null || message is null)
+                    if (_regex is null || message is null || (_prefix is { } literal && !literal.MayMatch(message)))
                     {
                         return RuleOutcome.NoMatch;
                     }

@@ -35,7 +35,8 @@ public sealed class AlertBatch
             string? error = null;
             try
             {
-                alert = JsonSerializer.Deserialize((string)item!, MuttJsonContext.Default.AlertMessage);
+                // From the item's UTF-8 bytes as Redis sent them: no decode to a string and re-encode.
+                alert = JsonSerializer.Deserialize(((ReadOnlyMemory<byte>)item).Span, MuttJsonContext.Default.AlertMessage);
             }
             catch (JsonException ex)
             {

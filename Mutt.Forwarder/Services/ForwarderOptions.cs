@@ -22,7 +22,10 @@ public sealed class ForwarderOptions
     [ConfigurationKeyName("MOOG_MAX_RETRIES")] public int MaxRetries { get; set; } = 5;
     [ConfigurationKeyName("MOOG_RETRY_BASE_DELAY")] public double RetryBaseDelaySeconds { get; set; } = 1.0;
     [ConfigurationKeyName("MOOG_RETRY_MAX_DELAY")] public double RetryMaxDelaySeconds { get; set; } = 60.0;
-    [ConfigurationKeyName("MOOG_BATCH_SIZE")] public int BatchSize { get; set; } = 100;
+    /// <summary>Default of the <c>moog_batch_size</c> dynamic key: 500, not spec 004's 100 (see README, configuration reference).</summary>
+    [ConfigurationKeyName("MOOG_BATCH_SIZE")] public int BatchSize { get; set; } = 500;
+    /// <summary>Moogsoft requests one Forwarder keeps in flight while the circuit is CLOSED (1–64), all within the shared rate limit.</summary>
+    [ConfigurationKeyName("MOOG_MAX_IN_FLIGHT")] public int MaxInFlight { get; set; } = 4;
     [ConfigurationKeyName("MOOG_CIRCUIT_FAILURE_THRESHOLD")] public int CircuitFailureThreshold { get; set; } = 5;
     [ConfigurationKeyName("MOOG_CIRCUIT_OPEN_SECONDS")] public double CircuitOpenSeconds { get; set; } = 60;
 }

@@ -15,7 +15,9 @@ namespace Mutt.Forwarder.Services;
 /// (which owns the lease: take, heartbeat, janitor, returns, the ack). A batch stays in this pod's
 /// processing list until Moogsoft accepted it (ack), it was dead-lettered (in the same transaction
 /// as the ack), or it was handed back to the queue (circuit refused it, shutdown). While the circuit
-/// is OPEN nothing is taken: the alerts wait in the queue.
+/// is OPEN nothing is taken: the alerts wait in the queue. Up to MOOG_MAX_IN_FLIGHT batches are
+/// delivered at once (the core commits them in the order taken; a batch behind one that did not
+/// commit never commits, and the whole processing list goes back to the queue).
 /// </summary>
 public sealed class ForwarderWorker(
     IConnectionMultiplexer redis,
@@ -44,6 +46,8 @@ public sealed class ForwarderWorker(
             HeartbeatInterval = TimeSpan.FromSeconds(_o.HeartbeatIntervalSeconds),
             HeartbeatTtl = TimeSpan.FromSeconds(_o.JanitorTimeoutSeconds),
             IdleMax = TimeSpan.FromMilliseconds(200),
+            // The next batch is taken and parsed while requests are in flight (BeforeTakeAsync says how many).
+            MaxBatchesInFlight = 2,
             OnNotCommitted = () => metrics.CompletionsNotCommitted.Add(1),
         }, logger);
         return consumer.RunAsync(this, stoppingToken);
@@ -55,7 +59,10 @@ public sealed class ForwarderWorker(
         {
             return TakeDecision.PauseFor(CircuitPoll);
         }
-        return TakeDecision.Take((int)Math.Clamp(await config.GetInt64Async(DynamicConfigKeys.MoogBatchSize, _o.BatchSize), 1, 1000));
+        // Several Moogsoft requests in flight while the circuit is CLOSED (each still passes the shared
+        // rate limit and circuit scripts); one at a time otherwise, so a HALF_OPEN probe is alone.
+        var inFlight = _gate.LastSeen == CircuitState.Closed ? _o.MaxInFlight : 1;
+        return TakeDecision.Take((int)Math.Clamp(await config.GetInt64Async(DynamicConfigKeys.MoogBatchSize, _o.BatchSize), 1, 1000), inFlight);
     }
 
     public AlertBatch Plan(LeasedBatch leased) =>

@@ -20,6 +20,19 @@ public static class MoogEventsApi
 
     private static async Task ReceiveAsync(HttpContext context, SinkStore store, byte[]? expectedAuth)
     {
+        store.RequestStarted();
+        try
+        {
+            await AnswerRequestAsync(context, store, expectedAuth);
+        }
+        finally
+        {
+            store.RequestEnded();
+        }
+    }
+
+    private static async Task AnswerRequestAsync(HttpContext context, SinkStore store, byte[]? expectedAuth)
+    {
         var id = store.NextRequestId();
         var mode = store.Mode;
         if (mode.DelayMs > 0)

@@ -13,7 +13,7 @@ public static class SinkControlApi
         var sink = app.MapGroup("/sink").WithTags("sink");
         sink.MapGet("/events", ListEvents).WithName("ListSinkEvents").WithSummary("Events received (optionally ?signature=), each with received_at and request_id");
         sink.MapDelete("/events", (SinkStore store) => { store.Reset(); return TypedResults.NoContent(); }).WithName("ResetSink").WithSummary("Forgets everything received");
-        sink.MapGet("/stats", (SinkStore store) => TypedResults.Ok(store.Stats())).WithName("SinkStats").WithSummary("requests, events, distinct_signatures, by_status");
+        sink.MapGet("/stats", (SinkStore store) => TypedResults.Ok(store.Stats())).WithName("SinkStats").WithSummary("requests, events, distinct_signatures, by_status, peak_in_flight (most requests answered at once)");
         sink.MapGet("/requests", (SinkStore store) => TypedResults.Ok(store.Requests())).WithName("SinkRequests").WithSummary("Every request answered, with received_at and status");
         sink.MapGet("/mode", (SinkStore store) => TypedResults.Ok(ModeJson(store.Mode))).WithName("GetSinkMode");
         sink.MapPost("/mode", SetMode).WithName("SetSinkMode").WithSummary("{\"status\":500} | {\"status\":429,\"retry_after\":2} | {\"delay_ms\":3000} | {\"drop\":true} | {\"status\":200}");

@@ -27,10 +27,24 @@ public sealed class SinkStore
     private readonly HashSet<string> _signatures = new(StringComparer.Ordinal);
     private readonly Dictionary<int, long> _byStatus = [];
     private long _nextRequestId;
+    private long _inFlight;
+    private long _peakInFlight;
 
     public volatile SinkMode Mode = new();
 
     public long NextRequestId() => Interlocked.Increment(ref _nextRequestId);
+
+    /// <summary>A request arrived: counts it in flight (and the peak) until <see cref="RequestEnded"/>.</summary>
+    public void RequestStarted()
+    {
+        var now = Interlocked.Increment(ref _inFlight);
+        long peak;
+        while (now > (peak = Interlocked.Read(ref _peakInFlight)) && Interlocked.CompareExchange(ref _peakInFlight, now, peak) != peak)
+        {
+        }
+    }
+
+    public void RequestEnded() => Interlocked.Decrement(ref _inFlight);
 
     public void RecordRequest(long id, int status, List<RecordedEvent>? accepted)
     {
@@ -71,7 +85,8 @@ public sealed class SinkStore
         lock (_lock)
         {
             return new SinkStats(_requests.Count, _events.Count, _signatures.Count,
-                _byStatus.ToDictionary(kv => kv.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), kv => kv.Value));
+                _byStatus.ToDictionary(kv => kv.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), kv => kv.Value),
+                Interlocked.Read(ref _peakInFlight));
         }
     }
 
@@ -84,6 +99,7 @@ public sealed class SinkStore
             _signatures.Clear();
             _byStatus.Clear();
         }
+        Interlocked.Exchange(ref _peakInFlight, Interlocked.Read(ref _inFlight));
     }
 }
 
@@ -91,4 +107,5 @@ public sealed record SinkStats(
     [property: JsonPropertyName("requests")] long Requests,
     [property: JsonPropertyName("events")] long Events,
     [property: JsonPropertyName("distinct_signatures")] long DistinctSignatures,
-    [property: JsonPropertyName("by_status")] Dictionary<string, long> ByStatus);
+    [property: JsonPropertyName("by_status")] Dictionary<string, long> ByStatus,
+    [property: JsonPropertyName("peak_in_flight")] long PeakInFlight);

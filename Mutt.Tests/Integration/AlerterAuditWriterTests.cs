@@ -20,10 +20,13 @@ public sealed class AlerterAuditWriterTests(InfrastructureFixture infra)
         await using var writer = new AuditWriter(dataSource);
 
         Assert.Equal(100, await writer.WriteAsync(Enumerable.Range(0, 100).Select(Row).ToList()));
+        Assert.Equal(0, writer.IdempotentWrites);                                                         // new rows: the direct COPY
         Assert.Equal(0, await writer.WriteAsync(Enumerable.Range(0, 100).Select(Row).ToList()));          // full replay
         Assert.Equal(50, await writer.WriteAsync(Enumerable.Range(50, 100).Select(Row).ToList()));        // half old, half new
         Assert.Equal(1, await writer.WriteAsync([Row(500), Row(500)]));                                   // duplicate inside one batch
+        Assert.Equal(3, writer.IdempotentWrites);                                                         // each refused, then written idempotently
         Assert.Equal(10, await writer.WriteAsync(Enumerable.Range(600, 10).Select(Row).ToList()));        // the connection still works
+        Assert.Equal(3, writer.IdempotentWrites);
 
         await using var command = dataSource.CreateCommand(
             "SELECT count(*), count(DISTINCT correlation_id), count(*) FILTER (WHERE raw_message->'nested'->'k'->>1 = '2') FROM event_audit_log");
@@ -32,6 +35,24 @@ public sealed class AlerterAuditWriterTests(InfrastructureFixture infra)
         Assert.Equal(161, reader.GetInt64(0));
         Assert.Equal(161, reader.GetInt64(1));
         Assert.Equal(161, reader.GetInt64(2));
+    }
+
+    [Fact]
+    public async Task Concurrent_writes_on_several_connections_add_each_row_once()
+    {
+        var connectionString = await infra.CreateDatabaseAsync();
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var writer = new AuditWriter(dataSource, connections: 3);
+
+        // Six batches at once, overlapping by half (a replay racing the original write): 350 distinct rows.
+        var written = await Task.WhenAll(Enumerable.Range(0, 6).Select(b => Task.Run(() => writer.WriteAsync(Enumerable.Range(b * 50, 100).Select(Row).ToList()))));
+
+        Assert.Equal(350, written.Sum());
+        await using var command = dataSource.CreateCommand("SELECT count(*), count(DISTINCT correlation_id) FROM event_audit_log");
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal(350, reader.GetInt64(0));
+        Assert.Equal(350, reader.GetInt64(1));
     }
 
     [Fact]

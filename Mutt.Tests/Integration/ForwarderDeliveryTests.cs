@@ -149,4 +149,39 @@ public sealed class ForwarderDeliveryTests(InfrastructureFixture infra)
         Assert.Equal(0, await infra.Multiplexer.GetDatabase().ListLengthAsync(MuttKeys.Processing(MuttKeys.MoogProcessingPrefix, "fwd-stop")));
         Assert.Empty(ForwarderTestHost.ReadDeadLetters(infra.Multiplexer, MuttKeys.MoogDlq));
     }
+
+    [Fact]
+    public async Task Several_requests_are_in_flight_against_a_slow_sink_and_a_failure_mid_flight_loses_nothing()
+    {
+        await ForwarderTestHost.FlushAsync(infra);
+        await using var host = new ForwarderTestHost(infra.RedisConnectionString);
+        await host.StartSinkAsync();
+        await host.SetModeAsync("""{"delay_ms":500}""");
+        await new DynamicConfig(infra.Multiplexer).SetAsync(DynamicConfigKeys.MoogBatchSize, "10");
+        await ForwarderTestHost.PushAlertsAsync(infra.Multiplexer, 300, "inflight");
+        await host.StartForwarderAsync("fwd-inflight", new Dictionary<string, string?>
+        {
+            ["MOOG_MAX_IN_FLIGHT"] = "4", ["MOOG_CIRCUIT_FAILURE_THRESHOLD"] = "3", ["MOOG_CIRCUIT_OPEN_SECONDS"] = "1",
+        });
+        var db = infra.Multiplexer.GetDatabase();
+        var processing = MuttKeys.Processing(MuttKeys.MoogProcessingPrefix, "fwd-inflight");
+
+        // A slow sink sees several of one Forwarder's requests at once, never more than MOOG_MAX_IN_FLIGHT.
+        await Eventually.WaitForAsync(() => host.StatAsync("events"), n => n >= 40, Deadline, "40 events at the slow sink");
+        Assert.InRange(await host.StatAsync("peak_in_flight"), 2, 4);
+
+        // Requests fail while several are in flight: retries, then the circuit opens and the batches
+        // in flight are refused (handed back with every batch behind them); after the open period
+        // one probe goes alone, and delivery resumes.
+        await host.SetModeAsync("""{"status":500,"delay_ms":200}""");
+        await Eventually.WaitForAsync(async () => (string?)await db.StringGetAsync(MuttKeys.MoogCircuitState), s => s == "OPEN", Deadline, "the circuit open");
+        await host.SetModeAsync("""{"delay_ms":200}""");
+
+        await Eventually.WaitForAsync(() => host.StatAsync("distinct_signatures"), n => n >= 300, Deadline, "300 distinct signatures");
+        Assert.Equal(300, await host.StatAsync("distinct_signatures"));
+        await Eventually.WaitForAsync(async () => await db.ListLengthAsync(processing), n => n == 0, Deadline, "the processing list acked");
+        Assert.Equal(0, await db.ListLengthAsync(MuttKeys.AlertQueue));
+        Assert.Empty(ForwarderTestHost.ReadDeadLetters(infra.Multiplexer, MuttKeys.MoogDlq));
+        Assert.True((await host.StatsAsync()).GetProperty("by_status").GetProperty("500").GetInt64() >= 3, "requests failed mid-flight");
+    }
 }

@@ -31,12 +31,16 @@ public sealed class ReliableConsumerTests(InfrastructureFixture infra)
     private sealed class Handler(string outKey) : IReliableBatchHandler<RedisValue[]>
     {
         public int BatchSize { get; init; } = 100;
+        /// <summary>Completions allowed to run at once (TakeDecision.MaxCompletions).</summary>
+        public int MaxCompletions { get; init; } = 1;
         public ConcurrentQueue<RedisValue[]> Taken { get; } = new();
         public Func<LeasedBatch, CancellationToken, Task>? BeforeCommit { get; set; }
         public Action<ITransaction>? AlsoInTransaction { get; set; }
+        /// <summary>Batches handed back with <see cref="LeasedBatch.ReturnToQueue"/>: not committed.</summary>
+        public ConcurrentDictionary<LeasedBatch, bool> Returned { get; } = new();
         public int Commits;
 
-        public ValueTask<TakeDecision> BeforeTakeAsync(CancellationToken stoppingToken) => ValueTask.FromResult(TakeDecision.Take(BatchSize));
+        public ValueTask<TakeDecision> BeforeTakeAsync(CancellationToken stoppingToken) => ValueTask.FromResult(TakeDecision.Take(BatchSize, MaxCompletions));
 
         public RedisValue[] Plan(LeasedBatch batch)
         {
@@ -49,6 +53,10 @@ public sealed class ReliableConsumerTests(InfrastructureFixture infra)
             if (BeforeCommit is { } before)
             {
                 await before(batch, stoppingToken);
+            }
+            if (Returned.ContainsKey(batch))
+            {
+                return;
             }
             await batch.CommitAsync(tx =>
             {
@@ -292,5 +300,110 @@ public sealed class ReliableConsumerTests(InfrastructureFixture infra)
         await Eventually.WaitForAsync(async () => (await OutAsync(keys)).Length, n => n == 4, Deadline, "batch 2 committed");
         Assert.Equal(0, await Db.ListLengthAsync(processing));
         Assert.Equal(2, handler.Taken.Count);
+    }
+
+    [Fact]
+    public async Task Several_completions_run_at_once_and_commit_in_the_order_taken()
+    {
+        var keys = new Keys();
+        await PushAsync(keys, 6);
+        var entered = 0;
+        var allIn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handler = new Handler(keys.Out) { BatchSize = 2, MaxCompletions = 3 };
+        handler.BeforeCommit = async (batch, ct) =>
+        {
+            if (Interlocked.Increment(ref entered) == 3)
+            {
+                allIn.SetResult();
+            }
+            // Every batch waits until all three are in flight at once (one at a time would never get here).
+            await allIn.Task.WaitAsync(ct);
+            if ((string)batch.Items[0]! == "item-0")
+            {
+                // The oldest commits last-ready: the two behind it reach their commit first and wait for it.
+                await Eventually.WaitForAsync(() => Db.ListLengthAsync(keys.Queue), n => n == 0, Deadline, "all items leased");
+            }
+        };
+        await using var running = Start(keys, "pod-many", handler, inFlight: 2);
+
+        await Eventually.WaitForAsync(async () => (await OutAsync(keys)).Length, n => n == 6, Deadline, "all three batches committed");
+        Assert.Equal(3, Volatile.Read(ref entered));
+        // LPUSH per commit: read from the right, the commits are in the order the batches were taken.
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => $"item-{i}"), (await OutAsync(keys)).Reverse());
+        Assert.Equal(0, await Db.ListLengthAsync(running.Consumer.Queue.ProcessingKey));
+        Assert.Equal(0, await Db.ListLengthAsync(keys.Queue));
+        Assert.Equal(0, running.Consumer.NotCommitted);
+    }
+
+    [Theory]
+    [InlineData("redis error")]
+    [InlineData("returned")]
+    [InlineData("exec not committed")]
+    public async Task A_batch_failing_while_others_are_in_flight_loses_nothing_and_duplicates_nothing(string failure)
+    {
+        var keys = new Keys();
+        await PushAsync(keys, 6);
+        var entered = 0;
+        var failed = 0;
+        var allIn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var middleFailed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handler = new Handler(keys.Out)
+        {
+            BatchSize = 2,
+            MaxCompletions = 3,
+            AlsoInTransaction = tx => tx.AddCondition(Condition.KeyNotExists(keys.Block)),
+        };
+        Running? running = null;
+        handler.BeforeCommit = async (batch, ct) =>
+        {
+            if (Interlocked.Increment(ref entered) == 3)
+            {
+                allIn.TrySetResult();
+            }
+            // The three batches are in flight at once before any of them goes on.
+            await allIn.Task.WaitAsync(ct);
+            var first = (string)batch.Items[0]!;
+            if (first == "item-2" && Interlocked.Exchange(ref failed, 1) == 0)
+            {
+                // The middle batch fails; the batch behind it is in flight (waiting for its turn to commit).
+                switch (failure)
+                {
+                    case "redis error":
+                        middleFailed.SetResult();
+                        throw new RedisConnectionException(ConnectionFailureType.SocketFailure, "simulated lost reply");
+                    case "returned":
+                        batch.ReturnToQueue(TimeSpan.Zero);
+                        handler.Returned[batch] = true;
+                        middleFailed.SetResult();
+                        return;
+                    default:
+                        // Its EXEC is refused (after the batch ahead committed); the block lifts once it was.
+                        await Eventually.WaitForAsync(async () => (await OutAsync(keys)).Length, n => n == 2, Deadline, "the batch ahead committed");
+                        await Db.StringSetAsync(keys.Block, "1");
+                        _ = Task.Run(async () =>
+                        {
+                            await Eventually.WaitForAsync(() => Task.FromResult(running!.Consumer.NotCommitted), n => n >= 1, Deadline, "the EXEC refused");
+                            await Db.KeyDeleteAsync(keys.Block);
+                        }, CancellationToken.None);
+                        return;
+                }
+            }
+            if (first == "item-0" && failure != "exec not committed")
+            {
+                // The oldest commits after the batch behind it failed: its commit stands.
+                await middleFailed.Task.WaitAsync(ct);
+            }
+        };
+        running = Start(keys, "pod-fail-" + failure.Replace(' ', '-'), handler, inFlight: 2);
+        await using var stop = running;
+
+        await Eventually.WaitForAsync(async () => (await OutAsync(keys)).Length, n => n >= 6, Deadline, "all six items committed");
+        // Each item committed exactly once: the batch behind the failed one never committed; it went
+        // back to the queue with the failed one and was taken again.
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => $"item-{i}"), (await OutAsync(keys)).Order());
+        Assert.Equal(0, await Db.ListLengthAsync(running.Consumer.Queue.ProcessingKey));
+        Assert.Equal(0, await Db.ListLengthAsync(keys.Queue));
+        Assert.True(handler.Taken.Count >= 5, "the failed batch and the one behind it were taken again");
+        Assert.Equal(failure == "exec not committed", running.Consumer.NotCommitted >= 1);
     }
 }

@@ -2,6 +2,9 @@
 // preloaded into mutt:ingest_queue, ONE Alerter process (Release) drains them into audit rows
 // and alerts. Prints events/s from the first consumed batch to the last audit row.
 // Usage: dotnet run -c Release --project bench/alerter -- [events=300000] [batch=1000] [noise]
+// Each pass then measures the PostgreSQL ceiling in the same run: the same audit rows (copied out
+// binary) COPYed raw into the emptied event_audit_log in one binary COPY; the Alerter's rate is
+// printed as a fraction of it.
 // "noise": the same run measures alternately without and with noise reduction active (global
 // dedup_window_seconds = 300, one flapping rule, 50 maintenance windows), each pass on a fresh
 // database and an empty Redis, and prints the with/without ratio (issue 15: must stay >= 0.90).
@@ -19,7 +22,9 @@ var events = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) 
 var batch = args.Length > 1 ? args[1] : "1000";
 var noiseMode = args.Contains("noise");
 var root = ServiceProcess.FindRepositoryRoot();
-var alerterDll = ServiceProcess.AssemblyPath(root, "Mutt.Alerter");
+// ALERTER_ROOT: measure the Alerter (Release) of another checkout with this harness (old vs new in one sitting).
+var alerterDll = ServiceProcess.AssemblyPath(Environment.GetEnvironmentVariable("ALERTER_ROOT") is { Length: > 0 } other ? other : root, "Mutt.Alerter");
+Console.WriteLine($"alerter: {alerterDll}");
 var work = Path.Combine(Path.GetTempPath(), "mutt-bench-alerter-" + Guid.NewGuid().ToString("N")[..6]);
 Directory.CreateDirectory(work);
 
@@ -165,11 +170,14 @@ try
             await Task.Delay(20);
         }
         drain?.Stop();
+        alerter.Process.Refresh();
+        var alerterCpu = alerter.Process.TotalProcessorTime.TotalSeconds;
         await using var count = dataSource.CreateCommand("SELECT count(*) FROM event_audit_log");
         var audited = (long)(await count.ExecuteScalarAsync())!;
         var alerts = await rdb.ListLengthAsync("mutt:alert_queue");
         var seconds = drain?.Elapsed.TotalSeconds ?? double.NaN;
-        Console.WriteLine($"[{label}] batch size {batch}: drained {events:N0} events in {seconds:F2} s = {events / seconds:N0} events/s; audit rows {audited:N0}, alerts {alerts:N0}, dlq {await rdb.ListLengthAsync("mutt:dlq:alerter")}");
+        Console.WriteLine($"[{label}] batch size {batch}: drained {events:N0} events in {seconds:F2} s = {events / seconds:N0} events/s; audit rows {audited:N0}, alerts {alerts:N0}, dlq {await rdb.ListLengthAsync("mutt:dlq:alerter")}; " +
+                          $"Alerter CPU {alerterCpu:F1} s since start ({alerterCpu * 1e6 / events:F1} µs/event)");
         using (var http = new HttpClient())
         {
             var metrics = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
@@ -186,6 +194,12 @@ try
             Console.WriteLine($"[{label}] decisions: {string.Join(", ", parts)}");
         }
         await alerter.StopAsync();
+        if (audited == events)
+        {
+            var ceiling = await CopyCeilingAsync(dataSource, events);
+            Console.WriteLine($"RESULT [{label}] one Alerter {events / seconds:N0} events/s = {events / seconds / ceiling:P0} of the binary COPY ceiling " +
+                              $"{ceiling:N0} rows/s (same rows, same run); load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+        }
         if (audited != events)
         {
             Console.WriteLine("MISMATCH: audit rows != events (timed out?)");
@@ -193,6 +207,39 @@ try
             return double.NaN;
         }
         return events / seconds;
+    }
+
+    // The same rows, raw binary COPY into the emptied audit table (all partitions, its four indexes): what
+    // PostgreSQL alone takes on this machine now, the bound of any audit writer.
+    static async Task<double> CopyCeilingAsync(NpgsqlDataSource dataSource, long expected)
+    {
+        const string columns = "event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog, correlation_id, raw_message, " +
+                               "decision_count, maintenance_window_id, correlation_rule_id";
+        await using var conn = await dataSource.OpenConnectionAsync();
+        var rows = new MemoryStream();
+        await using (var copyOut = await conn.BeginRawBinaryCopyAsync($"COPY (SELECT {columns} FROM event_audit_log) TO STDOUT (FORMAT BINARY)"))
+        {
+            await copyOut.CopyToAsync(rows);
+        }
+        await using (var truncate = new NpgsqlCommand("TRUNCATE event_audit_log", conn))
+        {
+            await truncate.ExecuteNonQueryAsync();
+        }
+        await using (var vacuum = new NpgsqlCommand("CHECKPOINT", conn))
+        {
+            await vacuum.ExecuteNonQueryAsync();
+        }
+        var watch = Stopwatch.StartNew();
+        await using (var copyIn = await conn.BeginRawBinaryCopyAsync($"COPY event_audit_log ({columns}) FROM STDIN (FORMAT BINARY)"))
+        {
+            rows.Position = 0;
+            await rows.CopyToAsync(copyIn);
+        }
+        watch.Stop();
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM event_audit_log", conn);
+        var copied = (long)(await count.ExecuteScalarAsync())!;
+        Console.WriteLine($"copy ceiling: {copied:N0} rows ({rows.Length / 1048576.0:N1} MB binary) in {watch.Elapsed.TotalSeconds:F2} s = {copied / watch.Elapsed.TotalSeconds:N0} rows/s");
+        return copied == expected ? copied / watch.Elapsed.TotalSeconds : double.NaN;
     }
 }
 finally

@@ -5,9 +5,16 @@
 //                                          posts batches of events with unique correlation ids at a target
 //                                          rate, waits until every accepted event is audited and every
 //                                          alert reached the sink, checks the counts exactly, prints figures
+//         [--source syslog --lines N]      instead: N RFC 5424 lines, octet-counted over TCP to the Ingestor's
+//                                          syslog port (--connections of them, paced at --rate lines/s or as fast
+//                                          as the sockets take them); every line is audited, every 10th
+//                                          (LINK-DOWN, seeded rule 2) forwarded; the other 90 % match no rule
+//                                          and are audited as unhandled (spread over enough hosts that no
+//                                          host reaches the unhandled meta-alert threshold of 100)
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -41,7 +48,7 @@ internal sealed class Options(Dictionary<string, string> values)
 
 internal static class Drive
 {
-    private sealed record Endpoints(string IngestUrl, string SinkUrl, string Redis, string MuttDb, string ApiKey);
+    private sealed record Endpoints(string IngestUrl, string SinkUrl, string Redis, string MuttDb, string ApiKey, Uri SyslogTcp);
 
     public static async Task<int> RunAsync(Options options)
     {
@@ -96,9 +103,21 @@ internal static class Drive
         }
 
         // ---- load ----
-        Console.WriteLine($"drive[{runId}]: {(rate > 0 ? $"{rate:N0} events/s target" : "as fast as possible")}, {connections} connections, batches of {batch}, " +
-                          $"{(maxEvents > 0 ? $"{maxEvents:N0} events or " : "")}{duration.TotalSeconds:N0} s -> {endpoints.IngestUrl}api/v2/ingest");
-        var load = await LoadAsync(http, endpoints, runId, rate, duration, maxEvents, connections, batch);
+        var syslog = options.Get("source") == "syslog";
+        LoadResult load;
+        if (syslog)
+        {
+            var lines = (long)options.Number("lines", 1_000_000);
+            Console.WriteLine($"drive[{runId}]: {lines:N0} syslog lines (RFC 5424, octet-counted TCP), {(rate > 0 ? $"{rate:N0} lines/s target" : "as fast as the sockets take them")}, " +
+                              $"{connections} connections, 10 % LINK-DOWN (forwarded) -> {endpoints.SyslogTcp}");
+            load = await SyslogLoad.RunAsync(endpoints.SyslogTcp, runId, lines, rate, connections);
+        }
+        else
+        {
+            Console.WriteLine($"drive[{runId}]: {(rate > 0 ? $"{rate:N0} events/s target" : "as fast as possible")}, {connections} connections, batches of {batch}, " +
+                              $"{(maxEvents > 0 ? $"{maxEvents:N0} events or " : "")}{duration.TotalSeconds:N0} s -> {endpoints.IngestUrl}api/v2/ingest");
+            load = await LoadAsync(http, endpoints, runId, rate, duration, maxEvents, connections, batch);
+        }
         var ingestSeconds = (load.LastResponse - load.Start).TotalSeconds;
         Console.WriteLine($"load: sent {load.Sent:N0} events in {ingestSeconds:N1} s; accepted {load.Accepted:N0} ({load.Accepted / ingestSeconds:N0} events/s); " +
                           $"statuses {string.Join(", ", load.Statuses.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}x{kv.Value}"))}; " +
@@ -109,7 +128,9 @@ internal static class Drive
         var db = mux.GetDatabase();
         var server = mux.GetServer(mux.GetEndPoints()[0]);
         await using var dataSource = NpgsqlDataSource.Create(endpoints.MuttDb);
-        var prefix = $"e2e-{runId}-";
+        // REST events are ours by correlation id; syslog lines (ids made by the Ingestor) by host name.
+        var prefix = syslog ? SyslogLoad.HostPrefix(runId) : $"e2e-{runId}-";
+        var column = syslog ? "hostname" : "correlation_id";
         var deadline = Stopwatch.StartNew();
         long audited = 0, alerts = 0, sinkEvents = 0;
         var drained = false;
@@ -124,7 +145,7 @@ internal static class Drive
             {
                 inFlight += await db.ListLengthAsync(key);
             }
-            (audited, alerts) = await CountAuditAsync(dataSource, prefix);
+            (audited, alerts) = await CountAuditAsync(dataSource, column, prefix);
             sinkEvents = await SinkEventsAsync(http, endpoints.SinkUrl) - sinkBaseEvents;
             Console.WriteLine($"drain +{deadline.Elapsed.TotalSeconds:N0}s: ingest_queue {ingestDepth:N0}, alert_queue {alertDepth:N0}, in flight {inFlight:N0}, " +
                               $"audited {audited:N0}/{load.Accepted:N0}, sink events {sinkEvents:N0}/{alerts:N0}");
@@ -147,7 +168,7 @@ internal static class Drive
         }
 
         // ---- exact checks ----
-        var check = await ExactCheckAsync(dataSource, prefix, load);
+        var check = syslog ? await SyslogLoad.CheckAsync(dataSource, prefix, load) : await ExactCheckAsync(dataSource, prefix, load);
         var sink = await SinkSummaryAsync(http, endpoints.SinkUrl);
         sink = sink with { Events = sink.Events - sinkBaseEvents, DistinctSignatures = sink.DistinctSignatures - sinkBaseSignatures };
         var dlq = 0L;
@@ -158,7 +179,8 @@ internal static class Drive
         var lastDone = check.LastAudit > sink.LastRequest ? check.LastAudit : sink.LastRequest;
         var drainSeconds = (lastDone - load.Start).TotalSeconds;
         var zeroLoss = drained && check.Missing == 0 && check.Duplicates == 0 && check.Audited == load.Accepted
-                       && sink.Events == check.Alerts && sink.DistinctSignatures == check.Alerts;
+                       && sink.Events == check.Alerts && sink.DistinctSignatures == check.Alerts
+                       && (load.ExpectedAlerts is not { } expected || (check.Alerts == expected && check.WronglyForwarded == 0));
 
         var result = new JsonObject
         {
@@ -183,7 +205,10 @@ internal static class Drive
             ["audited"] = check.Audited,
             ["missing_in_audit"] = check.Missing,
             ["duplicate_audit_rows"] = check.Duplicates,
-            ["alerts_expected"] = check.Alerts,
+            ["source"] = syslog ? "syslog-tcp" : "rest",
+            ["alerts_expected"] = load.ExpectedAlerts ?? check.Alerts,
+            ["alerts_audited"] = check.Alerts,
+            ["wrongly_forwarded"] = check.WronglyForwarded,
             ["sink_events"] = sink.Events,
             ["sink_distinct_signatures"] = sink.DistinctSignatures,
             ["sink_non_200_requests"] = sink.Non200,
@@ -193,7 +218,7 @@ internal static class Drive
             ["latency_max_ms"] = Math.Round(check.MaxMs, 1),
             ["zero_loss"] = zeroLoss,
         };
-        await PrintLatencyWindowsAsync(dataSource, prefix);
+        await PrintLatencyWindowsAsync(dataSource, column, prefix);
         await PrintServiceMetricsAsync(http, stateDir);
         var text = result.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         Console.WriteLine(text);
@@ -202,8 +227,10 @@ internal static class Drive
             await File.WriteAllTextAsync(jsonPath, text);
         }
         Console.WriteLine(zeroLoss
-            ? $"RESULT {label}: zero loss; ingest {load.Accepted / ingestSeconds:N0} events/s, end-to-end {load.Accepted / drainSeconds:N0} events/s, ingest->audit p50 {check.P50Ms:N0} ms p99 {check.P99Ms:N0} ms"
-            : $"RESULT {label}: COUNTS DO NOT MATCH (drained={drained}, audited {check.Audited}/{load.Accepted}, missing {check.Missing}, duplicates {check.Duplicates}, sink {sink.Events}/{check.Alerts})");
+            ? $"RESULT {label}: zero loss; ingest {load.Accepted / ingestSeconds:N0} {(syslog ? "lines" : "events")}/s, end-to-end {load.Accepted / drainSeconds:N0} {(syslog ? "lines" : "events")}/s, " +
+              $"{check.Alerts:N0} forwarded, ingest->audit p50 {check.P50Ms:N0} ms p99 {check.P99Ms:N0} ms"
+            : $"RESULT {label}: COUNTS DO NOT MATCH (drained={drained}, audited {check.Audited}/{load.Accepted}, missing {check.Missing}, duplicates {check.Duplicates}, " +
+              $"forwarded {check.Alerts}/{load.ExpectedAlerts ?? check.Alerts} (wrongly {check.WronglyForwarded}), sink {sink.Events}/{check.Alerts})");
         return zeroLoss ? 0 : 1;
     }
 
@@ -217,11 +244,14 @@ internal static class Drive
             Slash((string)endpoints["moog-sink"]!["urls"]!["http"]!),
             (string)endpoints["redis"]!["connectionString"]!,
             (string)endpoints["muttdb"]!["connectionString"]!,
-            (string)parameters["ingest-api-key"]!);
+            (string)parameters["ingest-api-key"]!,
+            new Uri((string)endpoints["ingestor"]!["urls"]!["syslog-tcp"]!));
     }
 
-    private sealed class LoadResult
+    internal sealed class LoadResult
     {
+        /// <summary>Alerts the load must produce (syslog: its LINK-DOWN lines); null: whatever the audit says (REST: every event).</summary>
+        public long? ExpectedAlerts;
         public DateTimeOffset Start;
         public DateTimeOffset LastResponse;
         public long Sent;
@@ -342,17 +372,17 @@ internal static class Drive
         return result;
     }
 
-    private static async Task<(long Audited, long Alerts)> CountAuditAsync(NpgsqlDataSource dataSource, string prefix)
+    private static async Task<(long Audited, long Alerts)> CountAuditAsync(NpgsqlDataSource dataSource, string column, string prefix)
     {
         await using var command = dataSource.CreateCommand(
-            "SELECT count(*), count(*) FILTER (WHERE forwarded_to_moog) FROM event_audit_log WHERE starts_with(correlation_id, $1)");
+            $"SELECT count(*), count(*) FILTER (WHERE forwarded_to_moog) FROM event_audit_log WHERE starts_with({column}, $1)");
         command.Parameters.AddWithValue(prefix);
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
         return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
-    private sealed record Check(long Audited, long Alerts, long Missing, long Duplicates, DateTimeOffset LastAudit, double P50Ms, double P99Ms, double MaxMs);
+    internal sealed record Check(long Audited, long Alerts, long Missing, long Duplicates, DateTimeOffset LastAudit, double P50Ms, double P99Ms, double MaxMs, long WronglyForwarded = 0);
 
     /// <summary>Every accepted correlation id has an audit row (anti-join), no id has two, plus the ingest-to-audit latency.</summary>
     private static async Task<Check> ExactCheckAsync(NpgsqlDataSource dataSource, string prefix, LoadResult load)
@@ -394,12 +424,12 @@ internal static class Drive
     }
 
     /// <summary>Ingest-to-audit latency per 5 s of arrival: shows whether the tail is steady or a few stalls.</summary>
-    private static async Task PrintLatencyWindowsAsync(NpgsqlDataSource dataSource, string prefix)
+    private static async Task PrintLatencyWindowsAsync(NpgsqlDataSource dataSource, string column, string prefix)
     {
         await using var command = dataSource.CreateCommand(
-            """
+            $$"""
             WITH ours AS (SELECT created_at, (raw_message->>'received_at')::timestamptz AS received_at
-                          FROM event_audit_log WHERE starts_with(correlation_id, $1)),
+                          FROM event_audit_log WHERE starts_with({{column}}, $1)),
                  t0 AS (SELECT min(received_at) AS t FROM ours)
             SELECT floor(extract(epoch FROM received_at - t0.t) / 5)::int * 5 AS window_s, count(*),
                    percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM created_at - received_at) * 1000),
@@ -489,5 +519,123 @@ internal static class Drive
         var last = requests.Count == 0 ? DateTimeOffset.MinValue : requests.Max(r => DateTimeOffset.Parse((string)r!["received_at"]!, CultureInfo.InvariantCulture));
         var non200 = requests.Count(r => (int)r!["status"]! != 200);
         return new SinkSummary((long)stats["events"]!, (long)stats["distinct_signatures"]!, non200, last);
+    }
+}
+
+/// <summary>
+/// The syslog TCP source: RFC 5424 lines, octet-counted (RFC 6587 3.4.1), over plain TCP to the
+/// Ingestor's syslog port. Every 10th line (sequence number divisible by 10) is a LINK-DOWN that
+/// seeded rule 2 forwards; the others match no rule and are audited as unhandled. Lines are ours by
+/// host name (the Ingestor makes the correlation ids); each carries its sequence number in the
+/// message, so missing and duplicated lines are counted exactly.
+/// </summary>
+internal static class SyslogLoad
+{
+    private const int ChunkLines = 500;
+
+    public static string HostPrefix(string runId) => $"s{runId}-";
+
+    /// <summary>Hosts enough that each sees fewer than ~50 unhandled lines (the meta-alert threshold is 100).</summary>
+    private static long Hosts(long lines) => Math.Max(1, lines / 50);
+
+    private static byte[] Line(string runId, long seq, long hosts, string timestamp)
+    {
+        var forwarded = seq % 10 == 0;
+        var message = forwarded
+            ? string.Create(CultureInfo.InvariantCulture, $"%LINK-3-UPDOWN: LINK-DOWN Interface GigabitEthernet0/{seq % 48} changed state to down seq={runId}-{seq}")
+            : string.Create(CultureInfo.InvariantCulture, $"%LINEPROTO-5-NOTICE: keepalive on GigabitEthernet0/{seq % 48} ok seq={runId}-{seq}");
+        var line = string.Create(CultureInfo.InvariantCulture,
+            $"<{(forwarded ? 187 : 189)}>1 {timestamp} {HostPrefix(runId)}{seq % hosts} ifmgr 1234 LINK - {message}");
+        var bytes = Encoding.UTF8.GetBytes(line);
+        var frame = Encoding.ASCII.GetBytes(bytes.Length.ToString(CultureInfo.InvariantCulture) + " ");
+        return [.. frame, .. bytes];
+    }
+
+    public static async Task<Drive.LoadResult> RunAsync(Uri syslogTcp, string runId, long lines, double rate, int connections)
+    {
+        var hosts = Hosts(lines);
+        var timestamp = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+        // The payload is built before the clock starts: the sender's CPU is not the Ingestor's.
+        var chunks = new List<byte[]>[connections];
+        for (var c = 0; c < connections; c++)
+        {
+            chunks[c] = [];
+        }
+        var chunkCount = 0;
+        for (long first = 0; first < lines; first += ChunkLines)
+        {
+            using var buffer = new MemoryStream(ChunkLines * 140);
+            for (var seq = first; seq < Math.Min(lines, first + ChunkLines); seq++)
+            {
+                buffer.Write(Line(runId, seq, hosts, timestamp));
+            }
+            chunks[chunkCount++ % connections].Add(buffer.ToArray());
+        }
+        var result = new Drive.LoadResult { Start = DateTimeOffset.UtcNow, RunId = runId, ExpectedAlerts = (lines + 9) / 10 };
+        var clock = Stopwatch.StartNew();
+        var interval = rate > 0 ? TimeSpan.FromSeconds(ChunkLines / rate) : TimeSpan.Zero;
+        var lag = 0d;
+        var nextChunk = -1L;
+        async Task Send(int c)
+        {
+            using var client = new TcpClient { NoDelay = false, SendBufferSize = 1 << 20 };
+            await client.ConnectAsync(syslogTcp.Host, syslogTcp.Port);
+            var stream = client.GetStream();
+            foreach (var chunk in chunks[c])
+            {
+                if (interval > TimeSpan.Zero)
+                {
+                    var wait = TimeSpan.FromTicks(interval.Ticks * Interlocked.Increment(ref nextChunk)) - clock.Elapsed;
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait);
+                    }
+                    else
+                    {
+                        lag = Math.Max(lag, -wait.TotalSeconds);
+                    }
+                }
+                await stream.WriteAsync(chunk);
+            }
+            await stream.FlushAsync();
+            // A graceful close: the Ingestor reads everything before it sees the end of the stream.
+            client.Client.Shutdown(SocketShutdown.Send);
+            var rest = new byte[256];
+            while (await stream.ReadAsync(rest) > 0)
+            {
+            }
+        }
+        await Task.WhenAll(Enumerable.Range(0, connections).Select(c => Task.Run(() => Send(c))));
+        result.LastResponse = result.Start + clock.Elapsed;
+        result.Sent = lines;
+        result.Accepted = lines;
+        result.LagSeconds = lag;
+        result.Statuses[0] = lines;
+        return result;
+    }
+
+    /// <summary>Every line audited once (distinct sequence numbers), the LINK-DOWN lines and only they forwarded, plus the ingest-to-audit latency.</summary>
+    public static async Task<Drive.Check> CheckAsync(NpgsqlDataSource dataSource, string prefix, Drive.LoadResult load)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            WITH ours AS (SELECT forwarded_to_moog, created_at, raw_message->>'message' AS message,
+                                 (raw_message->>'received_at')::timestamptz AS received_at
+                          FROM event_audit_log WHERE starts_with(hostname, $1))
+            SELECT (SELECT count(*) FROM ours),
+                   (SELECT count(*) FROM ours WHERE forwarded_to_moog),
+                   (SELECT count(DISTINCT message) FROM ours),
+                   (SELECT count(*) FROM ours WHERE forwarded_to_moog <> (position('LINK-DOWN' in message) > 0)),
+                   (SELECT max(created_at) FROM ours),
+                   (SELECT percentile_cont(ARRAY[0.5, 0.99, 1.0]) WITHIN GROUP (ORDER BY extract(epoch FROM created_at - received_at) * 1000) FROM ours)
+            """);
+        command.Parameters.AddWithValue(prefix);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        var audited = reader.GetInt64(0);
+        var distinct = reader.GetInt64(2);
+        var percentiles = reader.IsDBNull(5) ? [0d, 0d, 0d] : reader.GetFieldValue<double[]>(5);
+        return new Drive.Check(audited, reader.GetInt64(1), load.Accepted - distinct, audited - distinct,
+            reader.IsDBNull(4) ? load.Start : reader.GetFieldValue<DateTimeOffset>(4), percentiles[0], percentiles[1], percentiles[2], reader.GetInt64(3));
     }
 }

@@ -2,6 +2,7 @@
 # End-to-end benchmark: ingest -> Alerter -> audit -> Forwarder -> sink, on the whole system started by the AppHost.
 #
 #   bench/e2e/run.sh [--rate 10000] [--duration 30] [--events 0] [--alerters 2] [--connections 8] [--out DIR]
+#   bench/e2e/run.sh --source syslog --lines 2000000 [--rate 0] [--connections 4] [--alerters 2]
 #
 #   --rate         target events/s posted (batches of 100); 0 = as fast as the connections go
 #   --duration     seconds of load (the drain that follows is not limited by it)
@@ -10,6 +11,11 @@
 #                  each on a fresh system
 #   --connections  concurrent HTTP connections of the load generator
 #   --warmup       seconds of the same load (other correlation ids) sent and drained before the measured run
+#   --source       rest (default: JSON batches to /api/v2/ingest) or syslog: --lines RFC 5424 lines,
+#                  octet-counted over TCP to the Ingestor's syslog port (--connections sockets; --rate
+#                  lines/s, 0 = as fast as they go); every line audited, every 10th (LINK-DOWN) forwarded,
+#                  the rest audited as unhandled; checked exactly by the sequence number in each line
+#   --lines        syslog lines to send (--source syslog)
 #
 # For each run: builds Release (unless E2E_NO_BUILD=1), starts MUTT with a fresh state folder and free
 # ports (the real Mutt.AppHost, Release, no Aspire dashboard, Replicas:alerter=N),
@@ -19,13 +25,14 @@
 # alerts, checks both exactly (anti-join on correlation ids), prints the figures and each service's peak
 # RSS, and stops the system (trap EXIT). Exit status 1 when any count does not match.
 # Environment: LOG_LEVEL (services, default Warning), E2E_NO_BUILD=1, E2E_START_TIMEOUT (s, default 600),
-# E2E_CONFIG="moog_batch_size=500 ..." (more dynamic config keys set before the load).
+# E2E_CONFIG="moog_batch_size=500 ..." (more dynamic config keys set before the load),
+# E2E_MUTT_ROOT=/other/checkout (run that checkout's Release build of MUTT with this driver: old vs new).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
 
-rate=10000 duration=30 events=0 alerters=2 connections=8 warmup=0 out=""
+rate=10000 duration=30 events=0 alerters=2 connections=8 warmup=0 out="" source=rest lines=1000000
 while [ $# -gt 0 ]; do
   case "$1" in
     --rate) rate=$2; shift 2 ;;
@@ -35,7 +42,9 @@ while [ $# -gt 0 ]; do
     --connections) connections=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --source) source=$2; shift 2 ;;
+    --lines) lines=$2; shift 2 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "e2e: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -87,7 +96,7 @@ for n in "${counts[@]}"; do
   # The real AppHost (Release), without the Aspire dashboard, on free ports, with N alerter replicas.
   # No local Prometheus either: the benchmark measures MUTT, not a scraper sharing its cores.
   MUTT_NO_DASHBOARD=1 MUTT_NO_PROMETHEUS=1 LOG_LEVEL=${LOG_LEVEL:-Warning} \
-    dotnet Mutt.AppHost/bin/Release/net10.0/Mutt.AppHost.dll --state-dir "$state_dir" --AppHost:UseFreePorts=true --Replicas:alerter="$n" >"$log" 2>&1 &
+    dotnet "${E2E_MUTT_ROOT:-$ROOT}/Mutt.AppHost/bin/Release/net10.0/Mutt.AppHost.dll" --state-dir "$state_dir" --AppHost:UseFreePorts=true --Replicas:alerter="$n" >"$log" 2>&1 &
   apphost_pid=$!
   deadline=$((SECONDS + ${E2E_START_TIMEOUT:-600}))
   until grep -qs "Ctrl+C stops everything" "$log"; do
@@ -106,7 +115,8 @@ for n in "${counts[@]}"; do
 
   set +e
   dotnet "$BENCH_DLL" drive --state-dir "$state_dir" --rate "$rate" --duration "$duration" --events "$events" \
-    --connections "$connections" --warmup "$warmup" --label "alerters=$n rate=$rate duration=${duration}s warmup=${warmup}s" --json "$out/alerters$n.json" | tee "$out/drive-alerters$n.txt"
+    --connections "$connections" --warmup "$warmup" --source "$source" --lines "$lines" \
+    --label "source=$source alerters=$n rate=$rate $([ "$source" = syslog ] && echo "lines=$lines" || echo "duration=${duration}s") warmup=${warmup}s" --json "$out/alerters$n.json" | tee "$out/drive-alerters$n.txt"
   rc_drive=${PIPESTATUS[0]}
   set -e
   [ "$rc_drive" -eq 0 ] || verdict=1
