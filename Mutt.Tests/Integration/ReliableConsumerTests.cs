@@ -84,12 +84,12 @@ public sealed class ReliableConsumerTests(InfrastructureFixture infra)
         }
     }
 
-    private Running Start(Keys keys, string pod, Handler handler, int inFlight = 1)
+    private Running Start(Keys keys, string pod, Handler handler, int inFlight = 1, TimeSpan? heartbeatTtl = null)
     {
         var consumer = new ReliableConsumer(keys.QueueFor(infra.Multiplexer, pod), new ReliableConsumerOptions
         {
             HeartbeatInterval = TimeSpan.FromMilliseconds(200),
-            HeartbeatTtl = TimeSpan.FromSeconds(2),
+            HeartbeatTtl = heartbeatTtl ?? TimeSpan.FromSeconds(2),
             IdleMax = TimeSpan.FromMilliseconds(20),
             MaxBatchesInFlight = inFlight,
             RedisRetryDelay = TimeSpan.FromMilliseconds(50),
@@ -185,16 +185,19 @@ public sealed class ReliableConsumerTests(InfrastructureFixture infra)
         await PushAsync(keys, 3);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var slow = new Handler(keys.Out) { BeforeCommit = (_, ct) => release.Task.WaitAsync(ct) };
-        await using var owner = Start(keys, "pod-slow", slow);
+        // A 4 s TTL renewed every 200 ms: a full test suite on 2 cores has starved a heartbeat loop for
+        // over 2 s, and a lapsed heartbeat rightly gets the batch reclaimed (then delivered twice).
+        var ttl = TimeSpan.FromSeconds(4);
+        await using var owner = Start(keys, "pod-slow", slow, heartbeatTtl: ttl);
         var processing = owner.Consumer.Queue.ProcessingKey;
         await Eventually.WaitForAsync(async () => await Db.ListLengthAsync(processing), n => n == 3, Deadline, "the slow batch leased");
 
         var other = new Handler(keys.Out + ":other");
-        await using var janitor = Start(keys, "pod-other", other);
-        // Three heartbeat TTLs (2 s each) with the other pod's janitor passing every 200 ms.
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(6);
+        await using var janitor = Start(keys, "pod-other", other, heartbeatTtl: ttl);
+        // Three heartbeat TTLs with the other pod's janitor passing every 200 ms.
+        var until = DateTime.UtcNow + 3 * ttl;
         await Eventually.WaitForAsync(async () => (Len: await Db.ListLengthAsync(processing), Late: DateTime.UtcNow > until),
-            r => r.Len != 3 || r.Late, TimeSpan.FromSeconds(10), "the lease to outlive its TTL");
+            r => r.Len != 3 || r.Late, 3 * ttl + TimeSpan.FromSeconds(10), "the lease to outlive its TTL");
         Assert.Equal(3, await Db.ListLengthAsync(processing));
         Assert.Equal(0, await Db.ListLengthAsync(keys.Out + ":other"));
 
