@@ -57,7 +57,8 @@ try
         var database = $"muttdb_{pass}";
         await postgres.EnsureDatabaseAsync(database);
         var db = postgres.ConnectionStringFor(database);
-        await using var dataSource = NpgsqlDataSource.Create(db);
+        // No command timeout: the ceiling's COPY of millions of rows (and the counts after it) outlast Npgsql's default 30 s.
+        await using var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(db) { CommandTimeout = 0 }.ConnectionString);
         await MigrationRunner.ApplyAsync(dataSource);
 
         // 200 rules: 80 contains, 60 regex, 60 oid_prefix; priorities spread so most events scan many rules.
@@ -154,7 +155,8 @@ try
         // The /metrics exporter starts listening on its first scrape; scrape once so the run is recorded.
         await alerter.WaitForHealthyAsync($"http://127.0.0.1:{port}/alive", TimeSpan.FromSeconds(30));
         using (var http = new HttpClient()) { await http.GetStringAsync($"http://127.0.0.1:{port}/metrics"); }
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        // At least 60 s, and long enough for a large run at 10,000 events/s.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(Math.Max(60, events / 10_000));
         Stopwatch? drain = null;
         while (DateTime.UtcNow < deadline)
         {
