@@ -42,15 +42,4 @@ public static class NoiseRuleRows
         TeamAssignment = reader.GetString(11),
         IsActive = reader.GetBoolean(12),
     };
-
-    public static async Task<List<T>> ReadAllAsync<T>(NpgsqlCommand command, Func<NpgsqlDataReader, T> read, CancellationToken ct)
-    {
-        var rows = new List<T>();
-        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            rows.Add(read(reader));
-        }
-        return rows;
-    }
 }

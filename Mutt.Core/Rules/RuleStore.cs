@@ -1,5 +1,6 @@
 using Mutt.Core.Noise;
 using Npgsql;
+using Mutt.Core.Data;
 
 namespace Mutt.Core.Rules;
 
@@ -27,25 +28,17 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
         // One snapshot, so a rule and the team override it relies on are never seen half-updated.
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
 
-        var rules = new List<AlertRule>();
+        List<AlertRule> rules;
         await using (var command = new NpgsqlCommand(
             $"SELECT {RuleColumns} FROM alert_rules WHERE is_active ORDER BY priority, id", connection, transaction))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                rules.Add(ReadRule(reader));
-            }
+            rules = await command.ReadAllAsync(ReadRule, cancellationToken).ConfigureAwait(false);
         }
 
-        var hosts = new List<string>();
+        List<string> hosts;
         await using (var command = new NpgsqlCommand("SELECT hostname FROM development_hosts", connection, transaction))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                hosts.Add(reader.GetString(0));
-            }
+            hosts = await command.ReadAllAsync(r => r.GetString(0), cancellationToken).ConfigureAwait(false);
         }
 
         var teams = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -61,10 +54,10 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
         // Windows that have not ended yet: one that starts later is cached now and begins on time.
         await using var windows = new NpgsqlCommand(
             $"SELECT {NoiseRuleRows.MaintenanceColumns} FROM maintenance_windows WHERE ends_at > now() ORDER BY id", connection, transaction);
-        var maintenance = await NoiseRuleRows.ReadAllAsync(windows, NoiseRuleRows.ReadMaintenanceWindow, cancellationToken).ConfigureAwait(false);
+        var maintenance = await windows.ReadAllAsync(NoiseRuleRows.ReadMaintenanceWindow, cancellationToken).ConfigureAwait(false);
         await using var correlation = new NpgsqlCommand(
             $"SELECT {NoiseRuleRows.CorrelationColumns} FROM correlation_rules WHERE is_active ORDER BY id", connection, transaction);
-        var correlationRules = await NoiseRuleRows.ReadAllAsync(correlation, NoiseRuleRows.ReadCorrelationRule, cancellationToken).ConfigureAwait(false);
+        var correlationRules = await correlation.ReadAllAsync(NoiseRuleRows.ReadCorrelationRule, cancellationToken).ConfigureAwait(false);
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return new RuleData(rules, hosts, teams) { MaintenanceWindows = maintenance, CorrelationRules = correlationRules };

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Npgsql;
+using Mutt.Core.Data;
 
 namespace Mutt.Core.Webhooks;
 
@@ -13,18 +14,7 @@ public sealed class WebhookMappingStore(NpgsqlDataSource dataSource)
     public async Task<List<WebhookMapping>> LoadActiveAsync(CancellationToken cancellationToken = default)
     {
         await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM webhook_mappings WHERE is_active ORDER BY name");
-        return await ReadAllAsync(command, cancellationToken).ConfigureAwait(false);
-    }
-
-    public static async Task<List<WebhookMapping>> ReadAllAsync(NpgsqlCommand command, CancellationToken cancellationToken)
-    {
-        var mappings = new List<WebhookMapping>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            mappings.Add(ReadMapping(reader));
-        }
-        return mappings;
+        return await command.ReadAllAsync(ReadMapping, cancellationToken).ConfigureAwait(false);
     }
 
     public static WebhookMapping ReadMapping(NpgsqlDataReader reader) => new()

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Npgsql;
+using Mutt.Core.Data;
 
 namespace Mutt.Dashboard.Data;
 
@@ -34,13 +35,7 @@ public sealed class OperatorStore(NpgsqlDataSource db)
     public async Task<List<OperatorAccount>> ListAsync(CancellationToken ct = default)
     {
         await using var cmd = db.CreateCommand($"SELECT {Columns} FROM operators ORDER BY username");
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        var list = new List<OperatorAccount>();
-        while (await reader.ReadAsync(ct))
-        {
-            list.Add(Read(reader));
-        }
-        return list;
+        return await cmd.ReadAllAsync(Read, ct);
     }
 
     public async Task<OperatorAccount?> GetAsync(string username, CancellationToken ct = default)
@@ -121,13 +116,7 @@ public sealed class ApiKeyStore(NpgsqlDataSource db)
     public async Task<List<ApiKeyInfo>> ListAsync(CancellationToken ct = default)
     {
         await using var cmd = db.CreateCommand($"SELECT {Columns} FROM api_keys ORDER BY revoked_at IS NOT NULL, name");
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        var list = new List<ApiKeyInfo>();
-        while (await reader.ReadAsync(ct))
-        {
-            list.Add(Read(reader));
-        }
-        return list;
+        return await cmd.ReadAllAsync(Read, ct);
     }
 
     public static async Task<ApiKeyInfo?> GetAsync(NpgsqlConnection conn, string name, CancellationToken ct)

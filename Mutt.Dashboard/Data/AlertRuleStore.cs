@@ -1,5 +1,6 @@
 using Mutt.Core.Rules;
 using Npgsql;
+using Mutt.Core.Data;
 
 namespace Mutt.Dashboard.Data;
 
@@ -73,14 +74,5 @@ public sealed class AlertRuleStore(NpgsqlDataSource db)
         });
     }
 
-    private static async Task<List<AlertRule>> ReadAsync(NpgsqlCommand cmd, CancellationToken ct)
-    {
-        var rules = new List<AlertRule>();
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            rules.Add(Mutt.Core.Rules.RuleStore.ReadRule(reader));
-        }
-        return rules;
-    }
+    private static Task<List<AlertRule>> ReadAsync(NpgsqlCommand cmd, CancellationToken ct) => cmd.ReadAllAsync(Mutt.Core.Rules.RuleStore.ReadRule, ct);
 }

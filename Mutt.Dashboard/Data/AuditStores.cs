@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Npgsql;
 using NpgsqlTypes;
 using Mutt.Dashboard.Services;
+using Mutt.Core.Data;
 
 namespace Mutt.Dashboard.Data;
 
@@ -134,13 +135,7 @@ public sealed class ConfigAuditStore(NpgsqlDataSource db)
     public async Task<IReadOnlyList<string>> PeopleAsync(CancellationToken ct = default)
     {
         await using var cmd = db.CreateCommand("SELECT DISTINCT changed_by FROM config_audit_log ORDER BY changed_by LIMIT 500");
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        var names = new List<string>();
-        while (await reader.ReadAsync(ct))
-        {
-            names.Add(reader.GetString(0));
-        }
-        return names;
+        return await cmd.ReadAllAsync(r => r.GetString(0), ct);
     }
 
     public async Task<Page<ConfigAuditRow>> QueryAsync(ConfigAuditFilter filter, int page, int pageSize, CancellationToken ct = default)

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Npgsql;
+using Mutt.Core.Data;
 
 namespace Mutt.Dashboard.Data;
 
@@ -13,13 +14,7 @@ public sealed class HostStore(NpgsqlDataSource db)
     public async Task<List<DevHost>> ListDevHostsAsync(CancellationToken ct = default)
     {
         await using var cmd = db.CreateCommand("SELECT hostname, reason FROM development_hosts ORDER BY hostname");
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        var hosts = new List<DevHost>();
-        while (await reader.ReadAsync(ct))
-        {
-            hosts.Add(new DevHost(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1)));
-        }
-        return hosts;
+        return await cmd.ReadAllAsync(r => new DevHost(r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1)), ct);
     }
 
     public static async Task<DevHost?> GetDevHostAsync(NpgsqlConnection conn, string hostname, CancellationToken ct)
@@ -47,13 +42,7 @@ public sealed class HostStore(NpgsqlDataSource db)
     public async Task<List<DeviceTeam>> ListTeamsAsync(CancellationToken ct = default)
     {
         await using var cmd = db.CreateCommand("SELECT hostname, team_assignment FROM device_teams ORDER BY hostname");
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        var teams = new List<DeviceTeam>();
-        while (await reader.ReadAsync(ct))
-        {
-            teams.Add(new DeviceTeam(reader.GetString(0), reader.GetString(1)));
-        }
-        return teams;
+        return await cmd.ReadAllAsync(r => new DeviceTeam(r.GetString(0), r.GetString(1)), ct);
     }
 
     public static async Task<DeviceTeam?> GetTeamAsync(NpgsqlConnection conn, string hostname, CancellationToken ct)

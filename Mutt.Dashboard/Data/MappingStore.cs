@@ -2,6 +2,7 @@ using System.Text.Json;
 using Mutt.Core.Webhooks;
 using Npgsql;
 using NpgsqlTypes;
+using Mutt.Core.Data;
 
 namespace Mutt.Dashboard.Data;
 
@@ -13,7 +14,7 @@ public sealed class MappingStore(NpgsqlDataSource db)
     public async Task<List<WebhookMapping>> ListAsync(CancellationToken ct = default)
     {
         await using var cmd = db.CreateCommand($"SELECT {Columns} FROM webhook_mappings ORDER BY name");
-        return await WebhookMappingStore.ReadAllAsync(cmd, ct);
+        return await cmd.ReadAllAsync(WebhookMappingStore.ReadMapping, ct);
     }
 
     public async Task<WebhookMapping?> GetAsync(string name, CancellationToken ct = default)
@@ -25,7 +26,7 @@ public sealed class MappingStore(NpgsqlDataSource db)
     public static async Task<WebhookMapping?> GetAsync(NpgsqlConnection conn, string name, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand($"SELECT {Columns} FROM webhook_mappings WHERE name = $1", conn) { Parameters = { new() { Value = name } } };
-        return (await WebhookMappingStore.ReadAllAsync(cmd, ct)).FirstOrDefault();
+        return (await cmd.ReadAllAsync(WebhookMappingStore.ReadMapping, ct)).FirstOrDefault();
     }
 
     public static async Task<WebhookMapping> InsertAsync(NpgsqlConnection conn, WebhookMapping mapping, CancellationToken ct)
@@ -34,7 +35,7 @@ public sealed class MappingStore(NpgsqlDataSource db)
             "INSERT INTO webhook_mappings (name, description, hostname_path, message_path, severity_path, severity_map, timestamp_path, trap_oid_path, " +
             $"stable_key_path, labels_path, is_active, status_path, resolved_values) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {Columns}", conn);
         AddValues(cmd, mapping);
-        return (await WebhookMappingStore.ReadAllAsync(cmd, ct))[0];
+        return (await cmd.ReadAllAsync(WebhookMappingStore.ReadMapping, ct))[0];
     }
 
     public static async Task<WebhookMapping?> UpdateAsync(NpgsqlConnection conn, WebhookMapping mapping, CancellationToken ct)
@@ -44,7 +45,7 @@ public sealed class MappingStore(NpgsqlDataSource db)
             "timestamp_path = $7, trap_oid_path = $8, stable_key_path = $9, labels_path = $10, is_active = $11, status_path = $12, resolved_values = $13, updated_at = now() " +
             $"WHERE name = $1 RETURNING {Columns}", conn);
         AddValues(cmd, mapping);
-        return (await WebhookMappingStore.ReadAllAsync(cmd, ct)).FirstOrDefault();
+        return (await cmd.ReadAllAsync(WebhookMappingStore.ReadMapping, ct)).FirstOrDefault();
     }
 
     public static async Task<bool> DeleteAsync(NpgsqlConnection conn, string name, CancellationToken ct)

@@ -1,6 +1,7 @@
 using Mutt.Core.Noise;
 using Npgsql;
 using NpgsqlTypes;
+using Mutt.Core.Data;
 
 namespace Mutt.Dashboard.Data;
 
@@ -13,20 +14,20 @@ public sealed class MaintenanceWindowStore(NpgsqlDataSource db)
     public async Task<List<MaintenanceWindow>> ListAsync(bool current = false, CancellationToken ct = default)
     {
         await using var cmd = db.CreateCommand($"SELECT {Columns} FROM maintenance_windows{(current ? " WHERE ends_at > now()" : "")} ORDER BY starts_at DESC, id DESC");
-        return await NoiseRuleRows.ReadAllAsync(cmd, NoiseRuleRows.ReadMaintenanceWindow, ct);
+        return await cmd.ReadAllAsync(NoiseRuleRows.ReadMaintenanceWindow, ct);
     }
 
     public static async Task<MaintenanceWindow?> GetAsync(NpgsqlConnection conn, int id, CancellationToken ct = default)
     {
         await using var cmd = new NpgsqlCommand($"SELECT {Columns} FROM maintenance_windows WHERE id = $1 FOR UPDATE", conn) { Parameters = { new() { Value = id } } };
-        return (await NoiseRuleRows.ReadAllAsync(cmd, NoiseRuleRows.ReadMaintenanceWindow, ct)).FirstOrDefault();
+        return (await cmd.ReadAllAsync(NoiseRuleRows.ReadMaintenanceWindow, ct)).FirstOrDefault();
     }
 
     public async Task<MaintenanceWindow?> GetAsync(int id, CancellationToken ct = default)
     {
         await using var cmd = db.CreateCommand($"SELECT {Columns} FROM maintenance_windows WHERE id = $1");
         cmd.Parameters.Add(new() { Value = id });
-        return (await NoiseRuleRows.ReadAllAsync(cmd, NoiseRuleRows.ReadMaintenanceWindow, ct)).FirstOrDefault();
+        return (await cmd.ReadAllAsync(NoiseRuleRows.ReadMaintenanceWindow, ct)).FirstOrDefault();
     }
 
     public static async Task<MaintenanceWindow> InsertAsync(NpgsqlConnection conn, MaintenanceWindow window, CancellationToken ct)
@@ -35,7 +36,7 @@ public sealed class MaintenanceWindowStore(NpgsqlDataSource db)
             $"INSERT INTO maintenance_windows (hosts, rule_id, team, starts_at, ends_at, reason, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {Columns}", conn);
         AddValues(cmd, window);
         cmd.Parameters.Add(new() { Value = window.CreatedBy });
-        return (await NoiseRuleRows.ReadAllAsync(cmd, NoiseRuleRows.ReadMaintenanceWindow, ct))[0];
+        return (await cmd.ReadAllAsync(NoiseRuleRows.ReadMaintenanceWindow, ct))[0];
     }
 
     public static async Task<MaintenanceWindow> UpdateAsync(NpgsqlConnection conn, int id, MaintenanceWindow window, CancellationToken ct)
@@ -44,7 +45,7 @@ public sealed class MaintenanceWindowStore(NpgsqlDataSource db)
             $"UPDATE maintenance_windows SET hosts = $1, rule_id = $2, team = $3, starts_at = $4, ends_at = $5, reason = $6, updated_at = now() WHERE id = $7 RETURNING {Columns}", conn);
         AddValues(cmd, window);
         cmd.Parameters.Add(new() { Value = id });
-        return (await NoiseRuleRows.ReadAllAsync(cmd, NoiseRuleRows.ReadMaintenanceWindow, ct))[0];
+        return (await cmd.ReadAllAsync(NoiseRuleRows.ReadMaintenanceWindow, ct))[0];
     }
 
     /// <summary>Ends a window now (the row stays: audit rows name it).</summary>
@@ -55,7 +56,7 @@ public sealed class MaintenanceWindowStore(NpgsqlDataSource db)
         {
             Parameters = { new() { Value = endedBy }, new() { Value = id } },
         };
-        return (await NoiseRuleRows.ReadAllAsync(cmd, NoiseRuleRows.ReadMaintenanceWindow, ct))[0];
+        return (await cmd.ReadAllAsync(NoiseRuleRows.ReadMaintenanceWindow, ct))[0];
     }
 
     private static void AddValues(NpgsqlCommand cmd, MaintenanceWindow window)
@@ -77,13 +78,13 @@ public sealed class CorrelationRuleStore(NpgsqlDataSource db)
     public async Task<List<CorrelationRule>> ListAsync(CancellationToken ct = default)
     {
         await using var cmd = db.CreateCommand($"SELECT {Columns} FROM correlation_rules ORDER BY id");
-        return await NoiseRuleRows.ReadAllAsync(cmd, NoiseRuleRows.ReadCorrelationRule, ct);
+        return await cmd.ReadAllAsync(NoiseRuleRows.ReadCorrelationRule, ct);
     }
 
     public static async Task<CorrelationRule?> GetAsync(NpgsqlConnection conn, int id, CancellationToken ct = default)
     {
         await using var cmd = new NpgsqlCommand($"SELECT {Columns} FROM correlation_rules WHERE id = $1", conn) { Parameters = { new() { Value = id } } };
-        return (await NoiseRuleRows.ReadAllAsync(cmd, NoiseRuleRows.ReadCorrelationRule, ct)).FirstOrDefault();
+        return (await cmd.ReadAllAsync(NoiseRuleRows.ReadCorrelationRule, ct)).FirstOrDefault();
     }
 
     public async Task<CorrelationRule?> GetAsync(int id, CancellationToken ct = default)
@@ -98,7 +99,7 @@ public sealed class CorrelationRuleStore(NpgsqlDataSource db)
             "INSERT INTO correlation_rules (name, rule_type, open_pattern, close_pattern, open_trap_oid, close_trap_oid, interface_pattern, window_seconds, threshold, handling, team_assignment, is_active) " +
             $"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {Columns}", conn);
         AddValues(cmd, rule);
-        return (await NoiseRuleRows.ReadAllAsync(cmd, NoiseRuleRows.ReadCorrelationRule, ct))[0];
+        return (await cmd.ReadAllAsync(NoiseRuleRows.ReadCorrelationRule, ct))[0];
     }
 
     public static async Task<CorrelationRule?> UpdateAsync(NpgsqlConnection conn, int id, CorrelationRule rule, CancellationToken ct)
@@ -108,7 +109,7 @@ public sealed class CorrelationRuleStore(NpgsqlDataSource db)
             $"window_seconds = $8, threshold = $9, handling = $10, team_assignment = $11, is_active = $12, updated_at = now() WHERE id = $13 RETURNING {Columns}", conn);
         AddValues(cmd, rule);
         cmd.Parameters.Add(new() { Value = id });
-        return (await NoiseRuleRows.ReadAllAsync(cmd, NoiseRuleRows.ReadCorrelationRule, ct)).FirstOrDefault();
+        return (await cmd.ReadAllAsync(NoiseRuleRows.ReadCorrelationRule, ct)).FirstOrDefault();
     }
 
     public static async Task<bool> DeleteAsync(NpgsqlConnection conn, int id, CancellationToken ct)
