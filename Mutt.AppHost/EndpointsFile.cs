@@ -27,6 +27,9 @@ public sealed class EndpointsFile(EndpointsFile.Settings settings, ResourceNotif
         public int? LauncherPid { get; set; }
         public int? Pid => LauncherPid is { } pid ? LocalProcesses.ServiceProcessOf(pid) ?? pid : null;
         public int Restarts { get; set; }
+
+        /// <summary>The last launcher process id seen: a different one later means the replica was started again.</summary>
+        public int LastLauncherPid { get; set; }
         public int? ExitCode { get; set; }
         public Dictionary<string, string> Urls { get; } = [];
     }
@@ -76,16 +79,18 @@ public sealed class EndpointsFile(EndpointsFile.Settings settings, ResourceNotif
         var snapshot = change.Snapshot;
         instance.Health = snapshot.HealthStatus?.ToString();
         instance.ExitCode = snapshot.ExitCode;
-        var wasDown = instance.State is "Exited" or "Finished" or "FailedToStart" or "Stopped";
         instance.State = snapshot.State?.Text is { Length: > 0 } state ? state : instance.State;
-        if (wasDown && instance.State is "Starting" or "Running")
-        {
-            instance.Restarts++;
-        }
         var pid = snapshot.Properties.FirstOrDefault(p => p.Name.EndsWith(".pid", StringComparison.Ordinal))?.Value;
         if (pid is not null)
         {
+            // Restarts are counted by process, not by state: Aspire may publish more than one
+            // down/up snapshot for one restart, but each start has a new process id.
             instance.LauncherPid = Convert.ToInt32(pid, CultureInfo.InvariantCulture);
+            if (instance.LastLauncherPid != 0 && instance.LauncherPid != instance.LastLauncherPid)
+            {
+                instance.Restarts++;
+            }
+            instance.LastLauncherPid = instance.LauncherPid.Value;
         }
         if (instance.State is "Exited" or "Finished" or "FailedToStart" or "Stopped")
         {

@@ -12,10 +12,21 @@ for f in "${files[@]}"; do
   t=$(get total); p=$(get passed); fl=$(get failed); e=$(get error); to=$(get timeout); ab=$(get aborted); ne=$(get notExecuted)
   total=$((total + t)); passed=$((passed + p)); failed=$((failed + fl + e + to + ab)); skipped=$((skipped + ne))
 done
-# Name every test that did not pass (CI shows only the end of the log), before the summary line.
+# Name every test that did not pass, with the start of its message and the test's own stack line
+# (CI shows only the end of the log), before the summary line.
 for f in "${files[@]}"; do
-  grep -o '<UnitTestResult [^>]*>' "$f" | grep -E 'outcome="(Failed|Error|Timeout|Aborted)"' \
-    | sed -E 's/.*testName="([^"]*)".*outcome="([^"]*)".*/\2: \1/' || true
+  awk '
+    /<UnitTestResult / && /outcome="(Failed|Error|Timeout|Aborted)"/ {
+      name = $0; sub(/.*testName="/, "", name); sub(/".*/, "", name)
+      outcome = $0; sub(/.*outcome="/, "", outcome); sub(/".*/, "", outcome)
+      print outcome ": " name; failing = 1; lines = 0; next
+    }
+    /<\/UnitTestResult>/ { failing = 0 }
+    failing && /<Message>/ { inmsg = 1 }
+    failing && inmsg && lines < 12 { line = $0; gsub(/^ *<Message>|<\/Message>/, "", line); print "    " line; lines++ }
+    failing && /<\/Message>/ { inmsg = 0 }
+    failing && /<StackTrace>/ && /Mutt\.Tests/ { line = $0; sub(/.*<StackTrace> */, "", line); print "    " line }
+  ' "$f" | sed -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&amp;/\&/g' || true
 done
 echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
 if [ "${#files[@]}" -eq 0 ] || [ "$total" -eq 0 ] || [ "$passed" -eq 0 ]; then

@@ -49,7 +49,21 @@ public sealed class MuttAppHost : IAsyncDisposable
         /// <summary>The service's own process (Aspire runs a project as `dotnet run`, which starts it as a child).</summary>
         public int Pid => LauncherPid == 0 ? 0 : Mutt.AppHost.LocalProcesses.ServiceProcessOf(LauncherPid) ?? 0;
 
-        internal void CountRestart() => Interlocked.Increment(ref _restarts);
+        private int _lastLauncherPid;
+
+        /// <summary>
+        /// Restarts are counted by process, as endpoints.json counts them: Aspire may publish more than
+        /// one down/up snapshot for one restart, but each start has a new launcher process id.
+        /// </summary>
+        internal void SeeLauncher(int pid)
+        {
+            LauncherPid = pid;
+            if (_lastLauncherPid != 0 && pid != _lastLauncherPid)
+            {
+                Interlocked.Increment(ref _restarts);
+            }
+            _lastLauncherPid = pid;
+        }
 
         public bool IsUp => State == "Running" && Health is null or "Healthy";
     }
@@ -160,17 +174,12 @@ public sealed class MuttAppHost : IAsyncDisposable
                 }
                 var replica = _replicas.GetOrAdd(change.ResourceId, id => new ReplicaInfo(change.Resource.Name, id));
                 _ = _logWatchers.GetOrAdd(change.ResourceId, id => Task.Run(() => CollectLogsAsync(id)));
-                var wasDown = replica.State is "Exited" or "Finished" or "FailedToStart";
                 replica.State = change.Snapshot.State?.Text is { Length: > 0 } state ? state : replica.State;
                 replica.Health = change.Snapshot.HealthStatus?.ToString();
-                if (wasDown && replica.State is "Starting" or "Running")
-                {
-                    replica.CountRestart();
-                }
                 var pid = change.Snapshot.Properties.FirstOrDefault(p => p.Name.EndsWith(".pid", StringComparison.Ordinal))?.Value;
                 if (pid is not null)
                 {
-                    replica.LauncherPid = Convert.ToInt32(pid, CultureInfo.InvariantCulture);
+                    replica.SeeLauncher(Convert.ToInt32(pid, CultureInfo.InvariantCulture));
                 }
                 if (replica.State is "Exited" or "Finished" or "FailedToStart")
                 {
