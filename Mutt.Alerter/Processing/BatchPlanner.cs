@@ -285,16 +285,43 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
         return item;
     }
 
+    /// <summary>The batch's unhandled events counted per host (ordinal host names, in first-seen order).</summary>
+    public static List<(string Hostname, int Count)> UnhandledByHost(BatchPlan plan)
+    {
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        var counts = new List<(string Hostname, int Count)>();
+        foreach (var item in plan.Items)
+        {
+            if (item.UnhandledHost is not { } host)
+            {
+                continue;
+            }
+            if (index.TryGetValue(host, out var at))
+            {
+                counts[at] = (host, counts[at].Count + 1);
+            }
+            else
+            {
+                index[host] = counts.Count;
+                counts.Add((host, 1));
+            }
+        }
+        return counts;
+    }
+
     /// <summary>
-    /// The batch's unhandled events counted per host (ordinal host names, in first-seen order), each
-    /// with the meta-alert to push if this batch's count crosses the host's threshold.
+    /// The meta-alert of one batch with its host left out: the JSON text of
+    /// <see cref="MetaAlertJson"/> where each occurrence of the host name is the byte 0x01 (JSON
+    /// never holds it raw: the serializer writes control characters as <c>\u0001</c>). A batch of
+    /// lines from a thousand hosts sends Redis one template and a thousand escaped host names, not a
+    /// thousand meta-alerts of which at most a few fire; <c>unhandled.lua</c> fills in the host of
+    /// the one that crosses the threshold.
     /// </summary>
-    public static List<(string Hostname, int Count, string MetaAlertJson)> UnhandledByHost(BatchPlan plan, int threshold, TimeSpan window, string team,
-        DateTime nowUtc, string? traceParent = null) =>
-        plan.Items.Where(i => i.UnhandledHost is not null)
-            .GroupBy(i => i.UnhandledHost!, StringComparer.Ordinal)
-            .Select(g => (g.Key, g.Count(), MetaAlertJson(g.Key, threshold, window, team, nowUtc, traceParent)))
-            .ToList();
+    public static string MetaAlertTemplate(int threshold, TimeSpan window, string team, DateTime nowUtc, string? traceParent = null) =>
+        MetaAlertJson(HostSlot, threshold, window, team, nowUtc, traceParent).Replace(@"\u0001", HostSlot, StringComparison.Ordinal);
+
+    /// <summary>What stands for the host name in <see cref="MetaAlertTemplate"/>.</summary>
+    public const string HostSlot = "\u0001";
 
     /// <summary>The meta-alert sent when a host's unhandled events reach the threshold within the window.</summary>
     public static string MetaAlertJson(string hostname, int threshold, TimeSpan window, string team, DateTime nowUtc, string? traceParent = null)

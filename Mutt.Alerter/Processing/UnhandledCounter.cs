@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Mutt.Core.Redis;
 using StackExchange.Redis;
 
@@ -17,23 +18,27 @@ public sealed class UnhandledCounter(string prefix, int threshold, TimeSpan expi
     public string TriggeredKey(string hostname) => $"{prefix}:triggered:{hostname}";
 
     /// <summary>
-    /// Adds the batch's unhandled counts (host → (count, meta-alert JSON)) to <paramref name="database"/>
-    /// (a transaction or the database itself). The task yields, per host in order, whether this
-    /// call fired the meta-alert.
+    /// Adds the batch's unhandled counts per host to <paramref name="database"/> (a transaction or the
+    /// database itself). <paramref name="metaAlertTemplate"/> is <see cref="BatchPlanner.MetaAlertTemplate"/>:
+    /// the script fills in the host of a meta-alert that fires. The task yields, per host in order,
+    /// whether this call fired the meta-alert.
     /// </summary>
-    public Task<RedisResult> AddAsync(IDatabaseAsync database, IReadOnlyList<(string Hostname, int Count, string MetaAlertJson)> counts)
+    public Task<RedisResult> AddAsync(IDatabaseAsync database, IReadOnlyList<(string Hostname, int Count)> counts, string metaAlertTemplate)
     {
         var keys = new RedisKey[counts.Count * 2];
-        var args = new RedisValue[3 + counts.Count * 2];
+        var args = new RedisValue[4 + counts.Count * 2];
         args[0] = threshold;
         args[1] = (long)expiry.TotalSeconds;
         args[2] = alertQueue;
+        args[3] = metaAlertTemplate;
         for (var i = 0; i < counts.Count; i++)
         {
-            keys[2 * i] = CounterKey(counts[i].Hostname);
-            keys[2 * i + 1] = TriggeredKey(counts[i].Hostname);
-            args[3 + 2 * i] = counts[i].Count;
-            args[4 + 2 * i] = counts[i].MetaAlertJson;
+            var hostname = counts[i].Hostname;
+            keys[2 * i] = CounterKey(hostname);
+            keys[2 * i + 1] = TriggeredKey(hostname);
+            args[4 + 2 * i] = counts[i].Count;
+            // As the serializer would write it inside a JSON string (the same default encoder).
+            args[5 + 2 * i] = JsonEncodedText.Encode(hostname).Value;
         }
         return database.ScriptEvaluateAsync(Script, keys, args);
     }

@@ -129,7 +129,8 @@ public sealed class AlerterWorker(
         }
         trace?.Audited(plan, auditStarted, DateTimeOffset.UtcNow);
 
-        var unhandled = plan.Unhandled == 0 ? null : BatchPlanner.UnhandledByHost(plan, _options.UnhandledThreshold,
+        var unhandled = plan.Unhandled == 0 ? null : BatchPlanner.UnhandledByHost(plan);
+        var metaAlert = unhandled is null ? null : BatchPlanner.MetaAlertTemplate(_options.UnhandledThreshold,
             TimeSpan.FromSeconds(_options.UnhandledExpirySeconds), _options.UnhandledDefaultTeam, DateTime.UtcNow, MuttTracing.TraceParentOf(trace?.Batch));
         Task<RedisResult>? fired = null;
         await leased.CommitAsync(transaction =>
@@ -137,7 +138,7 @@ public sealed class AlerterWorker(
             PlanOutputs.Stage(transaction, plan, queues.AlertQueue, queue.SourceQueue, queues.AlerterDlq);
             if (unhandled is not null)
             {
-                fired = _unhandled.AddAsync(transaction, unhandled);
+                fired = _unhandled.AddAsync(transaction, unhandled, metaAlert!);
             }
         });
         if (fired is not null)

@@ -125,6 +125,10 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
                     {
                         mustReturnInFlight = await DrainAsync(stoppingToken).ConfigureAwait(false) == Drained.MustReturn;
                     }
+                    if (items.Length < decision.MaxItems && options.PartialBatchLinger > TimeSpan.Zero)
+                    {
+                        await DelayQuietlyAsync(options.PartialBatchLinger, stoppingToken).ConfigureAwait(false);
+                    }
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -381,6 +385,12 @@ public sealed class ReliableConsumerOptions
     /// <see cref="TakeDecision.MaxCompletions"/>; commits stay strictly in order).
     /// </summary>
     public int MaxBatchesInFlight { get; init; } = 1;
+    /// <summary>
+    /// After a batch that was not full, how long to wait before the next take, so that under a
+    /// moderate flow batches fill up instead of each costing a round of I/O (a Moogsoft request, a
+    /// transaction) for a handful of items. Zero: take again at once. A full batch never waits.
+    /// </summary>
+    public TimeSpan PartialBatchLinger { get; init; } = TimeSpan.Zero;
     public TimeSpan RedisRetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
     /// <summary>Called for each completion transaction that did not commit (the worker's counter).</summary>
     public Action? OnNotCommitted { get; init; }

@@ -24,6 +24,7 @@ public static class Extensions
             .Validate(o => Uri.TryCreate(o.WebhookUrl, UriKind.Absolute, out _), "MOOG_WEBHOOK_URL (or services:moog-sink:http:0) must be an absolute URL.")
             .Validate(o => o.RateLimit > 0 && o.RatePeriodSeconds > 0 && o.MaxRetries >= 0 && o.CircuitFailureThreshold > 0, "Moog limits must be positive.")
             .Validate(o => o.MaxInFlight is >= 1 and <= 64, "MOOG_MAX_IN_FLIGHT must be between 1 and 64.")
+            .Validate(o => o.BatchLingerMs is >= 0 and <= 1000, "MOOG_BATCH_LINGER_MS must be between 0 and 1000.")
             .ValidateOnStart();
         builder.Services.AddSingleton(sp => new DynamicConfig(sp.GetRequiredService<IConnectionMultiplexer>()));
         builder.Services.AddSingleton<ForwarderMetrics>();

@@ -26,6 +26,11 @@ public sealed class ForwarderOptions
     [ConfigurationKeyName("MOOG_BATCH_SIZE")] public int BatchSize { get; set; } = 500;
     /// <summary>Moogsoft requests one Forwarder keeps in flight while the circuit is CLOSED (1–64), all within the shared rate limit.</summary>
     [ConfigurationKeyName("MOOG_MAX_IN_FLIGHT")] public int MaxInFlight { get; set; } = 4;
+    /// <summary>
+    /// After a batch smaller than moog_batch_size, milliseconds to wait before the next take (0–1000), so a
+    /// moderate flow goes out in fuller requests (each request costs a rate-limit token and a round trip).
+    /// </summary>
+    [ConfigurationKeyName("MOOG_BATCH_LINGER_MS")] public int BatchLingerMs { get; set; } = 20;
     [ConfigurationKeyName("MOOG_CIRCUIT_FAILURE_THRESHOLD")] public int CircuitFailureThreshold { get; set; } = 5;
     [ConfigurationKeyName("MOOG_CIRCUIT_OPEN_SECONDS")] public double CircuitOpenSeconds { get; set; } = 60;
 }

@@ -48,6 +48,7 @@ public sealed class ForwarderWorker(
             IdleMax = TimeSpan.FromMilliseconds(200),
             // The next batch is taken and parsed while requests are in flight (BeforeTakeAsync says how many).
             MaxBatchesInFlight = 2,
+            PartialBatchLinger = TimeSpan.FromMilliseconds(_o.BatchLingerMs),
             OnNotCommitted = () => metrics.CompletionsNotCommitted.Add(1),
         }, logger);
         return consumer.RunAsync(this, stoppingToken);

@@ -116,7 +116,9 @@ public sealed class AlerterTests(InfrastructureFixture infra)
         await using var b = await AlerterTestHost.StartAsync(infra.RedisConnectionString, db, "alerter-u-b", settings);
         await using var c = await AlerterTestHost.StartAsync(infra.RedisConnectionString, db, "alerter-u-c", settings);
 
-        var events = Enumerable.Range(0, 300).Select(i => Event($"u-{i}", $"unmatched {i}", "noisy-1"))
+        // A host name that needs JSON escaping: the script fills it into the meta-alert's template.
+        const string Noisy = "noisy \"1\" <sw-ü>";
+        var events = Enumerable.Range(0, 300).Select(i => Event($"u-{i}", $"unmatched {i}", Noisy))
             .Concat(Enumerable.Range(0, 9).Select(i => Event($"q-{i}", $"unmatched {i}", "quiet-1")))
             .ToList();
         await PushAsync(Redis, "mutt:ingest_queue", events);
@@ -126,9 +128,11 @@ public sealed class AlerterTests(InfrastructureFixture infra)
         var alerts = await AlertsAsync(Redis);
         var meta = Assert.Single(alerts);
         Assert.True(meta.MetaAlert);
-        Assert.Equal(("noisy-1", "NETO", Handling.TicketOnly), (meta.Hostname, meta.Team, meta.Handling));
-        Assert.True(await Redis.KeyExistsAsync("mutt:unhandled:triggered:noisy-1"));
-        Assert.True(await Redis.KeyTimeToLiveAsync("mutt:unhandled:triggered:noisy-1") > TimeSpan.Zero);
+        Assert.Equal((Noisy, "NETO", Handling.TicketOnly), (meta.Hostname, meta.Team, meta.Handling));
+        Assert.StartsWith($"meta-unhandled-{Noisy}-", meta.CorrelationId, StringComparison.Ordinal);
+        Assert.Contains($"from {Noisy} within", meta.Message, StringComparison.Ordinal);
+        Assert.True(await Redis.KeyExistsAsync($"mutt:unhandled:triggered:{Noisy}"));
+        Assert.True(await Redis.KeyTimeToLiveAsync($"mutt:unhandled:triggered:{Noisy}") > TimeSpan.Zero);
         Assert.Equal(9, (long)await Redis.StringGetAsync("mutt:unhandled:quiet-1"));
         Assert.True(await Redis.KeyTimeToLiveAsync("mutt:unhandled:quiet-1") > TimeSpan.Zero);
     }

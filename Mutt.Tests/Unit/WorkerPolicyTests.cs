@@ -73,8 +73,23 @@ public sealed class WorkerPolicyTests
             """{"hostname":"a","message":"x"}""", """{"hostname":"b","message":"x"}""",
             """{"hostname":"a","message":"y"}""", """{"message":"no host"}""",
         ], RuleSet.Empty);
-        var counts = BatchPlanner.UnhandledByHost(plan, 100, TimeSpan.FromHours(24), "NETO", new DateTime(2026, 12, 6, 0, 0, 0, DateTimeKind.Utc));
-        Assert.Equal([("a", 2), ("b", 1), (BatchPlanner.UnknownHost, 1)], counts.Select(c => (c.Hostname, c.Count)));
-        Assert.All(counts, c => Assert.Contains($"meta-unhandled-{c.Hostname}-20261206000000", c.MetaAlertJson));
+        Assert.Equal([("a", 2), ("b", 1), (BatchPlanner.UnknownHost, 1)], BatchPlanner.UnhandledByHost(plan));
+    }
+
+    [Theory]
+    [InlineData("core-r1")]
+    [InlineData("edge \"01\" <sw-ü> & 100%")]
+    public void The_meta_alert_template_with_the_escaped_host_filled_in_is_the_host_s_meta_alert(string hostname)
+    {
+        var now = new DateTime(2026, 12, 6, 0, 0, 0, DateTimeKind.Utc);
+        var template = BatchPlanner.MetaAlertTemplate(100, TimeSpan.FromHours(24), "NETO", now, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+
+        // What unhandled.lua does: every 0x01 becomes the host as escaped for a JSON string.
+        var filled = template.Replace(BatchPlanner.HostSlot, System.Text.Json.JsonEncodedText.Encode(hostname).Value, StringComparison.Ordinal);
+
+        Assert.Equal(3, template.Split(BatchPlanner.HostSlot).Length - 1); // correlation id, hostname, message
+        Assert.Equal(BatchPlanner.MetaAlertJson(hostname, 100, TimeSpan.FromHours(24), "NETO", now, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), filled);
+        var alert = System.Text.Json.JsonSerializer.Deserialize(filled, Mutt.Core.Events.MuttJsonContext.Default.AlertMessage)!;
+        Assert.Equal((hostname, $"meta-unhandled-{hostname}-20261206000000"), (alert.Hostname, alert.CorrelationId));
     }
 }

@@ -2,8 +2,10 @@
 -- KEYS come in pairs: KEYS[2i-1] = mutt:unhandled:{hostname} (the counter),
 --                     KEYS[2i]   = mutt:unhandled:triggered:{hostname} (set once the threshold was crossed).
 -- ARGV[1] = threshold, ARGV[2] = expiry seconds, ARGV[3] = the list to push meta-alerts to,
--- then per pair: ARGV[2+2i] = how many unhandled events of that host this batch saw,
---                ARGV[3+2i] = the meta-alert JSON to push if this call crosses the threshold.
+-- ARGV[4] = the meta-alert JSON with the byte 0x01 wherever the host name goes (JSON never holds
+--           that byte raw), so a batch from a thousand hosts sends one alert, not a thousand;
+-- then per pair: ARGV[3+2i] = how many unhandled events of that host this batch saw,
+--                ARGV[4+2i] = the host name escaped for a JSON string.
 -- Atomic, so with any number of replicas exactly one call sees the counter cross the threshold
 -- (the counter is renamed away in the same step), and the meta-alert push happens inside the
 -- script: when the caller runs it in the batch's completion transaction, the count, the
@@ -14,7 +16,7 @@ local fired = {}
 for i = 1, #KEYS / 2 do
   local key = KEYS[2 * i - 1]
   local triggered = KEYS[2 * i]
-  local n = tonumber(ARGV[2 + 2 * i])
+  local n = tonumber(ARGV[3 + 2 * i])
   fired[i] = 0
   if redis.call('EXISTS', triggered) == 0 then
     local count = redis.call('INCRBY', key, n)
@@ -26,7 +28,9 @@ for i = 1, #KEYS / 2 do
     if count >= threshold then
       redis.call('RENAME', key, triggered)
       redis.call('EXPIRE', triggered, expiry)
-      redis.call('LPUSH', ARGV[3], ARGV[3 + 2 * i])
+      local host = ARGV[4 + 2 * i]
+      -- A function as the replacement: the host is inserted as it is (no % patterns).
+      redis.call('LPUSH', ARGV[3], (string.gsub(ARGV[4], '\1', function() return host end)))
       fired[i] = 1
     end
   end
