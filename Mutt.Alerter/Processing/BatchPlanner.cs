@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Unicode;
 using Mutt.Alerter.Audit;
 using Mutt.Core.DeadLetters;
@@ -147,7 +148,8 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
                 continue;
             }
 
-            if (_limits.Check(evt, evt.EventTimeUtc(), now) is { } violation)
+            var eventTime = evt.EventTimeUtc();
+            if (_limits.Check(evt, eventTime, now) is { } violation)
             {
                 plan.Invalid++;
                 plan.DeadLetters.Add(DeadLetterJson(Encoding.UTF8.GetString(raw), ValidationReason, violation));
@@ -157,7 +159,7 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
             var activity = trace?.StartEvent(evt);
             try
             {
-                var item = PlanEvent(raw, evt, rules, activity, noise);
+                var item = PlanEvent(raw, evt, eventTime, rules, activity, noise);
                 plan.Add(item);
                 if (item.Noise is not null)
                 {
@@ -187,13 +189,12 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
         MuttEvent? evt;
         try
         {
-            evt = JsonSerializer.Deserialize(raw, MuttJsonContext.Default.MuttEvent);
+            evt = MuttEventReader.Read(raw);
         }
         catch (JsonException) when (!Utf8.IsValid(raw))
         {
-            var text = Encoding.UTF8.GetString(raw);
-            evt = JsonSerializer.Deserialize(text, MuttJsonContext.Default.MuttEvent);
-            raw = Encoding.UTF8.GetBytes(text);
+            raw = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(raw));
+            evt = MuttEventReader.Read(raw);
         }
         return evt ?? throw new JsonException("The item is JSON null, not an event object.");
     }
@@ -208,16 +209,39 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
             return;
         }
         evt.RetryCount++;
-        plan.Retries.Add(JsonSerializer.Serialize(evt, MuttJsonContext.Default.MuttEvent));
+        plan.Retries.Add(WithRetry(raw, evt));
     }
 
-    private static PlannedItem PlanEvent(byte[] raw, MuttEvent evt, RuleSet rules, Activity? activity, NoiseContext noise)
+    /// <summary>
+    /// The item as it came with its new <c>retry_count</c> and the correlation id it was audited under
+    /// (derived when it had none), every other field kept as the sender wrote it (the event read by
+    /// <see cref="MuttEventReader"/> holds only the fields MUTT reads, so it is not re-serialised).
+    /// </summary>
+    private static string WithRetry(string raw, MuttEvent evt)
+    {
+        try
+        {
+            var item = JsonNode.Parse(raw)!.AsObject();
+            item[EnvelopeFields.RetryCount] = evt.RetryCount;
+            if (evt.CorrelationId is not null)
+            {
+                item[EnvelopeFields.CorrelationId] = evt.CorrelationId;
+            }
+            return item.ToJsonString();
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or JsonException)
+        {
+            // A field named twice (JsonObject refuses it): the fields MUTT reads, in the retry.
+            return JsonSerializer.Serialize(evt, MuttJsonContext.Default.MuttEvent);
+        }
+    }
+
+    private static PlannedItem PlanEvent(byte[] raw, MuttEvent evt, DateTime eventTime, RuleSet rules, Activity? activity, NoiseContext noise)
     {
         // Keep the id stable across replays and retries: a missing id is derived from the payload
         // as the producer sent it (before any retry_count of ours), then travels in the envelope.
         evt.CorrelationId ??= DeriveCorrelationId(raw);
         var hostname = string.IsNullOrEmpty(evt.Hostname) ? UnknownHost : evt.Hostname;
-        var eventTime = evt.EventTimeUtc();
         var match = rules.Match(evt);
         var item = new PlannedItem { RawUtf8 = raw, Event = evt, Activity = activity };
         item.RegexTimeouts = match.RegexTimeouts;

@@ -129,11 +129,15 @@ for n in "${counts[@]}"; do
   # CPU seconds (user + system) each process used since it started, warm-up and drain included:
   # where the cores went, comparable between builds run with the same load.
   tck=$(getconf CLK_TCK)
-  echo "e2e: CPU seconds per process (user+system, whole run):" | tee -a "$out/drive-alerters$n.txt"
+  echo "e2e: CPU seconds per process and its children (user+system, whole run; postgres = all its backends):" | tee -a "$out/drive-alerters$n.txt"
   pids | while IFS=$'\t' read -r name pid; do
     [[ "$pid" =~ ^[0-9]+$ ]] || continue
-    # Fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends the command name.
-    sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk -v n="$name" -v t="$tck" '{printf "  %-14s %8.1f s\n", n, ($12+$13)/t}'
+    # Fields 14-17 of /proc/PID/stat (own and waited-for children's user+system), counted after the
+    # ")" that ends the command name, plus the live children's own (PostgreSQL's backends).
+    { sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $12+$13+$14+$15}'
+      for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do
+        sed 's/.*) //' "/proc/$child/stat" 2>/dev/null | awk '{print $12+$13}'
+      done; } | awk -v n="$name" -v t="$tck" '{s+=$1} END {printf "  %-14s %8.1f s\n", n, s/t}'
   done | tee -a "$out/drive-alerters$n.txt"
   restarts=$(jq '[.resources[] | .restarts // 0] | add' "$state_dir/endpoints.json")
   echo "e2e: service restarts during the run: $restarts" | tee -a "$out/drive-alerters$n.txt"
