@@ -1,7 +1,7 @@
 // End-to-end benchmark helper (bench/e2e/run.sh drives it).
 //
 //   drive --state-dir DIR [--rate 10000] [--duration 30] [--events 0] [--connections 8] [--batch 100]
-//         [--warmup 0] [--drain-timeout 300] [--label text] [--json out.json]
+//         [--warmup 0] [--warmup-lines 0] [--drain-timeout 300] [--label text] [--json out.json]
 //                                          posts batches of events with unique correlation ids at a target
 //                                          rate, waits until every accepted event is audited and every
 //                                          alert reached the sink, checks the counts exactly, prints figures
@@ -72,13 +72,20 @@ internal static class Drive
         { Timeout = TimeSpan.FromSeconds(30) };
 
         var warmup = TimeSpan.FromSeconds(options.Number("warmup", 0));
+        var syslogSource = options.Get("source") == "syslog";
+        var warmupLines = (long)options.Number("warmup-lines", 0);
         long sinkBaseEvents = 0, sinkBaseSignatures = 0;
-        if (warmup > TimeSpan.Zero)
+        if (syslogSource ? warmupLines > 0 : warmup > TimeSpan.Zero)
         {
-            // Same load for --warmup seconds under other correlation ids, drained before the measured run:
-            // JIT, tiered compilation, connection pools and PostgreSQL's caches are warm, as in a running system.
-            Console.WriteLine($"warm-up: {warmup.TotalSeconds:N0} s at the same rate");
-            var warm = await LoadAsync(http, endpoints, runId + "w", rate, warmup, 0, connections, batch);
+            // The same load (--warmup seconds of REST, or --warmup-lines syslog lines) under other ids,
+            // drained before the measured run: JIT and tiered compilation, connection pools and
+            // PostgreSQL's caches are warm, as in a system that has been running.
+            Console.WriteLine(syslogSource ? $"warm-up: {warmupLines:N0} syslog lines" : $"warm-up: {warmup.TotalSeconds:N0} s at the same rate");
+            var warm = syslogSource
+                ? await SyslogLoad.RunAsync(endpoints.SyslogTcp, runId + "w", warmupLines, rate, connections)
+                : await LoadAsync(http, endpoints, runId + "w", rate, warmup, 0, connections, batch);
+            // Syslog: every 10th line (sequence 0, 10, ...) is forwarded.
+            var warmAlerts = syslogSource ? (warm.Accepted + 9) / 10 : warm.Accepted;
             using var warmMux = await ConnectionMultiplexer.ConnectAsync(endpoints.Redis + ",allowAdmin=true,abortConnect=false");
             var warmDb = warmMux.GetDatabase();
             var warmServer = warmMux.GetServer(warmMux.GetEndPoints()[0]);
@@ -93,7 +100,7 @@ internal static class Drive
                 var stats = JsonNode.Parse(await http.GetStringAsync(endpoints.SinkUrl + "sink/stats"))!;
                 sinkBaseEvents = (long)stats["events"]!;
                 sinkBaseSignatures = (long)stats["distinct_signatures"]!;
-                if (depth == 0 && sinkBaseEvents >= warm.Accepted)
+                if (depth == 0 && sinkBaseEvents >= warmAlerts)
                 {
                     break;
                 }

@@ -11,6 +11,7 @@
 #                  each on a fresh system
 #   --connections  concurrent HTTP connections of the load generator
 #   --warmup       seconds of the same load (other correlation ids) sent and drained before the measured run
+#   --warmup-lines with --source syslog: lines (other host names) sent and drained before the measured run
 #   --source       rest (default: JSON batches to /api/v2/ingest) or syslog: --lines RFC 5424 lines,
 #                  octet-counted over TCP to the Ingestor's syslog port (--connections sockets; --rate
 #                  lines/s, 0 = as fast as they go); every line audited, every 10th (LINK-DOWN) forwarded,
@@ -32,7 +33,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
 
-rate=10000 duration=30 events=0 alerters=2 connections=8 warmup=0 out="" source=rest lines=1000000
+rate=10000 duration=30 events=0 alerters=2 connections=8 warmup=0 warmup_lines=0 out="" source=rest lines=1000000
 while [ $# -gt 0 ]; do
   case "$1" in
     --rate) rate=$2; shift 2 ;;
@@ -41,6 +42,7 @@ while [ $# -gt 0 ]; do
     --alerters) alerters=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
+    --warmup-lines) warmup_lines=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --source) source=$2; shift 2 ;;
     --lines) lines=$2; shift 2 ;;
@@ -115,8 +117,8 @@ for n in "${counts[@]}"; do
 
   set +e
   dotnet "$BENCH_DLL" drive --state-dir "$state_dir" --rate "$rate" --duration "$duration" --events "$events" \
-    --connections "$connections" --warmup "$warmup" --source "$source" --lines "$lines" \
-    --label "source=$source alerters=$n rate=$rate $([ "$source" = syslog ] && echo "lines=$lines" || echo "duration=${duration}s") warmup=${warmup}s" --json "$out/alerters$n.json" | tee "$out/drive-alerters$n.txt"
+    --connections "$connections" --warmup "$warmup" --warmup-lines "$warmup_lines" --source "$source" --lines "$lines" \
+    --label "source=$source alerters=$n rate=$rate $([ "$source" = syslog ] && echo "lines=$lines warmup_lines=$warmup_lines" || echo "duration=${duration}s warmup=${warmup}s")" --json "$out/alerters$n.json" | tee "$out/drive-alerters$n.txt"
   rc_drive=${PIPESTATUS[0]}
   set -e
   [ "$rc_drive" -eq 0 ] || verdict=1
