@@ -12,29 +12,13 @@
 -- meta-alert and the ack land together.
 local threshold = tonumber(ARGV[1])
 local expiry = tonumber(ARGV[2])
-local hosts = #KEYS / 2
--- Which hosts already fired in their window: one MGET per 500 hosts instead of an EXISTS each (a
--- batch of syslog lines from a thousand hosts made 2,000 calls; the calls, not the work, cost).
--- A triggered key holds the count it was renamed from, so it is never nil when it exists.
-local already = {}
-for first = 1, hosts, 500 do
-  local last = math.min(first + 499, hosts)
-  local names = {}
-  for i = first, last do
-    names[#names + 1] = KEYS[2 * i]
-  end
-  local values = redis.call('MGET', unpack(names))
-  for j = 1, #values do
-    already[first + j - 1] = values[j] ~= false
-  end
-end
 local fired = {}
-for i = 1, hosts do
+for i = 1, #KEYS / 2 do
   local key = KEYS[2 * i - 1]
   local triggered = KEYS[2 * i]
   local n = tonumber(ARGV[3 + 2 * i])
   fired[i] = 0
-  if not already[i] then
+  if redis.call('EXISTS', triggered) == 0 then
     local count = redis.call('INCRBY', key, n)
     if count == n then
       redis.call('EXPIRE', key, expiry)
