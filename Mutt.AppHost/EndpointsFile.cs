@@ -26,10 +26,7 @@ public sealed class EndpointsFile(EndpointsFile.Settings settings, ResourceNotif
         public string? Health { get; set; }
         public int? LauncherPid { get; set; }
         public int? Pid => LauncherPid is { } pid ? LocalProcesses.ServiceProcessOf(pid) ?? pid : null;
-        public int Restarts { get; set; }
-
-        /// <summary>The last launcher process id seen: a different one later means the replica was started again.</summary>
-        public int LastLauncherPid { get; set; }
+        public RestartCounter Restarts { get; } = new();
         public int? ExitCode { get; set; }
         public Dictionary<string, string> Urls { get; } = [];
     }
@@ -83,16 +80,10 @@ public sealed class EndpointsFile(EndpointsFile.Settings settings, ResourceNotif
         var pid = snapshot.Properties.FirstOrDefault(p => p.Name.EndsWith(".pid", StringComparison.Ordinal))?.Value;
         if (pid is not null)
         {
-            // Restarts are counted by process, not by state: Aspire may publish more than one
-            // down/up snapshot for one restart, but each start has a new process id.
             instance.LauncherPid = Convert.ToInt32(pid, CultureInfo.InvariantCulture);
-            if (instance.LastLauncherPid != 0 && instance.LauncherPid != instance.LastLauncherPid)
-            {
-                instance.Restarts++;
-            }
-            instance.LastLauncherPid = instance.LauncherPid.Value;
         }
-        if (instance.State is "Exited" or "Finished" or "FailedToStart" or "Stopped")
+        instance.Restarts.See(instance.State, pid is null ? null : instance.LauncherPid);
+        if (RestartCounter.IsDown(instance.State))
         {
             instance.LauncherPid = null;
         }
@@ -138,7 +129,7 @@ public sealed class EndpointsFile(EndpointsFile.Settings settings, ResourceNotif
                 ["health"] = first?.Health,
                 ["pid"] = first?.Pid,
                 ["urls"] = Urls(first),
-                ["restarts"] = replicas.Sum(r => r.Restarts),
+                ["restarts"] = replicas.Sum(r => r.Restarts.Count),
             };
             if (_connectionStrings.TryGetValue(resource.Name, out var connectionString))
             {
@@ -154,7 +145,7 @@ public sealed class EndpointsFile(EndpointsFile.Settings settings, ResourceNotif
                     ["pid"] = r.Pid,
                     ["exitCode"] = r.ExitCode,
                     ["urls"] = Urls(r),
-                    ["restarts"] = r.Restarts,
+                    ["restarts"] = r.Restarts.Count,
                 })]);
             }
             resources[resource.Name] = node;

@@ -37,32 +37,27 @@ public sealed class MuttAppHost : IAsyncDisposable
     /// <summary>One replica as Aspire reports it: its resource id (the POD_NAME the AppHost gives it), state, service pid.</summary>
     public sealed class ReplicaInfo(string resource, string id)
     {
-        private int _restarts;
 
         public string Resource { get; } = resource;
         public string PodName { get; } = id;
         public string State { get; internal set; } = "Waiting";
         public string? Health { get; internal set; }
         public int LauncherPid { get; internal set; }
-        public int Restarts => Volatile.Read(ref _restarts);
+        public int Restarts => _restartCounter.Count;
 
         /// <summary>The service's own process (Aspire runs a project as `dotnet run`, which starts it as a child).</summary>
         public int Pid => LauncherPid == 0 ? 0 : Mutt.AppHost.LocalProcesses.ServiceProcessOf(LauncherPid) ?? 0;
 
-        private int _lastLauncherPid;
+        private readonly Mutt.AppHost.RestartCounter _restartCounter = new();
 
-        /// <summary>
-        /// Restarts are counted by process, as endpoints.json counts them: Aspire may publish more than
-        /// one down/up snapshot for one restart, but each start has a new launcher process id.
-        /// </summary>
-        internal void SeeLauncher(int pid)
+        /// <summary>Counted as endpoints.json counts them (<see cref="Mutt.AppHost.RestartCounter"/>).</summary>
+        internal void See(string state, int? launcherPid)
         {
-            LauncherPid = pid;
-            if (_lastLauncherPid != 0 && pid != _lastLauncherPid)
+            if (launcherPid is { } pid)
             {
-                Interlocked.Increment(ref _restarts);
+                LauncherPid = pid;
             }
-            _lastLauncherPid = pid;
+            _restartCounter.See(state, launcherPid);
         }
 
         public bool IsUp => State == "Running" && Health is null or "Healthy";
@@ -177,10 +172,7 @@ public sealed class MuttAppHost : IAsyncDisposable
                 replica.State = change.Snapshot.State?.Text is { Length: > 0 } state ? state : replica.State;
                 replica.Health = change.Snapshot.HealthStatus?.ToString();
                 var pid = change.Snapshot.Properties.FirstOrDefault(p => p.Name.EndsWith(".pid", StringComparison.Ordinal))?.Value;
-                if (pid is not null)
-                {
-                    replica.SeeLauncher(Convert.ToInt32(pid, CultureInfo.InvariantCulture));
-                }
+                replica.See(replica.State, pid is null ? null : Convert.ToInt32(pid, CultureInfo.InvariantCulture));
                 if (replica.State is "Exited" or "Finished" or "FailedToStart")
                 {
                     replica.LauncherPid = 0;
