@@ -221,6 +221,10 @@ public sealed class MuttAppHost : IAsyncDisposable
     /// <summary>Starts a stopped or crashed replica through Aspire's resource command (as the dashboard's Start button does) and waits until it is healthy.</summary>
     public async Task StartAgainAsync(ReplicaInfo replica)
     {
+        // A start command sent while the process is still shutting down (unhealthy, but not yet exited:
+        // PostgreSQL's fast shutdown writes its checkpoint first) finds it running and does nothing.
+        await Eventually.WaitForAsync(() => Task.FromResult(Mutt.AppHost.RestartCounter.IsDown(replica.State)), TimeSpan.FromSeconds(60),
+            $"{replica.PodName} stopped, as Aspire sees it, before it is started again");
         var restarts = replica.Restarts;
         var result = await _app.ResourceCommands.ExecuteCommandAsync(replica.PodName, KnownResourceCommands.StartCommand);
         Assert.True(result.Success, $"start {replica.PodName}: {result.Message}");
