@@ -77,12 +77,12 @@ public sealed class EndpointsFile(EndpointsFile.Settings settings, ResourceNotif
         instance.Health = snapshot.HealthStatus?.ToString();
         instance.ExitCode = snapshot.ExitCode;
         instance.State = snapshot.State?.Text is { Length: > 0 } state ? state : instance.State;
-        var pid = snapshot.Properties.FirstOrDefault(p => p.Name.EndsWith(".pid", StringComparison.Ordinal))?.Value;
+        var pid = LocalProcesses.LauncherPidOf(snapshot);
         if (pid is not null)
         {
-            instance.LauncherPid = Convert.ToInt32(pid, CultureInfo.InvariantCulture);
+            instance.LauncherPid = pid;
         }
-        instance.Restarts.See(instance.State, pid is null ? null : instance.LauncherPid);
+        instance.Restarts.See(instance.State, pid);
         if (RestartCounter.IsDown(instance.State))
         {
             instance.LauncherPid = null;

@@ -1,9 +1,16 @@
 using System.Globalization;
+using Aspire.Hosting.ApplicationModel;
 
 namespace Mutt.AppHost;
 
 public static class LocalProcesses
 {
+    /// <summary>The launcher's process id in an Aspire resource snapshot (its <c>*.pid</c> property), or null before it has one.</summary>
+    public static int? LauncherPidOf(CustomResourceSnapshot snapshot) =>
+        snapshot.Properties.FirstOrDefault(p => p.Name.EndsWith(".pid", StringComparison.Ordinal))?.Value is { } pid
+            ? Convert.ToInt32(pid, CultureInfo.InvariantCulture)
+            : null;
+
     /// <summary>
     /// The process that matters to an operator (and to kill -9) for a pid Aspire reports: Aspire starts a
     /// project as <c>dotnet run --no-build</c>, and the local PostgreSQL runs under postgres-run.sh; each runs

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
@@ -37,7 +36,6 @@ public sealed class MuttAppHost : IAsyncDisposable
     /// <summary>One replica as Aspire reports it: its resource id (the POD_NAME the AppHost gives it), state, service pid.</summary>
     public sealed class ReplicaInfo(string resource, string id)
     {
-
         public string Resource { get; } = resource;
         public string PodName { get; } = id;
         public string State { get; internal set; } = "Waiting";
@@ -171,9 +169,8 @@ public sealed class MuttAppHost : IAsyncDisposable
                 _ = _logWatchers.GetOrAdd(change.ResourceId, id => Task.Run(() => CollectLogsAsync(id)));
                 replica.State = change.Snapshot.State?.Text is { Length: > 0 } state ? state : replica.State;
                 replica.Health = change.Snapshot.HealthStatus?.ToString();
-                var pid = change.Snapshot.Properties.FirstOrDefault(p => p.Name.EndsWith(".pid", StringComparison.Ordinal))?.Value;
-                replica.See(replica.State, pid is null ? null : Convert.ToInt32(pid, CultureInfo.InvariantCulture));
-                if (replica.State is "Exited" or "Finished" or "FailedToStart")
+                replica.See(replica.State, Mutt.AppHost.LocalProcesses.LauncherPidOf(change.Snapshot));
+                if (Mutt.AppHost.RestartCounter.IsDown(replica.State))
                 {
                     replica.LauncherPid = 0;
                 }
