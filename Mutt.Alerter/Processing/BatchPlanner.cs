@@ -310,28 +310,8 @@ public sealed class BatchPlanner(string podName, string sourceQueue, int maxRetr
     }
 
     /// <summary>The batch's unhandled events counted per host (ordinal host names, in first-seen order).</summary>
-    public static List<(string Hostname, int Count)> UnhandledByHost(BatchPlan plan)
-    {
-        var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        var counts = new List<(string Hostname, int Count)>();
-        foreach (var item in plan.Items)
-        {
-            if (item.UnhandledHost is not { } host)
-            {
-                continue;
-            }
-            if (index.TryGetValue(host, out var at))
-            {
-                counts[at] = (host, counts[at].Count + 1);
-            }
-            else
-            {
-                index[host] = counts.Count;
-                counts.Add((host, 1));
-            }
-        }
-        return counts;
-    }
+    public static List<(string Hostname, int Count)> UnhandledByHost(BatchPlan plan) =>
+        [.. plan.Items.Where(i => i.UnhandledHost is not null).CountBy(i => i.UnhandledHost!, StringComparer.Ordinal).Select(c => (c.Key, c.Value))];
 
     /// <summary>
     /// The meta-alert of one batch with its host left out: the JSON text of

@@ -72,20 +72,20 @@ internal static class Drive
         { Timeout = TimeSpan.FromSeconds(30) };
 
         var warmup = TimeSpan.FromSeconds(options.Number("warmup", 0));
-        var syslogSource = options.Get("source") == "syslog";
+        var syslog = options.Get("source") == "syslog";
         var warmupLines = (long)options.Number("warmup-lines", 0);
         long sinkBaseEvents = 0, sinkBaseSignatures = 0;
-        if (syslogSource ? warmupLines > 0 : warmup > TimeSpan.Zero)
+        if (syslog ? warmupLines > 0 : warmup > TimeSpan.Zero)
         {
             // The same load (--warmup seconds of REST, or --warmup-lines syslog lines) under other ids,
             // drained before the measured run: JIT and tiered compilation, connection pools and
             // PostgreSQL's caches are warm, as in a system that has been running.
-            Console.WriteLine(syslogSource ? $"warm-up: {warmupLines:N0} syslog lines" : $"warm-up: {warmup.TotalSeconds:N0} s at the same rate");
-            var warm = syslogSource
+            Console.WriteLine(syslog ? $"warm-up: {warmupLines:N0} syslog lines" : $"warm-up: {warmup.TotalSeconds:N0} s at the same rate");
+            var warm = syslog
                 ? await SyslogLoad.RunAsync(endpoints.SyslogTcp, runId + "w", warmupLines, rate, connections)
                 : await LoadAsync(http, endpoints, runId + "w", rate, warmup, 0, connections, batch);
             // Syslog: every 10th line (sequence 0, 10, ...) is forwarded.
-            var warmAlerts = syslogSource ? (warm.Accepted + 9) / 10 : warm.Accepted;
+            var warmAlerts = syslog ? (warm.Accepted + 9) / 10 : warm.Accepted;
             using var warmMux = await ConnectionMultiplexer.ConnectAsync(endpoints.Redis + ",allowAdmin=true,abortConnect=false");
             var warmDb = warmMux.GetDatabase();
             var warmServer = warmMux.GetServer(warmMux.GetEndPoints()[0]);
@@ -110,7 +110,6 @@ internal static class Drive
         }
 
         // ---- load ----
-        var syslog = options.Get("source") == "syslog";
         LoadResult load;
         if (syslog)
         {
