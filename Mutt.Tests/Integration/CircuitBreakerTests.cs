@@ -11,9 +11,7 @@ public sealed class CircuitBreakerTests(InfrastructureFixture infra)
     [Fact]
     public async Task Circuit_opens_after_five_failures_stays_open_half_opens_with_one_probe_and_closes()
     {
-        await ForwarderTestHost.FlushAsync(infra);
-        await using var host = new ForwarderTestHost(infra.RedisConnectionString);
-        await host.StartSinkAsync();
+        await using var host = await ForwarderTestHost.WithSinkAsync(infra);
         await host.SetModeAsync("""{"status":500}""");
         await ForwarderTestHost.PushAlertsAsync(infra.Multiplexer, 10, "circuit");
         var env = new Dictionary<string, string?>

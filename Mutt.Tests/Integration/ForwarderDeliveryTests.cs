@@ -15,9 +15,7 @@ public sealed class ForwarderDeliveryTests(InfrastructureFixture infra)
     [Fact]
     public async Task Alerts_are_delivered_in_batches_with_auth_and_the_LAM_payload()
     {
-        await ForwarderTestHost.FlushAsync(infra);
-        await using var host = new ForwarderTestHost(infra.RedisConnectionString);
-        await host.StartSinkAsync(apiKey: "s3cret");
+        await using var host = await ForwarderTestHost.WithSinkAsync(infra, sinkApiKey: "s3cret");
         await new DynamicConfig(infra.Multiplexer).SetAsync(DynamicConfigKeys.MoogBatchSize, "100");
         await ForwarderTestHost.PushAlertsAsync(infra.Multiplexer, 250, "batch");
 
@@ -50,9 +48,7 @@ public sealed class ForwarderDeliveryTests(InfrastructureFixture infra)
     [Fact]
     public async Task A_client_error_dead_letters_the_batch_at_once_with_status_and_excerpt()
     {
-        await ForwarderTestHost.FlushAsync(infra);
-        await using var host = new ForwarderTestHost(infra.RedisConnectionString);
-        await host.StartSinkAsync();
+        await using var host = await ForwarderTestHost.WithSinkAsync(infra);
         await host.SetModeAsync("""{"status":422}""");
         await ForwarderTestHost.PushAlertsAsync(infra.Multiplexer, 3, "reject");
         await host.StartForwarderAsync("fwd-reject");
@@ -75,9 +71,7 @@ public sealed class ForwarderDeliveryTests(InfrastructureFixture infra)
     [Fact]
     public async Task Server_errors_are_retried_with_backoff_then_dead_lettered()
     {
-        await ForwarderTestHost.FlushAsync(infra);
-        await using var host = new ForwarderTestHost(infra.RedisConnectionString);
-        await host.StartSinkAsync();
+        await using var host = await ForwarderTestHost.WithSinkAsync(infra);
         await host.SetModeAsync("""{"status":500}""");
         await ForwarderTestHost.PushAlertsAsync(infra.Multiplexer, 2, "retry");
         await host.StartForwarderAsync("fwd-retry", new Dictionary<string, string?> { ["MOOG_MAX_RETRIES"] = "2", ["MOOG_CIRCUIT_FAILURE_THRESHOLD"] = "100" });
@@ -91,9 +85,7 @@ public sealed class ForwarderDeliveryTests(InfrastructureFixture infra)
     [Fact]
     public async Task A_429_is_honoured_and_delivery_resumes()
     {
-        await ForwarderTestHost.FlushAsync(infra);
-        await using var host = new ForwarderTestHost(infra.RedisConnectionString);
-        await host.StartSinkAsync();
+        await using var host = await ForwarderTestHost.WithSinkAsync(infra);
         await host.SetModeAsync("""{"status":429,"retry_after":1}""");
         await ForwarderTestHost.PushAlertsAsync(infra.Multiplexer, 5, "throttle");
         await host.StartForwarderAsync("fwd-429", new Dictionary<string, string?> { ["MOOG_MAX_RETRIES"] = "0" });
@@ -111,9 +103,7 @@ public sealed class ForwarderDeliveryTests(InfrastructureFixture infra)
     [Fact]
     public async Task A_forwarder_killed_mid_request_has_its_alerts_delivered_by_another()
     {
-        await ForwarderTestHost.FlushAsync(infra);
-        await using var host = new ForwarderTestHost(infra.RedisConnectionString);
-        await host.StartSinkAsync();
+        await using var host = await ForwarderTestHost.WithSinkAsync(infra);
         await host.SetModeAsync("""{"delay_ms":30000}""");
         await ForwarderTestHost.PushAlertsAsync(infra.Multiplexer, 150, "crash");
         var victim = await host.StartForwarderAsync("fwd-victim");
@@ -133,9 +123,7 @@ public sealed class ForwarderDeliveryTests(InfrastructureFixture infra)
     [Fact]
     public async Task A_stopped_forwarder_hands_a_retrying_batch_back_to_the_queue()
     {
-        await ForwarderTestHost.FlushAsync(infra);
-        await using var host = new ForwarderTestHost(infra.RedisConnectionString);
-        await host.StartSinkAsync();
+        await using var host = await ForwarderTestHost.WithSinkAsync(infra);
         await host.SetModeAsync("""{"status":503}""");
         await ForwarderTestHost.PushAlertsAsync(infra.Multiplexer, 4, "stop");
         var forwarder = await host.StartForwarderAsync("fwd-stop", new Dictionary<string, string?>
@@ -153,9 +141,7 @@ public sealed class ForwarderDeliveryTests(InfrastructureFixture infra)
     [Fact]
     public async Task Several_requests_are_in_flight_against_a_slow_sink_and_a_failure_mid_flight_loses_nothing()
     {
-        await ForwarderTestHost.FlushAsync(infra);
-        await using var host = new ForwarderTestHost(infra.RedisConnectionString);
-        await host.StartSinkAsync();
+        await using var host = await ForwarderTestHost.WithSinkAsync(infra);
         await host.SetModeAsync("""{"delay_ms":500}""");
         await new DynamicConfig(infra.Multiplexer).SetAsync(DynamicConfigKeys.MoogBatchSize, "10");
         await ForwarderTestHost.PushAlertsAsync(infra.Multiplexer, 300, "inflight");

@@ -17,6 +17,23 @@ public sealed class ForwarderTestHost(string redisConnectionString) : IAsyncDisp
     public string SinkUrl { get; private set; } = "";
     public Dictionary<string, string> ForwarderUrls { get; } = [];
 
+    /// <summary>Redis emptied and a sink started: where a Forwarder test begins.</summary>
+    public static async Task<ForwarderTestHost> WithSinkAsync(InfrastructureFixture infra, string? sinkApiKey = null)
+    {
+        await FlushAsync(infra);
+        var host = new ForwarderTestHost(infra.RedisConnectionString);
+        try
+        {
+            await host.StartSinkAsync(sinkApiKey);
+            return host;
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+    }
+
     public async Task<string> StartSinkAsync(string? apiKey = null)
     {
         SinkUrl = ChildService.FreeUrl();

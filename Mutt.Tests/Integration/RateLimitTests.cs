@@ -24,9 +24,7 @@ public sealed class RateLimitTests(InfrastructureFixture infra)
     [Fact]
     public async Task The_rate_limit_holds_across_three_forwarder_processes()
     {
-        await ForwarderTestHost.FlushAsync(infra);
-        await using var host = new ForwarderTestHost(infra.RedisConnectionString);
-        await host.StartSinkAsync();
+        await using var host = await ForwarderTestHost.WithSinkAsync(infra);
         await new DynamicConfig(infra.Multiplexer).SetAsync(DynamicConfigKeys.MoogBatchSize, "2");
         const int limit = 10;
         var env = new Dictionary<string, string?> { ["MOOG_RATE_LIMIT"] = limit.ToString(), ["MOOG_RATE_PERIOD"] = "1" };

@@ -90,9 +90,7 @@ public sealed class RemediationTests(InfrastructureFixture infra) : IDisposable
     [Fact]
     public async Task The_remediation_service_replays_a_moog_dead_letter_that_a_forwarder_then_delivers()
     {
-        await ForwarderTestHost.FlushAsync(infra);
-        await using var host = new ForwarderTestHost(infra.RedisConnectionString);
-        await host.StartSinkAsync();
+        await using var host = await ForwarderTestHost.WithSinkAsync(infra);
         await host.StartForwarderAsync("fwd-remediated");
         var payload = Payload("healed");
         await DeadLetterAsync(payload);
