@@ -107,11 +107,7 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
                     var batch = new LeasedBatch(queue, items, _last);
                     // Planned while the previous batches' completions still run (the pipeline).
                     var plan = handler.Plan(batch);
-                    var drained = Drained.Committed;
-                    while (_pending.Count >= Math.Max(1, decision.MaxCompletions) && drained == Drained.Committed)
-                    {
-                        drained = await DrainOldestAsync(stoppingToken).ConfigureAwait(false);
-                    }
+                    var drained = await DrainAsync(stoppingToken, keep: Math.Max(1, decision.MaxCompletions) - 1).ConfigureAwait(false);
                     if (drained != Drained.Committed)
                     {
                         // A previous batch did not commit: the processing list, this batch with it,
@@ -173,22 +169,18 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
             options.OnNotCommitted?.Invoke();
             logger.LogError(ex, "The completion transaction of a batch of {Count} item(s) did not commit; nothing was acked, and {ProcessingList} goes back to {Queue}",
                 batch.Items.Length, queue.ProcessingKey, queue.SourceQueue);
-            batch.Finish();
             throw;
         }
         catch (Exception ex) when (ex is PredecessorNotCommittedException || (ex is OperationCanceledException && abandon.IsCancellationRequested && !stoppingToken.IsCancellationRequested))
         {
             // A batch ahead of this one did not commit; the loop returns the whole list.
             logger.LogDebug("A batch of {Count} item(s) stopped: a batch ahead of it did not commit", batch.Items.Length);
-            batch.Finish();
             return TimeSpan.Zero;
         }
-        catch
+        finally
         {
             batch.Finish();
-            throw;
         }
-        batch.Finish();
         if (batch.Committed)
         {
             return null;
@@ -205,11 +197,11 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
         return TimeSpan.Zero;
     }
 
-    /// <summary>Waits for every completion in flight (see <see cref="DrainOldestAsync"/>).</summary>
-    private async Task<Drained> DrainAsync(CancellationToken stoppingToken)
+    /// <summary>Waits for the oldest completions in flight until at most <paramref name="keep"/> run (see <see cref="DrainOldestAsync"/>).</summary>
+    private async Task<Drained> DrainAsync(CancellationToken stoppingToken, int keep = 0)
     {
         var drained = Drained.Committed;
-        while (_pending.Count > 0 && drained == Drained.Committed)
+        while (_pending.Count > keep && drained == Drained.Committed)
         {
             drained = await DrainOldestAsync(stoppingToken).ConfigureAwait(false);
         }

@@ -127,9 +127,10 @@ public sealed class PrometheusSystemTests(ITestOutputHelper output, ChromiumFixt
         async Task ScrapedAsync()
         {
             // Prometheus holds the final counts: the Ingestor's requests and every request the sink answered.
-            var sink = await SinkAsync();
-            await Eventually.WaitForAsync(async () => (Ingest: await ScalarAsync("sum(mutt_ingest_requests_total)"), Moogsoft: await ScalarAsync("sum(mutt_moog_requests_total)")),
-                scraped => scraped.Ingest == sent && scraped.Moogsoft == sink.Total, Deadline, $"{sent} ingest and {sink.Total} Moogsoft requests scraped");
+            // The sink's count is read at each poll: a retry can still reach it after the alert was delivered.
+            await Eventually.WaitForAsync(async () => (Ingest: await ScalarAsync("sum(mutt_ingest_requests_total)"), Moogsoft: await ScalarAsync("sum(mutt_moog_requests_total)"),
+                    Sink: (await SinkAsync()).Total),
+                scraped => scraped.Ingest == sent && scraped.Moogsoft == scraped.Sink, Deadline, $"{sent} ingest requests and the sink's Moogsoft requests scraped");
         }
 
         // Warm-up: every series (ingest success and auth failure, Moogsoft success and retry) has been
