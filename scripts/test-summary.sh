@@ -13,13 +13,20 @@ for f in "${files[@]}"; do
   total=$((total + t)); passed=$((passed + p)); failed=$((failed + fl + e + to + ab)); skipped=$((skipped + ne))
 done
 # Name every test that did not pass, with the start of its message and the test's own stack line
-# (CI shows only the end of the log), before the summary line.
+# and the last lines of its output (CI shows only the end of the log), before the summary line.
 for f in "${files[@]}"; do
   awk '
     /<UnitTestResult / && /outcome="(Failed|Error|Timeout|Aborted)"/ {
       name = $0; sub(/.*testName="/, "", name); sub(/".*/, "", name)
       outcome = $0; sub(/.*outcome="/, "", outcome); sub(/".*/, "", outcome)
       print outcome ": " name; failing = 1; lines = 0; next
+    }
+    failing && /<StdOut>/ { inout = 1; n = 0 }
+    failing && inout { line = $0; sub(/.*<StdOut>/, "", line); sub(/<\/StdOut>.*/, "", line); out[n++ % 30] = substr(line, 1, 240) }
+    failing && /<\/StdOut>/ { inout = 0 }
+    /<\/UnitTestResult>/ && failing {
+      if (n > 0) { print "    --- the test'"'"'s output, last " (n < 30 ? n : 30) " lines ---"; for (i = (n > 30 ? n - 30 : 0); i < n; i++) print "    " out[i % 30] }
+      n = 0
     }
     /<\/UnitTestResult>/ { failing = 0 }
     failing && /<Message>/ { inmsg = 1 }

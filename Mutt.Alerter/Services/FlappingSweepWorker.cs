@@ -34,7 +34,7 @@ public sealed class FlappingSweepWorker(IConnectionMultiplexer redis, AlerterMet
                         logger.LogInformation("Sent {Count} flapping clear(s): quiet for their whole window", cleared);
                     }
                 }
-                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                catch (Exception ex) when (RedisFaults.IsTransient(ex))
                 {
                     logger.LogWarning(ex, "Flapping sweep failed; retrying next interval (the states stay in Redis)");
                 }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
+using Mutt.Core.Redis;
 using Mutt.Core.Secrets;
 using StackExchange.Redis;
 
@@ -127,7 +128,8 @@ public sealed class RedisConnectionRules : IDisposable
     }
 
     /// <summary>
-    /// Follows password rotation for <paramref name="multiplexer"/>, created from <paramref name="options"/>.
+    /// Follows password rotation for <paramref name="multiplexer"/>, created from <paramref name="options"/>
+    /// (and, where a failover can move the primary, keeps its primary true: <see cref="RedisPrimaryGuard"/>).
     /// StackExchange.Redis reports only the first failure of a broken connection (usually "socket
     /// closed"), not each refused AUTH of its reconnect attempts; so while the multiplexer stays
     /// disconnected for over a second, a side connection tries the candidates and, when another one
@@ -141,6 +143,10 @@ public sealed class RedisConnectionRules : IDisposable
         {
             _subscriptions.Add(watch);
             _subscriptions.Add(secrets);
+            if (RedisPrimaryGuard.IsNeeded(options))
+            {
+                _subscriptions.Add(new RedisPrimaryGuard(multiplexer, _logger));
+            }
         }
     }
 
@@ -193,7 +199,7 @@ public sealed class RedisConnectionRules : IDisposable
                     {
                         continue;
                     }
-                    catch (Exception ex) when (ex is RedisException or TimeoutException)
+                    catch (Exception ex) when (RedisFaults.IsTransient(ex))
                     {
                         return; // server down or TLS refused: not a password matter; the multiplexer keeps retrying
                     }

@@ -68,7 +68,7 @@ public sealed class DynamicConfig
             _cache[key] = (value, DateTime.UtcNow);
             return value;
         }
-        catch (RedisException)
+        catch (Exception ex) when (RedisFaults.IsTransient(ex))
         {
             return cached.Value;
         }

@@ -88,7 +88,7 @@ public sealed class FlowCounters
             batch.Execute();
             await Task.WhenAll(writes).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisFaults.IsTransient(ex))
         {
             foreach (var (counter, count) in taken)
             {
@@ -153,7 +153,7 @@ public sealed class FlowCounterPublisher(FlowCounters counters, IConnectionMulti
         {
             await counters.FlushAsync(redis.GetDatabase(), _pod).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisFaults.IsTransient(ex))
         {
             logger.LogWarning("Could not write the flow counters of {Pod} to Redis (kept for the next second): {Error}", _pod, ex.GetType().Name);
         }

@@ -61,7 +61,7 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
             {
                 await queue.RemoveHeartbeatAsync().ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex) when (RedisFaults.IsTransient(ex))
             {
                 logger.LogWarning(ex, "Could not delete the heartbeat; it expires by itself");
             }
@@ -130,7 +130,7 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
                 {
                     return;
                 }
-                catch (Exception ex) when (ex is RedisException or TimeoutException or CompletionNotCommittedException)
+                catch (Exception ex) when (RedisFaults.IsTransient(ex) || ex is CompletionNotCommittedException)
                 {
                     // The reply may be lost while the command ran: whatever sits in the processing list
                     // goes back to the queue before the next take. The batch in flight must have
@@ -297,7 +297,7 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
             }
             return true;
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisFaults.IsTransient(ex))
         {
             logger.LogError(ex, "Could not return in-flight items {When} yet; retrying (at shutdown: the janitor returns them once this pod's heartbeat expires)", when);
             return false;

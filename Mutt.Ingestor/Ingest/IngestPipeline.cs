@@ -4,9 +4,10 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Mutt.Core.Redis;
+using Mutt.Core.Security;
 using Mutt.Core.Telemetry;
 using Mutt.Ingestor.Apis;
-using Mutt.Core.Security;
 using StackExchange.Redis;
 
 namespace Mutt.Ingestor.Ingest;
@@ -136,7 +137,7 @@ public sealed class IngestPipeline(IOptions<IngestOptions> options, IOptions<Mut
             {
                 pushed = await writer.PushAsync(values);
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex) when (RedisFaults.IsTransient(ex))
             {
                 metrics.Request("fail", IngestReasons.RedisError, key);
                 send?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);

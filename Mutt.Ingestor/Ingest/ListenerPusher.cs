@@ -1,3 +1,4 @@
+using Mutt.Core.Redis;
 using StackExchange.Redis;
 
 namespace Mutt.Ingestor.Ingest;
@@ -47,7 +48,7 @@ public sealed class ListenerPusher(IngestWriter writer, ThroughputCounters count
                 }
                 return outcome;
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex) when (RedisFaults.IsTransient(ex))
             {
                 metrics.PushFailures.Add(1);
                 logger.LogWarning("Push of {Count} {Source} events failed ({Error}); retrying in {Delay} ms", values.Length, source, ex.GetType().Name, delay.TotalMilliseconds);
@@ -69,7 +70,7 @@ public sealed class ListenerPusher(IngestWriter writer, ThroughputCounters count
                 return true;
             }
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisFaults.IsTransient(ex))
         {
             logger.LogWarning("Push of {Count} {Source} events failed ({Error}); not acknowledged", values.Length, source, ex.GetType().Name);
         }

@@ -1,6 +1,6 @@
-using Mutt.Core.Redis;
 using Microsoft.Extensions.Options;
 using Mutt.Core.Configuration;
+using Mutt.Core.Redis;
 using StackExchange.Redis;
 
 namespace Mutt.Ingestor.Ingest;
@@ -51,7 +51,7 @@ public sealed class QueueDepthSampler(IConnectionMultiplexer redis, DynamicConfi
             Interlocked.Exchange(ref _depth, depth);
             Interlocked.Exchange(ref _cap, cap);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisFaults.IsTransient(ex))
         {
             // Keep the last sample; the push itself will report Redis being down.
         }

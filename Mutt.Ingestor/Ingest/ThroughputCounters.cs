@@ -61,7 +61,7 @@ public sealed class ThroughputCounters(IConnectionMultiplexer redis, ILogger<Thr
             batch.Execute();
             await Task.WhenAll(tasks);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisFaults.IsTransient(ex))
         {
             Interlocked.Add(ref _pending, count); // try again next second
             logger.LogWarning("Could not flush {Count} event counts to Redis: {Error}", count, ex.GetType().Name);

@@ -1,5 +1,5 @@
-using Mutt.Core.Redis;
 using System.Threading.Channels;
+using Mutt.Core.Redis;
 using Mutt.Ingestor.Ingest;
 using StackExchange.Redis;
 
@@ -89,7 +89,7 @@ public sealed class ListenerPushWorker(ListenerQueue queue, IConnectionMultiplex
                 counters.Add(values.Length);
                 return;
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex) when (RedisFaults.IsTransient(ex))
             {
                 metrics.PushFailures.Add(1);
                 logger.LogWarning("Push of {Count} listener events failed ({Error}); retrying in {Delay} ms", values.Length, ex.GetType().Name, delay.TotalMilliseconds);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Mutt.Core.Redis;
 using StackExchange.Redis;
 
 namespace Mutt.Remediation.Services;
@@ -15,7 +16,7 @@ public sealed class RemediationWorker(DlqScanner scanner, IOptions<RemediationOp
             {
                 await scanner.ScanAsync(stoppingToken);
             }
-            catch (RedisException ex)
+            catch (Exception ex) when (RedisFaults.IsTransient(ex))
             {
                 logger.LogWarning(ex, "DLQ scan failed; next scan in {Interval}", interval);
             }
