@@ -66,7 +66,7 @@ public sealed class MaintenanceBrowserTests(InfrastructureFixture infra, Chromiu
         Assert.Equal(100, await ScalarAsync(Db, $"SELECT count(*) FROM event_audit_log WHERE correlation_id LIKE 'rack-%' AND handling_decision = 'Suppressed_maintenance' AND maintenance_window_id = {windowId} AND NOT forwarded_to_moog"));
         Assert.DoesNotContain(sink, x => x.GetProperty("external_id").GetString()!.StartsWith("rack-", StringComparison.Ordinal));
         // The sink answers before the Forwarder acks its processing list: wait for both lists to drain.
-        await Eventually.WaitForAsync(async () => await redis.ListLengthAsync(MuttKeys.AlertQueue) + await redis.ListLengthAsync("mutt:processing:moog:moog-b1"),
+        await Eventually.WaitForAsync(() => RedisLists.TotalLengthAsync(redis, MuttKeys.AlertQueue, "mutt:processing:moog:moog-b1"),
             n => n == 0, Deadline, "the alert queue and the Forwarder's processing list empty");
 
         // The audit page filters by the new decision and says which window.

@@ -153,7 +153,7 @@ public sealed class ReliableConsumerTests(InfrastructureFixture infra)
         await Eventually.WaitForAsync(() => Task.FromResult(running.Consumer.NotCommitted), n => n >= 2, Deadline, "two aborted completions");
         Assert.Equal(0, Volatile.Read(ref handler.Commits));
         Assert.Empty(await OutAsync(keys));
-        Assert.Equal(4, await Db.ListLengthAsync(keys.Queue) + await Db.ListLengthAsync(running.Consumer.Queue.ProcessingKey));
+        Assert.Equal(4, await RedisLists.TotalLengthAsync(Db, keys.Queue, running.Consumer.Queue.ProcessingKey));
 
         Volatile.Write(ref abort, 0);
         await Eventually.WaitForAsync(async () => (await OutAsync(keys)).Length, n => n == 4, Deadline, "the batch committed once EXEC is valid");
