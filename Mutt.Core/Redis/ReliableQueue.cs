@@ -71,7 +71,7 @@ public sealed class ReliableQueue
     public async Task<IReadOnlyDictionary<string, long>> ReclaimOrphansAsync()
     {
         var reclaimed = new Dictionary<string, long>();
-        foreach (var key in ScanKeys($"{ProcessingPrefix}:*"))
+        await foreach (var key in ScanKeysAsync($"{ProcessingPrefix}:*").ConfigureAwait(false))
         {
             var pod = ((string)key!)[(ProcessingPrefix.Length + 1)..];
             if (pod == PodName)
@@ -88,7 +88,8 @@ public sealed class ReliableQueue
         return reclaimed;
     }
 
-    private IEnumerable<RedisKey> ScanKeys(string pattern)
+    /// <summary>SCAN (never KEYS) of the primary, a page at a time without blocking a thread.</summary>
+    private async IAsyncEnumerable<RedisKey> ScanKeysAsync(string pattern)
     {
         foreach (var endpoint in _redis.GetEndPoints())
         {
@@ -97,7 +98,7 @@ public sealed class ReliableQueue
             {
                 continue;
             }
-            foreach (var key in server.Keys(pattern: pattern, pageSize: 500))
+            await foreach (var key in server.KeysAsync(pattern: pattern, pageSize: 500).ConfigureAwait(false))
             {
                 yield return key;
             }

@@ -62,9 +62,12 @@ public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, QueueNames na
             {
                 continue;
             }
-            foreach (var key in server.Keys(db.Database, names.AlerterProcessingPrefix + ":*", 250).Concat(server.Keys(db.Database, names.MoogProcessingPrefix + ":*", 250)))
+            foreach (var prefix in (string[])[names.AlerterProcessingPrefix, names.MoogProcessingPrefix])
             {
-                processing[key!] = await db.ListLengthAsync(key);
+                await foreach (var key in server.KeysAsync(db.Database, prefix + ":*", 250))
+                {
+                    processing[key!] = await db.ListLengthAsync(key);
+                }
             }
         }
         metrics.RedisScanLatency.Record(Stopwatch.GetElapsedTime(scanStart).TotalSeconds);
