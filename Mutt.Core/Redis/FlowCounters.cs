@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -50,6 +51,12 @@ public sealed class FlowCounters
 
     public static string PodKey(string pod) => $"{PodKeyPrefix}:{pod}";
 
+    /// <summary>The set of pods that wrote counts: the key named by the prefix itself, so no reader scans the keyspace.</summary>
+    public const string PodRegistryKey = PodKeyPrefix;
+
+    /// <summary>Once per multiplexer: pods of a version before the registry are found by one SCAN and added to it.</summary>
+    private static readonly ConditionalWeakTable<IConnectionMultiplexer, object> s_registrySeeded = new();
+
     /// <summary>Counts in memory (the hot path); <see cref="FlushAsync"/> writes them.</summary>
     public void Add(string counter, long count = 1)
     {
@@ -85,6 +92,7 @@ public sealed class FlowCounters
                 writes.Add(batch.HashIncrementAsync(key, counter, count));
             }
             writes.Add(batch.KeyExpireAsync(key, Ttl));
+            writes.Add(batch.SetAddAsync(PodRegistryKey, pod));
             batch.Execute();
             await Task.WhenAll(writes).ConfigureAwait(false);
         }
@@ -98,30 +106,65 @@ public sealed class FlowCounters
         }
     }
 
-    /// <summary>Every counter of <see cref="FlowCounterNames.All"/> summed over the pods' hashes (0 where none wrote it).</summary>
+    /// <summary>
+    /// Every counter of <see cref="FlowCounterNames.All"/> summed over the hashes of the pods in
+    /// <see cref="PodRegistryKey"/> (0 where none wrote it). A pod whose hash expired (silent for
+    /// <see cref="Ttl"/>) leaves the registry here.
+    /// </summary>
     public static async Task<Dictionary<string, long>> SumAsync(IConnectionMultiplexer redis)
     {
         var totals = FlowCounterNames.All.ToDictionary(c => c, _ => 0L, StringComparer.Ordinal);
         var db = redis.GetDatabase();
-        foreach (var endpoint in redis.GetEndPoints())
+        if (s_registrySeeded.TryAdd(redis, new object()))
         {
-            var server = redis.GetServer(endpoint);
-            if (server.IsReplica || !server.IsConnected)
+            await SeedRegistryAsync(redis, db).ConfigureAwait(false);
+        }
+        foreach (var member in await db.SetMembersAsync(PodRegistryKey).ConfigureAwait(false))
+        {
+            var entries = await db.HashGetAllAsync(PodKey((string)member!)).ConfigureAwait(false);
+            if (entries.Length == 0)
             {
+                await db.SetRemoveAsync(PodRegistryKey, member).ConfigureAwait(false);
                 continue;
             }
-            await foreach (var key in server.KeysAsync(db.Database, PodKeyPrefix + ":*", 250).ConfigureAwait(false))
+            foreach (var entry in entries)
             {
-                foreach (var entry in await db.HashGetAllAsync(key).ConfigureAwait(false))
+                if (totals.ContainsKey(entry.Name!) && long.TryParse((string?)entry.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
                 {
-                    if (totals.ContainsKey(entry.Name!) && long.TryParse((string?)entry.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
-                    {
-                        totals[entry.Name!] += value;
-                    }
+                    totals[entry.Name!] += value;
                 }
             }
         }
         return totals;
+    }
+
+    private static async Task SeedRegistryAsync(IConnectionMultiplexer redis, IDatabase db)
+    {
+        try
+        {
+            var pods = new List<RedisValue>();
+            foreach (var endpoint in redis.GetEndPoints())
+            {
+                var server = redis.GetServer(endpoint);
+                if (server.IsReplica || !server.IsConnected)
+                {
+                    continue;
+                }
+                await foreach (var key in server.KeysAsync(db.Database, PodKeyPrefix + ":*", 250).ConfigureAwait(false))
+                {
+                    pods.Add(((string)key!)[(PodKeyPrefix.Length + 1)..]);
+                }
+            }
+            if (pods.Count > 0)
+            {
+                await db.SetAddAsync(PodRegistryKey, [.. pods]).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            s_registrySeeded.Remove(redis); // try again on the next call
+            throw;
+        }
     }
 }
 

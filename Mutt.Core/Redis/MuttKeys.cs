@@ -40,6 +40,13 @@ public static class MuttKeys
 
 
     public static string Processing(string prefix, string pod) => $"{prefix}:{pod}";
+
+    /// <summary>
+    /// The set of pods that hold (or held) a processing list under <paramref name="prefix"/>: the key
+    /// named by the prefix itself, which <c>{prefix}:*</c> does not match. The take adds a pod, the
+    /// janitor removes a dead one once its list is back, so nobody scans the keyspace for the lists.
+    /// </summary>
+    public static string ProcessingRegistry(string prefix) => prefix;
     public static string Heartbeat(string prefix, string pod) => $"{prefix}:{pod}";
     public static string Config(string key) => $"{ConfigPrefix}:{key}";
 }

@@ -31,6 +31,8 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
     private readonly Queue<Task<TimeSpan?>> _pending = new();
     private LeasedBatch? _last;
     private long _notCommitted;
+    /// <summary>Set once this pod's heartbeat is in Redis: nothing is taken before (a janitor would take it back).</summary>
+    private readonly TaskCompletionSource _firstBeat = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ReliableQueue Queue => queue;
 
@@ -45,6 +47,9 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
         try
         {
             await handler.WhenReadyAsync(stoppingToken).ConfigureAwait(false);
+            // A batch taken before the first heartbeat could be handed back by another pod's janitor
+            // while this pod works on it, and its ack would then trim the batch taken after it.
+            await _firstBeat.Task.WaitAsync(stoppingToken).ConfigureAwait(false);
             await ConsumeLoopAsync(handler, stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -315,8 +320,11 @@ public sealed class ReliableConsumer(ReliableQueue queue, ReliableConsumerOption
             {
                 if (DateTime.UtcNow >= nextBeat)
                 {
-                    nextBeat = DateTime.UtcNow + interval;
+                    // Until the first heartbeat is written (nothing is taken before), a failed one is retried at the next tick.
+                    nextBeat = _firstBeat.Task.IsCompleted ? DateTime.UtcNow + interval : DateTime.MinValue;
                     await queue.HeartbeatAsync(options.HeartbeatTtl).ConfigureAwait(false);
+                    nextBeat = DateTime.UtcNow + interval;
+                    _firstBeat.TrySetResult();
                     foreach (var (pod, count) in await queue.ReclaimOrphansAsync().ConfigureAwait(false))
                     {
                         logger.LogWarning("Janitor returned {Count} orphaned item(s) of dead pod {Pod} to {Queue}", count, pod, queue.SourceQueue);

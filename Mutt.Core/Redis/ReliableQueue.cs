@@ -9,7 +9,7 @@ namespace Mutt.Core.Redis;
 /// (BLMOVE) are not an option; and LMOVE moves one item per round trip. So a batch is moved
 /// atomically by Lua from the queue into the worker's own processing list in one round trip; the
 /// worker acks in the transaction that also pushes its outputs, and a janitor returns the lists of
-/// workers whose heartbeat expired. The life cycle around these steps is <see cref="ReliableConsumer"/>.
+/// workers whose heartbeat expired (found through the registry the take keeps, not a keyspace SCAN). The life cycle around these steps is <see cref="ReliableConsumer"/>.
 /// </summary>
 public sealed class ReliableQueue
 {
@@ -27,6 +27,7 @@ public sealed class ReliableQueue
         HeartbeatPrefix = heartbeatPrefix;
         PodName = podName;
         ProcessingKey = MuttKeys.Processing(processingPrefix, podName);
+        RegistryKey = MuttKeys.ProcessingRegistry(processingPrefix);
         HeartbeatKey = MuttKeys.Heartbeat(heartbeatPrefix, podName);
     }
 
@@ -37,12 +38,20 @@ public sealed class ReliableQueue
     public string ProcessingKey { get; }
     public string HeartbeatKey { get; }
 
+    /// <summary>The set of pods with a processing list of this kind (<see cref="MuttKeys.ProcessingRegistry"/>).</summary>
+    public string RegistryKey { get; }
+
+    /// <summary>How often the janitor also SCANs for processing lists missing from the registry (made by a version before it).</summary>
+    public static readonly TimeSpan FullScanInterval = TimeSpan.FromMinutes(10);
+
+    private long _lastFullScan = -1;
+
     private IDatabase Db => _redis.GetDatabase();
 
     /// <summary>Moves up to <paramref name="max"/> items into this worker's processing list and returns them, oldest first.</summary>
     public async Task<RedisValue[]> TakeBatchAsync(int max)
     {
-        var result = await Db.ScriptEvaluateAsync(BatchMoveScript, [SourceQueue, ProcessingKey], [max]).ConfigureAwait(false);
+        var result = await Db.ScriptEvaluateAsync(BatchMoveScript, [SourceQueue, ProcessingKey, RegistryKey], [max, PodName]).ConfigureAwait(false);
         return result.IsNull ? [] : (RedisValue[])result!;
     }
 
@@ -65,21 +74,38 @@ public sealed class ReliableQueue
     public Task<long> InFlightAsync() => Db.ListLengthAsync(ProcessingKey);
 
     /// <summary>
-    /// The janitor: SCANs (never KEYS) for processing lists of this kind and returns the items of
-    /// every pod whose heartbeat has expired. Returns what was reclaimed per pod.
+    /// The janitor: returns the items of every other pod in <see cref="RegistryKey"/> whose heartbeat
+    /// has expired, and drops such pods from the registry. At the first pass and every
+    /// <see cref="FullScanInterval"/> (or when <paramref name="fullScan"/>) it first SCANs (never KEYS)
+    /// for lists the registry lacks: those of pods of a version before it, during an upgrade.
+    /// Returns what was reclaimed per pod.
     /// </summary>
-    public async Task<IReadOnlyDictionary<string, long>> ReclaimOrphansAsync()
+    public async Task<IReadOnlyDictionary<string, long>> ReclaimOrphansAsync(bool fullScan = false)
     {
-        var reclaimed = new Dictionary<string, long>();
-        await foreach (var key in ScanKeysAsync($"{ProcessingPrefix}:*").ConfigureAwait(false))
+        var now = Environment.TickCount64;
+        if (fullScan || _lastFullScan < 0 || now - _lastFullScan >= (long)FullScanInterval.TotalMilliseconds)
         {
-            var pod = ((string)key!)[(ProcessingPrefix.Length + 1)..];
+            var found = new List<RedisValue>();
+            await foreach (var key in ScanKeysAsync($"{ProcessingPrefix}:*").ConfigureAwait(false))
+            {
+                found.Add(((string)key!)[(ProcessingPrefix.Length + 1)..]);
+            }
+            if (found.Count > 0)
+            {
+                await Db.SetAddAsync(RegistryKey, [.. found]).ConfigureAwait(false);
+            }
+            _lastFullScan = now;
+        }
+        var reclaimed = new Dictionary<string, long>();
+        foreach (var member in await Db.SetMembersAsync(RegistryKey).ConfigureAwait(false))
+        {
+            var pod = (string)member!;
             if (pod == PodName)
             {
                 continue;
             }
-            var heartbeat = MuttKeys.Heartbeat(HeartbeatPrefix, pod);
-            var moved = (long)await Db.ScriptEvaluateAsync(JanitorScript, [key, SourceQueue, heartbeat]).ConfigureAwait(false);
+            var moved = (long)await Db.ScriptEvaluateAsync(JanitorScript,
+                [MuttKeys.Processing(ProcessingPrefix, pod), SourceQueue, MuttKeys.Heartbeat(HeartbeatPrefix, pod), RegistryKey], [pod]).ConfigureAwait(false);
             if (moved > 0)
             {
                 reclaimed[pod] = moved;

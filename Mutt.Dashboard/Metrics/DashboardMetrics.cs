@@ -17,7 +17,7 @@ public sealed class DashboardMetrics
         ApiRequests = _meter.CreateCounter<long>(MetricNames.WebuiApiRequestsTotal, description: "API requests");
         ApiLatency = _meter.CreateHistogram<double>(MetricNames.WebuiApiLatencySeconds, "s", "API latency");
         DbQueryLatency = _meter.CreateHistogram<double>(MetricNames.WebuiDbQueryLatencyMs, "ms", "DB query latency");
-        RedisScanLatency = _meter.CreateHistogram<double>(MetricNames.WebuiRedisScanLatencySeconds, "s", "Redis SCAN latency");
+        RedisScanLatency = _meter.CreateHistogram<double>(MetricNames.WebuiRedisScanLatencySeconds, "s", "Time to read the processing lists' lengths for a flow snapshot (registry lookup; a keyspace SCAN before)");
     }
 
     public Counter<long> ApiRequests { get; }

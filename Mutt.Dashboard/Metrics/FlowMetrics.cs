@@ -55,18 +55,15 @@ public sealed class RedisFlowMetrics(IConnectionMultiplexer redis, QueueNames na
 
         var processing = new Dictionary<string, long>();
         var scanStart = Stopwatch.GetTimestamp();
-        foreach (var endpoint in redis.GetEndPoints())
+        // The pods with a processing list, from the registries the takes keep (no keyspace SCAN).
+        foreach (var prefix in (string[])[names.AlerterProcessingPrefix, names.MoogProcessingPrefix])
         {
-            var server = redis.GetServer(endpoint);
-            if (server.IsReplica || !server.IsConnected)
+            foreach (var pod in await db.SetMembersAsync(MuttKeys.ProcessingRegistry(prefix)))
             {
-                continue;
-            }
-            foreach (var prefix in (string[])[names.AlerterProcessingPrefix, names.MoogProcessingPrefix])
-            {
-                await foreach (var key in server.KeysAsync(db.Database, prefix + ":*", 250))
+                var key = MuttKeys.Processing(prefix, (string)pod!);
+                if (await db.ListLengthAsync(key) is > 0 and var length)
                 {
-                    processing[key!] = await db.ListLengthAsync(key);
+                    processing[key] = length;
                 }
             }
         }

@@ -39,6 +39,17 @@ public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifet
         await _factory.DisposeAsync();
     }
 
+    /// <summary>Writes flow counts the way a service's publisher does (its own hash, and the pod registry).</summary>
+    private static async Task FlushAsync(IDatabase db, string pod, params (string Counter, long Count)[] counts)
+    {
+        var counters = new FlowCounters();
+        foreach (var (counter, count) in counts)
+        {
+            counters.Add(counter, count);
+        }
+        await counters.FlushAsync(db, pod);
+    }
+
     /// <summary>The fixture's FlushRedisAsync needs an admin-mode multiplexer; SCAN + DEL of mutt:* does the same for these tests.</summary>
     internal static async Task ClearMuttKeysAsync(IConnectionMultiplexer redis)
     {
@@ -337,11 +348,12 @@ public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifet
         await db.ListLeftPushAsync(MuttKeys.AlertQueue, "x");
         await db.ListLeftPushAsync(MuttKeys.MoogDlq, ["d1", "d2"]);
         await db.ListLeftPushAsync(MuttKeys.Processing(MuttKeys.AlerterProcessingPrefix, "pod-1"), "p");
+        await db.SetAddAsync(MuttKeys.ProcessingRegistry(MuttKeys.AlerterProcessingPrefix), "pod-1"); // as the pod's take does
         var minute = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60;
         await db.StringSetAsync($"mutt:metrics:events:m:{minute - 1}", 6000);
         // Two replicas' flow counters: the Dashboard sums the per-pod hashes.
-        await db.HashSetAsync(FlowCounters.PodKey("alerter-a"), FlowCounterNames.AlerterHandled, 40);
-        await db.HashSetAsync(FlowCounters.PodKey("alerter-b"), FlowCounterNames.AlerterHandled, 2);
+        await FlushAsync(db, "alerter-a", (FlowCounterNames.AlerterHandled, 40));
+        await FlushAsync(db, "alerter-b", (FlowCounterNames.AlerterHandled, 2));
 
         var m = (await _api.GetFromJsonAsync<JsonObject>("/api/v2/metrics"))!;
         Assert.Equal(3, (long)m["queue_depths"]!["ingest"]!);
@@ -360,9 +372,9 @@ public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifet
         Assert.Equal("no_data", (string)empty["components"]![0]!["status"]!);
 
         var db = infra.Multiplexer.GetDatabase();
-        await db.HashSetAsync(FlowCounters.PodKey("ingestor-a"), [new(FlowCounterNames.IngestSuccess, 9000), new(FlowCounterNames.IngestFailed, 10)]);
-        await db.HashSetAsync(FlowCounters.PodKey("ingestor-b"), FlowCounterNames.IngestSuccess, 990); // 99.9% over both → burn 0.2
-        await db.HashSetAsync(FlowCounters.PodKey("forwarder-a"), [new(FlowCounterNames.MoogSuccess, 970), new(FlowCounterNames.MoogFailed, 30)]); // 97% → burn 3.0
+        await FlushAsync(db, "ingestor-a", (FlowCounterNames.IngestSuccess, 9000), (FlowCounterNames.IngestFailed, 10));
+        await FlushAsync(db, "ingestor-b", (FlowCounterNames.IngestSuccess, 990)); // 99.9% over both → burn 0.2
+        await FlushAsync(db, "forwarder-a", (FlowCounterNames.MoogSuccess, 970), (FlowCounterNames.MoogFailed, 30)); // 97% → burn 3.0
         var slo = (await _api.GetFromJsonAsync<JsonObject>("/api/v2/slo"))!;
         Assert.Equal("redis", (string)slo["source"]!);
         Assert.Equal(24, (int)slo["window_hours"]!);

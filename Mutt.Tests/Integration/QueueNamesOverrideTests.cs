@@ -92,6 +92,7 @@ public sealed class QueueNamesOverrideTests(InfrastructureFixture infra)
         // Dashboard: queue depths, DLQ pages and their replay targets are the renamed keys.
         await Db.ListLeftPushAsync($"{_root}:ingest", ["e1", "e2", "e3"]);
         await Db.ListLeftPushAsync($"{_root}:processing:moog:pod-9", "in-flight");
+        await Db.SetAddAsync($"{_root}:processing:moog", "pod-9"); // the registry, as the pod's take keeps it
         var letter = new DeadLetter { Payload = $$"""{"message":"{{_root}}","retry_count":4}""", Service = "alerter", Reason = "max_retries", FailedAt = DateTimeOffset.UtcNow.AddHours(-1) };
         await Db.ListLeftPushAsync($"{_root}:dlq:alerter", JsonSerializer.Serialize(letter, MuttJsonContext.Default.DeadLetter));
         var snapshot = await dashboard.Services.GetRequiredService<IFlowMetrics>().SnapshotAsync();

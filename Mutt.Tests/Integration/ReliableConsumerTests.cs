@@ -179,6 +179,37 @@ public sealed class ReliableConsumerTests(InfrastructureFixture infra)
     }
 
     [Fact]
+    public async Task The_janitor_finds_a_dead_pods_list_through_the_registry_the_take_keeps_without_scanning_the_keyspace()
+    {
+        // A server of its own: its command statistics count this test's commands only.
+        await using var server = await Mutt.Testing.RedisServer.StartAsync(Path.Combine(infra.Root, "registry-" + Guid.NewGuid().ToString("N")[..8]), appendOnly: false);
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString + ",allowAdmin=true");
+        var db = redis.GetDatabase();
+        var keys = new Keys();
+        var janitor = keys.QueueFor(redis, "pod-janitor");
+        var alive = keys.QueueFor(redis, "pod-alive");
+        var dead = keys.QueueFor(redis, "pod-dead");
+        await janitor.ReclaimOrphansAsync(); // its first pass SCANs (lists of older versions); nothing there yet
+
+        await db.ListLeftPushAsync(keys.Queue, ["e1", "e2", "e3", "e4"]);
+        await alive.HeartbeatAsync(TimeSpan.FromMinutes(1));
+        Assert.Single(await alive.TakeBatchAsync(1));
+        Assert.Equal(3, (await dead.TakeBatchAsync(3)).Length); // and dies: no heartbeat
+        Assert.Equal(["pod-alive", "pod-dead"], (await db.SetMembersAsync(janitor.RegistryKey)).Select(v => (string)v!).Order());
+
+        await redis.GetServer(redis.GetEndPoints()[0]).ConfigResetStatisticsAsync();
+        var reclaimed = await janitor.ReclaimOrphansAsync();
+
+        Assert.Equal(new Dictionary<string, long> { ["pod-dead"] = 3 }, reclaimed);
+        Assert.Equal(3, await db.ListLengthAsync(keys.Queue));
+        Assert.Equal(["pod-alive"], (await db.SetMembersAsync(janitor.RegistryKey)).Select(v => (string)v!));
+        Assert.Equal(1, await db.ListLengthAsync(alive.ProcessingKey));
+        var commands = (string?)await db.ExecuteAsync("INFO", "commandstats");
+        Assert.DoesNotContain("cmdstat_scan", commands, StringComparison.Ordinal);
+        Assert.DoesNotContain("cmdstat_keys", commands, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_batch_completing_longer_than_the_heartbeat_ttl_is_not_reclaimed_by_another_pods_janitor()
     {
         var keys = new Keys();

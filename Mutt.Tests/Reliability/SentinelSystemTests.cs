@@ -184,6 +184,10 @@ public sealed class SentinelSystemTests(InfrastructureFixture infra, ITestOutput
         {
             output.WriteLine("ingestor output:\n" + string.Join("\n", ingestor.Output.TakeLast(40)));
             output.WriteLine("alerter output:\n" + string.Join("\n", alerter.Output.TakeLast(40)));
+            // Last, so that CI's summary (the output's last lines) shows them: what MUTT's own code said, and the roles now.
+            output.WriteLine("MUTT's warnings about Redis (both services):\n" + string.Join("\n", ingestor.Output.Concat(alerter.Output)
+                .Where(l => l.Contains("Mutt.Core.Clients", StringComparison.Ordinal)).TakeLast(15).Select(l => l.Length > 300 ? l[..300] : l)));
+            output.WriteLine("roles now: " + await RolesAsync(cluster, [oldMasterPort, cluster.Replica.Port]));
             throw;
         }
         finally
@@ -203,6 +207,28 @@ public sealed class SentinelSystemTests(InfrastructureFixture infra, ITestOutput
                 // Leave the temp folder; never fail the cleanup.
             }
         }
+    }
+
+    /// <summary>ROLE of each data node, asked directly (diagnostics of a failed run).</summary>
+    private static async Task<string> RolesAsync(SentinelCluster cluster, int[] ports)
+    {
+        var roles = new List<string>();
+        foreach (var port in ports)
+        {
+            try
+            {
+                var options = ConfigurationOptions.Parse($"127.0.0.1:{port},abortConnect=false,connectTimeout=2000");
+                cluster.ConfigureClient(options);
+                await using var node = await ConnectionMultiplexer.ConnectAsync(options);
+                var role = await node.GetServer(node.GetEndPoints()[0]).RoleAsync();
+                roles.Add($"{port}={role.Value}");
+            }
+            catch (Exception ex) when (ex is RedisException or RedisCommandException or TimeoutException)
+            {
+                roles.Add($"{port}={ex.GetType().Name}");
+            }
+        }
+        return string.Join(", ", roles);
     }
 
     /// <summary>Posts one batch; returns the status code, or the exception type when the request itself failed.</summary>
