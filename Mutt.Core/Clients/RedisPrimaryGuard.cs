@@ -1,5 +1,6 @@
-using Mutt.Core.Redis;
+using System.Net;
 using Microsoft.Extensions.Logging;
+using Mutt.Core.Redis;
 using StackExchange.Redis;
 
 namespace Mutt.Core.Clients;
@@ -11,8 +12,9 @@ namespace Mutt.Core.Clients;
 /// library can keep it marked primary: writes then meet <c>READONLY</c> and /health names the
 /// wrong master (seen in SentinelSystemTests, where it lasted minutes). So, wherever a
 /// failover is possible (Sentinel, or several data nodes), a <c>READONLY</c> reply, or a
-/// <c>ROLE</c> check every <see cref="Interval"/> that finds the server writes go to is not a
-/// primary, makes the library re-read every server's role, at most once per second.
+/// <c>ROLE</c> check of every connected server every <see cref="Interval"/> that finds writes going
+/// to a replica, or nowhere while a server is a primary, makes the library re-read every server's
+/// role, at most once per second.
 /// </summary>
 public sealed class RedisPrimaryGuard : IDisposable
 {
@@ -47,7 +49,11 @@ public sealed class RedisPrimaryGuard : IDisposable
         }
     }
 
-    /// <summary>Asks the server writes go to now for its role; re-reads every role when it is not a primary.</summary>
+    /// <summary>
+    /// Asks every connected server for its role. When writes go to a server that is not a primary, or
+    /// nowhere while a connected server is one (the library can leave the real primary marked
+    /// redundant after seeing two), every role is re-read.
+    /// </summary>
     public async Task CheckAsync()
     {
         if (Interlocked.Exchange(ref _checking, 1) == 1)
@@ -56,14 +62,25 @@ public sealed class RedisPrimaryGuard : IDisposable
         }
         try
         {
-            var primary = _multiplexer.GetDatabase().IdentifyEndpoint(flags: CommandFlags.DemandMaster);
-            if (primary is null || _multiplexer.GetServer(primary) is not { IsConnected: true } server)
+            var roles = new Dictionary<EndPoint, Role?>();
+            foreach (var endpoint in _multiplexer.GetEndPoints())
             {
-                return; // no primary known: the library is reconnecting or asking Sentinel already
+                var server = _multiplexer.GetServer(endpoint);
+                if (server.IsConnected)
+                {
+                    roles[endpoint] = await RoleOrNullAsync(server).ConfigureAwait(false);
+                }
             }
-            if (await server.RoleAsync().ConfigureAwait(false) is not Role.Master)
+            EndPoint? primary = roles.Where(r => r.Value is Role.Master).Select(r => r.Key).FirstOrDefault();
+            var target = _multiplexer.GetDatabase().IdentifyEndpoint(flags: CommandFlags.DemandMaster);
+            if (target is not null && roles.GetValueOrDefault(target) is { } role and not Role.Master)
             {
-                await ReconfigureAsync($"{RedisTopologyHealthCheck.Format(primary)}, where writes go, is not a primary").ConfigureAwait(false);
+                await ReconfigureAsync($"{RedisTopologyHealthCheck.Format(target)}, where writes go, is a {role.Value}"
+                    + (primary is null ? "" : $"; {RedisTopologyHealthCheck.Format(primary)} is the primary")).ConfigureAwait(false);
+            }
+            else if (target is null && primary is not null)
+            {
+                await ReconfigureAsync($"writes go nowhere though {RedisTopologyHealthCheck.Format(primary)} is a primary").ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (RedisFaults.IsTransient(ex) || ex is ObjectDisposedException)
@@ -73,6 +90,18 @@ public sealed class RedisPrimaryGuard : IDisposable
         finally
         {
             Volatile.Write(ref _checking, 0);
+        }
+    }
+
+    private static async Task<Role?> RoleOrNullAsync(IServer server)
+    {
+        try
+        {
+            return await server.RoleAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisFaults.IsTransient(ex))
+        {
+            return null; // that one went away mid-check; the others still count
         }
     }
 
