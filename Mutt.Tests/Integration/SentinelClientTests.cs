@@ -4,6 +4,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Mutt.Testing;
 using Mutt.Ingestor.Ingest;
 using Mutt.Core.Clients;
+using Mutt.Core.Redis;
 using Mutt.Tests.Infrastructure;
 using StackExchange.Redis;
 using Xunit.Abstractions;
@@ -138,7 +139,7 @@ public sealed class SentinelClientTests(ITestOutputHelper output)
                         var outcome = await IngestWriter.DurablePushAsync(dedicated, "mutt:test:durable", [$"{p}-{i}"], 1, TimeSpan.FromMilliseconds(50));
                         outcomes.Add(outcome.ToString());
                     }
-                    catch (Exception ex) when (ex is RedisException or TimeoutException or InvalidOperationException)
+                    catch (Exception ex) when (RedisFaults.IsTransient(ex) || ex is InvalidOperationException)
                     {
                         outcomes.Add("error");
                         await Task.Delay(20); // pacing while the connection is re-established, not a wait for an outcome
