@@ -143,17 +143,9 @@ public sealed class FlowCounters
         try
         {
             var pods = new List<RedisValue>();
-            foreach (var endpoint in redis.GetEndPoints())
+            await foreach (var key in KeyScan.OnPrimariesAsync(redis, PodKeyPrefix + ":*", 250).ConfigureAwait(false))
             {
-                var server = redis.GetServer(endpoint);
-                if (server.IsReplica || !server.IsConnected)
-                {
-                    continue;
-                }
-                await foreach (var key in server.KeysAsync(db.Database, PodKeyPrefix + ":*", 250).ConfigureAwait(false))
-                {
-                    pods.Add(((string)key!)[(PodKeyPrefix.Length + 1)..]);
-                }
+                pods.Add(((string)key!)[(PodKeyPrefix.Length + 1)..]);
             }
             if (pods.Count > 0)
             {

@@ -86,7 +86,7 @@ public sealed class ReliableQueue
         if (fullScan || _lastFullScan < 0 || now - _lastFullScan >= (long)FullScanInterval.TotalMilliseconds)
         {
             var found = new List<RedisValue>();
-            await foreach (var key in ScanKeysAsync($"{ProcessingPrefix}:*").ConfigureAwait(false))
+            await foreach (var key in KeyScan.OnPrimariesAsync(_redis, $"{ProcessingPrefix}:*").ConfigureAwait(false))
             {
                 found.Add(((string)key!)[(ProcessingPrefix.Length + 1)..]);
             }
@@ -112,23 +112,6 @@ public sealed class ReliableQueue
             }
         }
         return reclaimed;
-    }
-
-    /// <summary>SCAN (never KEYS) of the primary, a page at a time without blocking a thread.</summary>
-    private async IAsyncEnumerable<RedisKey> ScanKeysAsync(string pattern)
-    {
-        foreach (var endpoint in _redis.GetEndPoints())
-        {
-            var server = _redis.GetServer(endpoint);
-            if (!server.IsConnected || server.IsReplica)
-            {
-                continue;
-            }
-            await foreach (var key in server.KeysAsync(pattern: pattern, pageSize: 500).ConfigureAwait(false))
-            {
-                yield return key;
-            }
-        }
     }
 }
 
