@@ -93,7 +93,8 @@ internal static class Drive
             while (warmClock.Elapsed < drainTimeout)
             {
                 long depth = await warmDb.ListLengthAsync("mutt:ingest_queue") + await warmDb.ListLengthAsync("mutt:alert_queue");
-                foreach (var key in warmServer.Keys(pattern: "mutt:processing:*", pageSize: 100))
+                // {prefix}:{pod} lists only: the prefix key itself is the set of pods (the janitor's registry).
+                foreach (var key in warmServer.Keys(pattern: "mutt:processing:*:*", pageSize: 100))
                 {
                     depth += await warmDb.ListLengthAsync(key);
                 }
@@ -147,7 +148,7 @@ internal static class Drive
             var ingestDepth = await db.ListLengthAsync("mutt:ingest_queue");
             var alertDepth = await db.ListLengthAsync("mutt:alert_queue");
             long inFlight = 0;
-            foreach (var key in server.Keys(pattern: "mutt:processing:*", pageSize: 100))
+            foreach (var key in server.Keys(pattern: "mutt:processing:*:*", pageSize: 100))
             {
                 inFlight += await db.ListLengthAsync(key);
             }
