@@ -136,8 +136,8 @@ public sealed class SentinelCluster : IAsyncDisposable
         return cluster;
     }
 
-    /// <summary>Client options for a direct connection to a node of this cluster (harness use: TLS not verified).</summary>
-    public void ConfigureClient(ConfigurationOptions options) => _security.ConfigureClient(options, _security.Password);
+    /// <summary>An admin connection to one node (data node or not) with the password and TLS it requires now.</summary>
+    public Task<ConnectionMultiplexer> ConnectToNodeAsync(int port) => ConnectAsync(port, _security.Password, sentinel: false);
 
     /// <summary>The password the nodes require now (changes with <see cref="RotatePasswordAsync"/>).</summary>
     public string? Password => _security.Password;

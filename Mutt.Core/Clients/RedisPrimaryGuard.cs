@@ -7,10 +7,11 @@ namespace Mutt.Core.Clients;
 
 /// <summary>
 /// Keeps a multiplexer's idea of the primary true after a failover. StackExchange.Redis reads a
-/// server's role when it connects and when it reconfigures. A restarted old master answers as a
-/// primary for its first seconds, until Sentinel makes it a replica of the new one, and the
-/// library can keep it marked primary: writes then meet <c>READONLY</c> and /health names the
-/// wrong master (seen in SentinelSystemTests, where it lasted minutes). So, wherever a
+/// server's role when it connects and when it reconfigures. When roles change under open
+/// connections (a failover; a restarted old master that answers as a primary for its first
+/// seconds, until Sentinel makes it a replica), the library can keep writing to a node that is now
+/// a replica: writes meet <c>READONLY</c> (CI's Sentinel system test saw it in the Alerter;
+/// RedisPrimaryGuardTests shows it lasting the whole deadline without this guard). So, wherever a
 /// failover is possible (Sentinel, or several data nodes), a <c>READONLY</c> reply, or a
 /// <c>ROLE</c> check of every connected server every <see cref="Interval"/> that finds writes going
 /// to a replica, or nowhere while a server is a primary, makes the library re-read every server's

@@ -117,7 +117,15 @@ public sealed class FlowCounters
         var db = redis.GetDatabase();
         if (s_registrySeeded.TryAdd(redis, new object()))
         {
-            await SeedRegistryAsync(redis, db).ConfigureAwait(false);
+            try
+            {
+                await KeyScan.RegisterExistingAsync(redis, PodKeyPrefix, 250).ConfigureAwait(false);
+            }
+            catch
+            {
+                s_registrySeeded.Remove(redis); // try again on the next call
+                throw;
+            }
         }
         foreach (var member in await db.SetMembersAsync(PodRegistryKey).ConfigureAwait(false))
         {
@@ -136,27 +144,6 @@ public sealed class FlowCounters
             }
         }
         return totals;
-    }
-
-    private static async Task SeedRegistryAsync(IConnectionMultiplexer redis, IDatabase db)
-    {
-        try
-        {
-            var pods = new List<RedisValue>();
-            await foreach (var key in KeyScan.OnPrimariesAsync(redis, PodKeyPrefix + ":*", 250).ConfigureAwait(false))
-            {
-                pods.Add(((string)key!)[(PodKeyPrefix.Length + 1)..]);
-            }
-            if (pods.Count > 0)
-            {
-                await db.SetAddAsync(PodRegistryKey, [.. pods]).ConfigureAwait(false);
-            }
-        }
-        catch
-        {
-            s_registrySeeded.Remove(redis); // try again on the next call
-            throw;
-        }
     }
 }
 

@@ -9,7 +9,8 @@ namespace Mutt.Core.Redis;
 /// (BLMOVE) are not an option; and LMOVE moves one item per round trip. So a batch is moved
 /// atomically by Lua from the queue into the worker's own processing list in one round trip; the
 /// worker acks in the transaction that also pushes its outputs, and a janitor returns the lists of
-/// workers whose heartbeat expired (found through the registry the take keeps, not a keyspace SCAN). The life cycle around these steps is <see cref="ReliableConsumer"/>.
+/// workers whose heartbeat expired (found through the registry the take keeps, not a keyspace
+/// SCAN). The life cycle around these steps is <see cref="ReliableConsumer"/>.
 /// </summary>
 public sealed class ReliableQueue
 {
@@ -85,15 +86,7 @@ public sealed class ReliableQueue
         var now = Environment.TickCount64;
         if (fullScan || _lastFullScan < 0 || now - _lastFullScan >= (long)FullScanInterval.TotalMilliseconds)
         {
-            var found = new List<RedisValue>();
-            await foreach (var key in KeyScan.OnPrimariesAsync(_redis, $"{ProcessingPrefix}:*").ConfigureAwait(false))
-            {
-                found.Add(((string)key!)[(ProcessingPrefix.Length + 1)..]);
-            }
-            if (found.Count > 0)
-            {
-                await Db.SetAddAsync(RegistryKey, [.. found]).ConfigureAwait(false);
-            }
+            await KeyScan.RegisterExistingAsync(_redis, ProcessingPrefix).ConfigureAwait(false);
             _lastFullScan = now;
         }
         var reclaimed = new Dictionary<string, long>();

@@ -172,14 +172,8 @@ public sealed class DashboardBrowserTests(InfrastructureFixture infra, ChromiumF
         await db.ListLeftPushAsync(MuttKeys.MoogDlq, "{\"payload\":\"x\"}");
         var minute = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60;
         await db.StringIncrementAsync($"mutt:metrics:events:m:{minute}", 500);
-        // As the services' publishers write them: a hash per pod, and the pod in the registry.
-        var alerterCounts = new FlowCounters();
-        alerterCounts.Add(FlowCounterNames.AlerterHandled, 300);
-        await alerterCounts.FlushAsync(db, "alerter-browser");
-        var forwarderCounts = new FlowCounters();
-        forwarderCounts.Add(FlowCounterNames.MoogSuccess, 90);
-        forwarderCounts.Add(FlowCounterNames.MoogFailed, 10);
-        await forwarderCounts.FlushAsync(db, "forwarder-browser");
+        await DashboardApiTests.WriteFlowCountsAsync(db, "alerter-browser", (FlowCounterNames.AlerterHandled, 300));
+        await DashboardApiTests.WriteFlowCountsAsync(db, "forwarder-browser", (FlowCounterNames.MoogSuccess, 90), (FlowCounterNames.MoogFailed, 10));
 
         await WaitTextAsync("#kpi-ingest-depth .kpi-value", t => t.Trim() == "25", "ingest depth 25 on the overview");
         await WaitTextAsync("#kpi-dlq-moog .kpi-value", t => t.Trim() == "1", "moog DLQ depth 1");

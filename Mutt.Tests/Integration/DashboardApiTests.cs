@@ -40,7 +40,7 @@ public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifet
     }
 
     /// <summary>Writes flow counts the way a service's publisher does (its own hash, and the pod registry).</summary>
-    private static async Task FlushAsync(IDatabase db, string pod, params (string Counter, long Count)[] counts)
+    internal static async Task WriteFlowCountsAsync(IDatabase db, string pod, params (string Counter, long Count)[] counts)
     {
         var counters = new FlowCounters();
         foreach (var (counter, count) in counts)
@@ -352,8 +352,8 @@ public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifet
         var minute = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60;
         await db.StringSetAsync($"mutt:metrics:events:m:{minute - 1}", 6000);
         // Two replicas' flow counters: the Dashboard sums the per-pod hashes.
-        await FlushAsync(db, "alerter-a", (FlowCounterNames.AlerterHandled, 40));
-        await FlushAsync(db, "alerter-b", (FlowCounterNames.AlerterHandled, 2));
+        await WriteFlowCountsAsync(db, "alerter-a", (FlowCounterNames.AlerterHandled, 40));
+        await WriteFlowCountsAsync(db, "alerter-b", (FlowCounterNames.AlerterHandled, 2));
 
         var m = (await _api.GetFromJsonAsync<JsonObject>("/api/v2/metrics"))!;
         Assert.Equal(3, (long)m["queue_depths"]!["ingest"]!);
@@ -372,9 +372,9 @@ public sealed class DashboardApiTests(InfrastructureFixture infra) : IAsyncLifet
         Assert.Equal("no_data", (string)empty["components"]![0]!["status"]!);
 
         var db = infra.Multiplexer.GetDatabase();
-        await FlushAsync(db, "ingestor-a", (FlowCounterNames.IngestSuccess, 9000), (FlowCounterNames.IngestFailed, 10));
-        await FlushAsync(db, "ingestor-b", (FlowCounterNames.IngestSuccess, 990)); // 99.9% over both → burn 0.2
-        await FlushAsync(db, "forwarder-a", (FlowCounterNames.MoogSuccess, 970), (FlowCounterNames.MoogFailed, 30)); // 97% → burn 3.0
+        await WriteFlowCountsAsync(db, "ingestor-a", (FlowCounterNames.IngestSuccess, 9000), (FlowCounterNames.IngestFailed, 10));
+        await WriteFlowCountsAsync(db, "ingestor-b", (FlowCounterNames.IngestSuccess, 990)); // 99.9% over both → burn 0.2
+        await WriteFlowCountsAsync(db, "forwarder-a", (FlowCounterNames.MoogSuccess, 970), (FlowCounterNames.MoogFailed, 30)); // 97% → burn 3.0
         var slo = (await _api.GetFromJsonAsync<JsonObject>("/api/v2/slo"))!;
         Assert.Equal("redis", (string)slo["source"]!);
         Assert.Equal(24, (int)slo["window_hours"]!);

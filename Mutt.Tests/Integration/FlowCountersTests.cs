@@ -45,9 +45,7 @@ public sealed class FlowCountersTests(InfrastructureFixture infra)
 
         // Later sums read the registry only: a hash the registry does not name is not counted...
         await db.HashIncrementAsync(FlowCounters.PodKey("unregistered"), FlowCounterNames.IngestSuccess, 100);
-        var counters = new FlowCounters();
-        counters.Add(FlowCounterNames.IngestSuccess, 2);
-        await counters.FlushAsync(db, "new-pod");
+        await DashboardApiTests.WriteFlowCountsAsync(db, "new-pod", (FlowCounterNames.IngestSuccess, 2));
         Assert.Equal(6, (await FlowCounters.SumAsync(dashboard))[FlowCounterNames.IngestSuccess]);
 
         // ...and a pod silent for the TTL (its hash gone) leaves the registry.

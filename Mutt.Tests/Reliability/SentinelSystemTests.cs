@@ -166,9 +166,7 @@ public sealed class SentinelSystemTests(InfrastructureFixture infra, ITestOutput
             var nodes = new List<ConnectionMultiplexer>();
             foreach (var port in new[] { newMasterPort!.Value, restarted.Port })
             {
-                var options = ConfigurationOptions.Parse($"127.0.0.1:{port},abortConnect=false");
-                cluster.ConfigureClient(options);
-                nodes.Add(await ConnectionMultiplexer.ConnectAsync(options));
+                nodes.Add(await cluster.ConnectToNodeAsync(port));
             }
             try
             {
@@ -226,13 +224,11 @@ public sealed class SentinelSystemTests(InfrastructureFixture infra, ITestOutput
         {
             try
             {
-                var options = ConfigurationOptions.Parse($"127.0.0.1:{port},abortConnect=false,connectTimeout=2000");
-                cluster.ConfigureClient(options);
-                await using var node = await ConnectionMultiplexer.ConnectAsync(options);
+                await using var node = await cluster.ConnectToNodeAsync(port);
                 var role = await node.GetServer(node.GetEndPoints()[0]).RoleAsync();
                 roles.Add($"{port}={role.Value}");
             }
-            catch (Exception ex) when (ex is RedisException or RedisCommandException or TimeoutException)
+            catch (Exception ex) when (RedisFaults.IsTransient(ex))
             {
                 roles.Add($"{port}={ex.GetType().Name}");
             }
